@@ -1,0 +1,177 @@
+"""One crawl's archive output: rolling WARC and record files per (day, site), and their upload.
+
+Ordering is the consistency rule: a record file is enqueued only after every WARC file its
+records point into; state and reports are enqueued after the records. The spool uploads in
+enqueue order, so whatever moment a crash picks, the archive never holds a record whose WARC
+is missing. Uploads run on a background thread so that storage latency never stalls the crawl.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from archive import keys
+from archive.records import RecordFile
+from archive.spool import Spool
+from archive.storage import Storage
+from archive.warc import HttpExchange, WarcFile, WarcPointer
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SiteOutput:
+    raw_bytes: int = 0
+    record_bytes: int = 0
+    responses: int = 0
+    records: int = 0
+    files: list[str] = field(default_factory=list)
+
+
+class Uploader(threading.Thread):
+    """Drains the spool in order; on failure retries with backoff until told to give up."""
+
+    def __init__(self, spool: Spool, storage: Storage, max_backoff: float = 30.0) -> None:
+        super().__init__(name="newsarchive-uploader", daemon=True)
+        self.spool, self.storage = spool, storage
+        self.max_backoff = max_backoff
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._idle = threading.Event()
+        self.pending = 0
+        self.uploaded_bytes = 0
+        self.last_error_at: float | None = None
+
+    def _count(self, key: str, size: int) -> None:
+        self.uploaded_bytes += size
+
+    def poke(self) -> None:
+        self._idle.clear()
+        self._wake.set()
+
+    def run(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            self._wake.wait(timeout=5.0)
+            self._wake.clear()
+            self.pending = self.spool.drain(self.storage, self._count)
+            if self.pending:
+                self.last_error_at = time.monotonic()
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                self._wake.set()
+            else:
+                backoff = 0.5
+                self._idle.set()
+
+    def flush(self, timeout: float) -> int:
+        """Wait until the spool is empty or ``timeout`` passes; the number still pending."""
+        self.poke()
+        self._idle.wait(timeout)
+        self.pending = len(self.spool.pending())
+        return self.pending
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+
+class ArchiveSession:
+    def __init__(self, storage: Storage, spool: Spool, crawl_id: str, software: str,
+                 roll_bytes: int) -> None:
+        self.storage, self.spool = storage, spool
+        self.crawl_id = keys.validate_crawl_id(crawl_id)
+        self.software = software
+        self.roll_bytes = max(int(roll_bytes), 1)
+        self._warcs: dict[tuple[str, str], WarcFile] = {}
+        self._records: dict[tuple[str, str], RecordFile] = {}
+        self._record_warcs: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self._seq: dict[tuple[str, str, str], int] = defaultdict(int)
+        self.sites: dict[str, SiteOutput] = defaultdict(SiteOutput)
+        self.uploader = Uploader(spool, storage)
+        self.uploader.start()
+
+    # -- raw responses ---------------------------------------------------------------------
+    def write_exchange(self, site: str, day: str, exchange: HttpExchange) -> WarcPointer:
+        warc = self._warcs.get((day, site))
+        if warc is None:
+            seq = self._next_seq("raw", day, site)
+            key = keys.raw_key(day, site, self.crawl_id, seq)
+            warc = WarcFile(self.spool.new_path(".warc.gz"), key, self.software)
+            self._warcs[(day, site)] = warc
+        pointer = warc.write_exchange(exchange)
+        self.sites[site].responses += 1
+        if warc.size >= self.roll_bytes:
+            self._commit_warc(day, site)
+        return pointer
+
+    # -- records -----------------------------------------------------------------------------
+    def write_record(self, site: str, day: str, record: dict[str, Any]) -> None:
+        rec = self._records.get((day, site))
+        if rec is None:
+            seq = self._next_seq("records", day, site)
+            key = keys.records_key(day, site, self.crawl_id, seq)
+            rec = RecordFile(self.spool.new_path(".jsonl.gz"), key)
+            self._records[(day, site)] = rec
+        rec.write(record)
+        if record.get("warc_filename"):
+            self._record_warcs[(day, site)].add(record["warc_filename"])
+        self.sites[site].records += 1
+        if rec.size >= self.roll_bytes:
+            self._commit_records(day, site)
+
+    def enqueue_bytes(self, key: str, data: bytes) -> None:
+        """A small object (state, report) that must follow everything enqueued so far."""
+        self.spool.enqueue_bytes(data, key)
+        self.uploader.poke()
+
+    # -- committing ----------------------------------------------------------------------------
+    def _next_seq(self, kind: str, day: str, site: str) -> int:
+        seq = self._seq[(kind, day, site)]
+        self._seq[(kind, day, site)] = seq + 1
+        return seq
+
+    def _commit_warc(self, day: str, site: str) -> None:
+        warc = self._warcs.pop((day, site), None)
+        if warc is None:
+            return
+        warc.close()
+        self.spool.enqueue(warc.path, warc.key)
+        out = self.sites[site]
+        out.raw_bytes += warc.size
+        out.files.append(warc.key)
+        self.uploader.poke()
+
+    def _commit_records(self, day: str, site: str) -> None:
+        rec = self._records.pop((day, site), None)
+        if rec is None:
+            return
+        open_warc = self._warcs.get((day, site))
+        if open_warc is not None and open_warc.key in self._record_warcs[(day, site)]:
+            self._commit_warc(day, site)
+        self._record_warcs.pop((day, site), None)
+        rec.close()
+        size = rec.path.stat().st_size
+        self.spool.enqueue(rec.path, rec.key)
+        out = self.sites[site]
+        out.record_bytes += size
+        out.files.append(rec.key)
+        self.uploader.poke()
+
+    def commit_all(self) -> None:
+        """Close and enqueue every open file: WARCs first, then the records pointing at them."""
+        for day, site in list(self._warcs):
+            self._commit_warc(day, site)
+        for day, site in list(self._records):
+            self._commit_records(day, site)
+
+    def finish(self, upload_timeout: float) -> int:
+        """Upload what is queued; returns how many files are still only in the spool."""
+        pending = self.uploader.flush(upload_timeout)
+        self.uploader.stop()
+        return pending

@@ -1,0 +1,202 @@
+"""The storage interface and its local-path backend.
+
+One interface, two backends (local path here, S3 in ``archive/s3.py``); the rest of the project
+only ever sees :class:`Storage`. The one promise every backend keeps: an object appears under its
+final key only when complete. The local backend writes into ``<root>/.tmp/`` and renames into
+place (a rename inside one file system is atomic); the S3 backend relies on PUT and
+CompleteMultipartUpload being atomic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+from urllib.parse import urlparse
+
+from archive.keys import InvalidName, validate_key
+
+
+class StorageError(Exception):
+    """A storage operation failed; the message never contains credentials."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+
+
+class Storage(Protocol):
+    """What the archive needs from a place to keep objects. Keys are relative ('raw/...')."""
+
+    def put_file(self, key: str, path: Path) -> None:
+        """Store the file's bytes under ``key``, replacing any object there, atomically."""
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key``, replacing any object there, atomically."""
+
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        """Store ``data`` only if ``key`` does not exist; False if it already did."""
+
+    def get_bytes(self, key: str) -> bytes:
+        """The whole object; FileNotFoundError if missing."""
+
+    def open_read(self, key: str) -> BinaryIO:
+        """A streaming reader over the object; FileNotFoundError if missing."""
+
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        """``length`` bytes from ``offset``."""
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        """Objects whose key starts with ``prefix``, in key order."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None:
+        """Remove the object; no error if it is missing."""
+
+    def location(self, key: str = "") -> str:
+        """Where ``key`` lives, for people (a path or an s3:// URI); never has credentials."""
+
+
+def validate_prefix(prefix: str) -> str:
+    """Check a listing prefix: empty, or the start of a valid key (the last segment may be cut)."""
+    if prefix == "":
+        return prefix
+    whole_segments = prefix[:-1] if isinstance(prefix, str) and prefix.endswith("/") else prefix
+    try:
+        validate_key(whole_segments)
+    except InvalidName:
+        raise InvalidName(f"invalid key prefix {prefix!r}") from None
+    return prefix
+
+
+class LocalStorage:
+    """Objects as files under a root directory; temp files live in ``<root>/.tmp``."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).expanduser().absolute()
+        self._tmp = self.root / ".tmp"
+
+    def _path(self, key: str) -> Path:
+        return self.root / validate_key(key)
+
+    def _tmp_file(self) -> tuple[int, str]:
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(dir=self._tmp, prefix="put-")
+
+    def _commit(self, tmp_name: str, key: str) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp_name, target)
+
+    def put_file(self, key: str, path: Path) -> None:
+        validate_key(key)
+        fd, tmp_name = self._tmp_file()
+        try:
+            with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+                shutil.copyfileobj(src, out, 1024 * 1024)
+                out.flush()
+                os.fsync(out.fileno())
+            self._commit(tmp_name, key)
+        except BaseException as exc:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+            if isinstance(exc, OSError):
+                raise StorageError(f"cannot write {self.location(key)}: {exc.strerror}") from exc
+            raise
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        validate_key(key)
+        fd, tmp_name = self._tmp_file()
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            self._commit(tmp_name, key)
+        except BaseException as exc:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+            if isinstance(exc, OSError):
+                raise StorageError(f"cannot write {self.location(key)}: {exc.strerror}") from exc
+            raise
+
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = self._tmp_file()
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            # link() fails if the target exists: an exclusive create that is also all-or-nothing
+            os.link(tmp_name, target)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+
+    def get_bytes(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def open_read(self, key: str) -> BinaryIO:
+        return open(self._path(key), "rb")
+
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        with open(self._path(key), "rb") as fh:
+            fh.seek(offset)
+            return fh.read(length)
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        # unchecked, a prefix like "../" would walk and list the directory above the root
+        validate_prefix(prefix)
+        if not self.root.is_dir():
+            return
+        # walk only the directory the prefix names, not the whole archive
+        base_dir = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        start = self.root / base_dir if base_dir else self.root
+        if not start.is_dir():
+            return
+        found = []
+        for dirpath, dirnames, filenames in os.walk(start):
+            dirnames[:] = [d for d in dirnames if d != ".tmp"]
+            rel_dir = os.path.relpath(dirpath, self.root)
+            for name in filenames:
+                key = name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")
+                if key.startswith(prefix):
+                    found.append(ObjectInfo(key, os.path.getsize(os.path.join(dirpath, name))))
+        yield from sorted(found, key=lambda info: info.key)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._path(key).unlink()
+
+    def location(self, key: str = "") -> str:
+        return str(self.root / key) if key else str(self.root)
+
+
+def open_storage(uri: str, endpoint_url: str | None = None) -> Storage:
+    """The backend for an archive URI: ``s3://bucket/prefix``, ``file:///abs/path`` or a path."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "s3":
+        from archive.s3 import S3Storage
+
+        return S3Storage.from_uri(uri, endpoint_url=endpoint_url)
+    if parsed.scheme == "file":
+        return LocalStorage(parsed.path)
+    if parsed.scheme and len(parsed.scheme) > 1:
+        raise StorageError(f"unsupported archive URI scheme {parsed.scheme!r} in {uri!r}")
+    return LocalStorage(uri)

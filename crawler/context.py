@@ -1,0 +1,123 @@
+"""The run context: the validated config, the crawl id and the archive session of one crawl.
+
+Created once per Scrapy crawler (``RunContext.from_crawler`` memoises it on the crawler), so the
+spider, the middlewares and the pipelines share one config object and one archive session
+instead of each reading settings or files on their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.settings import BaseSettings
+
+from archive.keys import run_report_key
+from archive.session import ArchiveSession
+from archive.spool import Spool
+from archive.storage import Storage, open_storage
+from newsarchive import __version__
+from newsarchive.config import Config, load_config
+
+logger = logging.getLogger(__name__)
+_ATTR = "_newsarchive_context"
+MAX_ERROR_EXAMPLES = 200
+
+
+def new_crawl_id(now: dt.datetime | None = None) -> str:
+    """Sortable by start time, unique across machines: 20261125T103500Z-3f9a1c."""
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def utc_now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def config_from_settings(settings: BaseSettings) -> Config:
+    """The Config the CLI put into the settings, or the file NEWSARCHIVE_CONFIG names."""
+    config = settings.get("NEWSARCHIVE_CONFIG_OBJECT")
+    if isinstance(config, Config):
+        return config
+    config = load_config(settings.get("NEWSARCHIVE_CONFIG") or "newsarchive.toml")
+    return config.with_archive_uri(settings.get("NEWSARCHIVE_ARCHIVE_URI"))
+
+
+@dataclass
+class ErrorLog:
+    """Errors by site and kind, with a bounded list of examples for the run report."""
+
+    counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    examples: list[dict[str, str]] = field(default_factory=list)
+
+    def add(self, site: str, kind: str, url: str, message: str) -> None:
+        self.counts[site][kind] += 1
+        if len(self.examples) < MAX_ERROR_EXAMPLES:
+            self.examples.append({"site": site, "kind": kind, "url": url,
+                                  "message": message[:300]})
+
+    @property
+    def total(self) -> int:
+        return sum(sum(c.values()) for c in self.counts.values())
+
+
+class RunContext:
+    def __init__(self, crawler: Crawler, config: Config, crawl_id: str) -> None:
+        self.crawler = crawler
+        self.config = config
+        self.crawl_id = crawl_id
+        self.started_at = utc_now_iso()
+        self.started_monotonic = time.monotonic()
+        self.errors = ErrorLog()
+        self.software = f"newsarchive/{__version__}"
+        self.storage: Storage = open_storage(config.archive.uri, config.archive.endpoint_url)
+        self.spool = Spool(config.archive.spool_dir, config.archive.uri)
+        self._session: ArchiveSession | None = None
+        self.final: dict[str, Any] = {}
+        self.final_report: dict[str, Any] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunContext:
+        context = getattr(crawler, _ATTR, None)
+        if context is None:
+            settings = crawler.settings
+            crawl_id = settings.get("NEWSARCHIVE_CRAWL_ID") or new_crawl_id()
+            context = cls(crawler, config_from_settings(settings), crawl_id)
+            setattr(crawler, _ATTR, context)
+        return context
+
+    @property
+    def session(self) -> ArchiveSession:
+        if self._session is None:
+            roll = int(self.config.archive.roll_size_mb * 1024 * 1024)
+            self._session = ArchiveSession(self.storage, self.spool, self.crawl_id,
+                                           self.software, roll)
+        return self._session
+
+    def site_names(self) -> list[str]:
+        return [s.name for s in self.config.sites]
+
+    def connect(self) -> None:
+        self.crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
+
+    def _spider_closed(self, spider: Any, reason: str) -> None:
+        from crawler.report import build_report, report_day
+
+        session = self.session
+        session.commit_all()
+        report = build_report(self, reason)
+        key = run_report_key(report_day(self.started_at), self.crawl_id)
+        session.enqueue_bytes(key, report.encode("utf-8"))
+        pending = session.finish(self.crawler.settings.getfloat("NEWSARCHIVE_UPLOAD_TIMEOUT",
+                                                                600.0))
+        self.final = {"reason": reason, "pending_uploads": pending, "report_key": key}
+        if pending:
+            logger.error("%d finished file(s) could not be stored yet; they wait in %s and "
+                         "will be uploaded by the next run", pending, self.spool.ready_dir)

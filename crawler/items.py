@@ -1,0 +1,20 @@
+"""What the spider hands to the pipelines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class ArticlePage:
+    """A fetched page the spider judged to be an article, with where its raw bytes lie."""
+
+    site: str
+    url: str
+    canonical_url: str
+    fetched_at: str
+    body: bytes
+    content_type: str | None
+    warc_filename: str | None
+    warc_offset: int | None
+    warc_length: int | None

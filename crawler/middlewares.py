@@ -1,0 +1,156 @@
+"""Downloader middlewares: the site guard (scope, SSRF, page budget) and the WARC archiver."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import logging
+import socket
+from urllib.parse import urlsplit
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Request, Response
+
+from archive.warc import HttpExchange
+from crawler.context import RunContext
+from crawler.urls import same_site
+
+logger = logging.getLogger(__name__)
+SITE_META = "newsarchive_site"
+WARC_META = "newsarchive_warc"
+FETCHED_AT_META = "newsarchive_fetched_at"
+
+
+def site_of(request: Request, context: RunContext) -> str | None:
+    """The config site a request belongs to: its meta, else the first site owning its host."""
+    site = request.meta.get(SITE_META)
+    if site:
+        return site
+    for candidate in context.config.sites:
+        if same_site(request.url, candidate.domains):
+            return candidate.name
+    return None
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
+                or ip.is_reserved or ip.is_unspecified)
+
+
+class BlockedRequest(IgnoreRequest):
+    """A request the site guard refused; ``kind`` says why, for the error counts."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class SiteGuardMiddleware:
+    """Refuses requests outside their site's domains, to non-public addresses (after DNS, for
+    redirects too, since a redirect is a new request through this chain) unless the config
+    allows private networks, and beyond ``max_pages_per_site``."""
+
+    def __init__(self, crawler: Crawler, context: RunContext) -> None:
+        self.crawler = crawler
+        self.context = context
+        self.allow_private = context.config.crawl.allow_private_networks
+        self.max_pages = context.config.crawl.max_pages_per_site
+        self._pages: dict[str, int] = {}
+        self._host_ok: dict[str, bool] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SiteGuardMiddleware:
+        return cls(crawler, RunContext.from_crawler(crawler))
+
+    async def process_request(self, request: Request) -> None:
+        site = site_of(request, self.context)
+        if site is None:
+            self._block(None, "out_of_scope", request, "no configured site owns this host")
+        site_config = self.context.config.site(site)
+        if not same_site(request.url, site_config.domains):
+            self._block(site, "out_of_scope", request, "outside the site's allowed_domains")
+        if not self.allow_private and not await self._public(request.url):
+            self._block(site, "private_address", request,
+                        "resolves to a private, loopback or link-local address "
+                        "(set [crawl].allow_private_networks to allow)")
+        is_robots = urlsplit(request.url).path == "/robots.txt"
+        if not is_robots:
+            count = self._pages.get(site, 0)
+            if count >= self.max_pages:
+                self.crawler.stats.inc_value(f"newsarchive/{site}/skipped/max_pages")
+                raise IgnoreRequest(f"max_pages_per_site reached for {site}")
+            self._pages[site] = count + 1
+        request.meta.setdefault(SITE_META, site)
+
+    def _block(self, site: str | None, kind: str, request: Request, why: str) -> None:
+        label = site or "-"
+        self.crawler.stats.inc_value(f"newsarchive/{label}/blocked/{kind}")
+        if site:
+            self.context.errors.add(site, f"blocked_{kind}", request.url, why)
+        logger.warning("refused %s: %s", request.url, why)
+        raise BlockedRequest(kind, f"{request.url}: {why}")
+
+    async def _public(self, url: str) -> bool:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if host in self._host_ok:
+            return self._host_ok[host]
+        try:
+            ok = is_public_address(host)
+        except ValueError:  # a name, not an address literal: check what it resolves to
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(
+                    host, parts.port or 443, type=socket.SOCK_STREAM)
+            except OSError:
+                return True  # let the download fail with its own DNS error
+            ok = all(is_public_address(info[4][0]) for info in infos)
+        self._host_ok[host] = ok
+        return ok
+
+
+def _fetched_at() -> tuple[str, str]:
+    now = dt.datetime.now(dt.UTC)
+    return now.isoformat(timespec="microseconds").replace("+00:00", "Z"), now.date().isoformat()
+
+
+class WarcArchiveMiddleware:
+    """Writes every response that comes off the network to the WARC, before redirects, retries
+    and decompression touch it, and leaves its WARC pointer in the request's meta."""
+
+    def __init__(self, crawler: Crawler, context: RunContext) -> None:
+        self.crawler = crawler
+        self.context = context
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WarcArchiveMiddleware:
+        return cls(crawler, RunContext.from_crawler(crawler))
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        site = site_of(request, self.context)
+        if site is None:
+            return response
+        fetched_at, day = _fetched_at()
+        exchange = HttpExchange(
+            url=response.url,
+            method=request.method,
+            request_headers=[(k, v) for k, vs in request.headers.items() for v in vs],
+            request_body=request.body or b"",
+            status=response.status,
+            response_headers=[(k, v) for k, vs in response.headers.items() for v in vs],
+            body=response.body,
+            protocol=getattr(response, "protocol", None) or "HTTP/1.1",
+            ip_address=str(response.ip_address) if response.ip_address else None,
+            warc_date=fetched_at,
+        )
+        pointer = self.context.session.write_exchange(site, day, exchange)
+        request.meta[WARC_META] = pointer
+        request.meta[FETCHED_AT_META] = fetched_at
+        stats = self.crawler.stats
+        stats.inc_value(f"newsarchive/{site}/pages")
+        stats.inc_value(f"newsarchive/{site}/status/{response.status}")
+        return response

@@ -1,0 +1,77 @@
+"""What a fetched HTML page is: its declared canonical URL, and whether it is an article.
+
+Cheap XPath over the tree the spider already parsed for links, so the decision costs nothing
+extra on the reactor thread and only articles are sent to the extraction workers.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+from scrapy.http import TextResponse
+
+from crawler.urls import looks_like_article_url
+
+ARTICLE_TYPES = frozenset({
+    "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle",
+    "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "askpublicnewsarticle",
+    "blogposting", "liveblogposting", "report", "scholarlyarticle", "techarticle",
+})
+
+
+def declared_canonical(response: TextResponse) -> str | None:
+    """rel=canonical, else og:url, made absolute against the page URL."""
+    for xpath in ('//link[@rel="canonical"]/@href', '//meta[@property="og:url"]/@content'):
+        value = response.xpath(xpath).get()
+        if value and value.strip():
+            return response.urljoin(value.strip())
+    return None
+
+
+def _jsonld_types(response: TextResponse) -> set[str]:
+    types: set[str] = set()
+    for script in response.xpath('//script[@type="application/ld+json"]/text()').getall()[:10]:
+        try:
+            data = json.loads(script)
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, dict):
+                kind = node.get("@type")
+                for value in kind if isinstance(kind, list) else [kind]:
+                    if isinstance(value, str):
+                        types.add(value.lower())
+                stack.extend(node.get("@graph", []) if isinstance(node.get("@graph"), list)
+                             else [])
+    return types
+
+
+def page_says_article(response: TextResponse) -> bool | None:
+    """True/False when the page's metadata says what it is, None when it is silent."""
+    if _jsonld_types(response) & ARTICLE_TYPES:
+        return True
+    og_type = (response.xpath('//meta[@property="og:type"]/@content').get() or "").strip()
+    if og_type:
+        return og_type.lower() == "article"
+    return None
+
+
+def is_article(response: TextResponse, url_patterns: tuple, listed: bool) -> bool:
+    """An article: matches the site's ``article_urls`` when it has any; otherwise the page's
+    own metadata (og:type, JSON-LD type) decides, and when that is silent the URL shape or
+    being listed in a feed or sitemap does."""
+    if url_patterns:
+        return any(p.search(response.url) for p in url_patterns)
+    said = page_says_article(response)
+    if said is not None:
+        return said and _not_a_hub(response.url)
+    return looks_like_article_url(response.url) or (listed and _not_a_hub(response.url))
+
+
+def _not_a_hub(url: str) -> bool:
+    return urlsplit(url).path.strip("/") != ""

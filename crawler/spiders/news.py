@@ -1,0 +1,220 @@
+"""The one generic news spider, driven by the config's [[sites]].
+
+Discovery: links from start_urls up to ``follow_depth`` hops (rel=next pagination does not
+count as a hop), RSS/Atom feeds, sitemaps and sitemap indexes (gzipped, Google News), and the
+``Sitemap:`` lines of robots.txt. Every fetched response is archived raw by the WARC middleware;
+pages judged to be articles are yielded as :class:`ArticlePage` items.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.http import Request, Response, TextResponse
+from scrapy.linkextractors import LinkExtractor
+from scrapy.settings import BaseSettings
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.context import RunContext, config_from_settings
+from crawler.discovery import XmlTooLarge, parse_feed, parse_sitemap
+from crawler.items import ArticlePage
+from crawler.middlewares import FETCHED_AT_META, SITE_META, WARC_META, BlockedRequest
+from crawler.pages import declared_canonical, is_article
+from crawler.settings import settings_from_config
+from crawler.urls import canonical_url, looks_like_non_html, normalize_url, same_site
+from newsarchive.config import SiteConfig
+
+logger = logging.getLogger(__name__)
+DEPTH_META = "newsarchive_depth"
+LISTED_META = "newsarchive_listed"
+SITEMAP_DEPTH_META = "newsarchive_sitemap_depth"
+MAX_SITEMAP_NESTING = 4
+
+
+class NewsSpider(scrapy.Spider):
+    name = "news"
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        config = config_from_settings(settings)
+        settings.set("NEWSARCHIVE_CONFIG_OBJECT", config, priority="spider")
+        for key, value in settings_from_config(config).items():
+            settings.set(key, value, priority="spider")
+
+    def __init__(self, site: str | None = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.site_filter = [s.strip() for s in site.split(",")] if site else []
+        self.sites: tuple[SiteConfig, ...] = ()
+        self._sitemaps_seen: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.context = RunContext.from_crawler(crawler)
+        spider.context.connect()
+        spider.sites = spider.context.config.select_sites(spider.site_filter)
+        crawler.signals.connect(spider._robots_parsed, signal=signals.robots_parsed)
+        return spider
+
+    # -- start ---------------------------------------------------------------------------
+    async def start(self) -> AsyncIterator[Request]:
+        obey_robots = self.context.config.crawl.obey_robots
+        for site in self.sites:
+            for url in site.start_urls:
+                yield self._page_request(url, site.name, depth=0)
+            for url in site.feeds:
+                yield self._request(url, site.name, self.parse_feed, depth=site.follow_depth)
+            for url in site.sitemaps:
+                yield self._sitemap_request(url, site.name, nesting=0)
+            if not obey_robots:
+                # the robots middleware is off, so read Sitemap: lines ourselves
+                for origin in _origins(site):
+                    yield self._request(f"{origin}/robots.txt", site.name, self.parse_robots,
+                                        depth=0)
+
+    def _request(self, url: str, site: str, callback: Any, depth: int, **meta: Any) -> Request:
+        return Request(url, callback=callback, errback=self.on_error,
+                       meta={SITE_META: site, DEPTH_META: depth, **meta})
+
+    def _page_request(self, url: str, site: str, depth: int, listed: bool = False) -> Request:
+        return self._request(url, site, self.parse_page, depth, **{LISTED_META: listed})
+
+    def _sitemap_request(self, url: str, site: str, nesting: int) -> Request:
+        return self._request(url, site, self.parse_sitemap, depth=0,
+                             **{SITEMAP_DEPTH_META: nesting})
+
+    # -- robots.txt ----------------------------------------------------------------------
+    def _robots_parsed(self, robotparser: Any, request: Request) -> None:
+        site = request.meta.get(SITE_META)
+        parser = getattr(robotparser, "rp", None)
+        sitemaps = list(getattr(parser, "sitemaps", None) or [])
+        if not site or not sitemaps or self.crawler.engine is None:
+            return
+        for url in sitemaps:
+            if url not in self._sitemaps_seen:
+                self.crawler.engine.crawl(self._sitemap_request(url, site, nesting=0))
+
+    def parse_robots(self, response: Response) -> Iterator[Request]:
+        site = response.meta[SITE_META]
+        text = response.body[:512 * 1024].decode("utf-8", "replace")
+        for line in text.splitlines():
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "sitemap" and value.strip():
+                yield self._sitemap_request(value.strip(), site, nesting=0)
+
+    # -- pages -----------------------------------------------------------------------------
+    def parse_page(self, response: Response) -> Iterator[Request | ArticlePage]:
+        if not isinstance(response, TextResponse) or b"html" not in (
+                response.headers.get("Content-Type") or b"text/html").lower():
+            return
+        site = self.context.config.site(response.meta[SITE_META])
+        depth = response.meta.get(DEPTH_META, 0)
+        if is_article(response, site.article_urls, response.meta.get(LISTED_META, False)):
+            yield self._article(response, site)
+        if depth < site.follow_depth:
+            for url in self._links(response, site):
+                yield self._page_request(url, site.name, depth + 1)
+        for href in response.xpath('//link[@rel="next"]/@href | //a[@rel="next"]/@href').getall():
+            url = normalize_url(response.urljoin(href))
+            if same_site(url, site.domains):
+                yield self._page_request(url, site.name, depth)
+
+    def _links(self, response: TextResponse, site: SiteConfig) -> Iterator[str]:
+        extractor = LinkExtractor(allow_domains=site.domains, unique=True)
+        for link in extractor.extract_links(response):
+            if not link.nofollow and not looks_like_non_html(link.url):
+                yield normalize_url(link.url)
+
+    def _article(self, response: TextResponse, site: SiteConfig) -> ArticlePage:
+        pointer = response.meta.get(WARC_META)
+        content_type = response.headers.get("Content-Type")
+        return ArticlePage(
+            site=site.name,
+            url=response.url,
+            canonical_url=canonical_url(response.url, declared_canonical(response),
+                                        site.domains),
+            fetched_at=response.meta.get(FETCHED_AT_META) or "",
+            body=response.body,
+            content_type=content_type.decode("latin-1") if content_type else None,
+            warc_filename=pointer.filename if pointer else None,
+            warc_offset=pointer.offset if pointer else None,
+            warc_length=pointer.length if pointer else None,
+        )
+
+    # -- feeds and sitemaps ----------------------------------------------------------------
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        site = self.context.config.site(response.meta[SITE_META])
+        try:
+            entries = parse_feed(response.body)
+        except XmlTooLarge as exc:
+            entries = None
+            self._count_error(site.name, "bad_feed", response.url, str(exc))
+        if entries is None:
+            self._count_error(site.name, "bad_feed", response.url, "not an RSS or Atom feed")
+            return
+        for entry in entries:
+            url = normalize_url(response.urljoin(entry.url))
+            if same_site(url, site.domains):
+                yield self._page_request(url, site.name, site.follow_depth, listed=True)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        site = self.context.config.site(response.meta[SITE_META])
+        nesting = response.meta.get(SITEMAP_DEPTH_META, 0)
+        self._sitemaps_seen.add(response.url)
+        try:
+            kind, entries = parse_sitemap(response.body)
+        except (XmlTooLarge, OSError, EOFError) as exc:
+            self._count_error(site.name, "bad_sitemap", response.url, str(exc))
+            return
+        if kind == "invalid":
+            self._count_error(site.name, "bad_sitemap", response.url, "not a sitemap")
+            return
+        for entry in entries:
+            url = response.urljoin(entry.url)
+            if kind == "index":
+                if nesting < MAX_SITEMAP_NESTING and url not in self._sitemaps_seen:
+                    self._sitemaps_seen.add(url)
+                    yield self._sitemap_request(url, site.name, nesting + 1)
+            elif same_site(url, site.domains):
+                yield self._page_request(normalize_url(url), site.name, site.follow_depth,
+                                         listed=True)
+
+    # -- errors ----------------------------------------------------------------------------
+    def on_error(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        site = request.meta.get(SITE_META, "-")
+        if failure.check(BlockedRequest):
+            return  # counted by the guard
+        if failure.check(HttpError):
+            status = failure.value.response.status
+            kind = "http_4xx" if status < 500 else "http_5xx"
+            self._count_error(site, kind, request.url, f"HTTP {status}")
+            return
+        if failure.check(scrapy.exceptions.IgnoreRequest):
+            return  # robots.txt, page budget: not errors
+        self._count_error(site, f"download_{failure.type.__name__}", request.url,
+                          str(failure.value))
+
+    def _count_error(self, site: str, kind: str, url: str, message: str) -> None:
+        self.crawler.stats.inc_value(f"newsarchive/{site}/errors/{kind}")
+        self.context.errors.add(site, kind, url, message)
+        logger.warning("%s %s: %s", kind, url, message)
+
+
+def _origins(site: SiteConfig) -> list[str]:
+    from urllib.parse import urlsplit
+
+    origins = []
+    for url in (*site.start_urls, *site.feeds, *site.sitemaps):
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in origins:
+            origins.append(origin)
+    return origins

@@ -1,0 +1,83 @@
+"""``make demo`` / ``make demo-s3``: serve the fictional demo sites, crawl them, show the result.
+
+The crawl runs as a child process through the real command line, exactly as a user or cron
+would run it; only the web server and, for --s3, the SeaweedFS server are started here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from demo.site import serve
+
+DEMO_PORT = 8741
+SITES = {"harbourtown": ("127.0.0.1", DEMO_PORT), "valleycourier": ("127.0.0.1", DEMO_PORT + 1)}
+BUCKET = "newsarchive-demo"
+
+
+def _newsarchive(*args: str, env: dict[str, str] | None = None) -> int:
+    command = [sys.executable, "-m", "newsarchive", *args]
+    print("$ newsarchive " + " ".join(args), flush=True)
+    return subprocess.call(command, env=env)
+
+
+def _show_local_records(archive: Path) -> None:
+    print("\nArchived articles:")
+    for path in sorted(archive.glob("records/date=*/site=*/*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                record = json.loads(line)
+                note = (f"  (near-duplicate of {record['near_duplicate_of']})"
+                        if record["near_duplicate_of"] else "")
+                print(f"  [{record['site']}] {record['title']} — {len(record['text'].split())} "
+                      f"words, v{record['version']}{note}")
+    print(f"\nFiles are under {archive.resolve()}: raw/ (WARC), records/ (JSON Lines), "
+          "runs/ (reports), state/ (dedup)")
+
+
+def run_local(config: str) -> int:
+    with serve(SITES):
+        code = _newsarchive("crawl", "--config", config)
+        _newsarchive("ls", "--config", config)
+    _show_local_records(Path("archive"))
+    return code
+
+
+def run_s3(config: str) -> int:
+    from newsarchive.seaweed import SeaweedServer
+
+    data_dir = Path(".newsarchive/demo-s3").absolute()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with SeaweedServer(data_dir) as s3, serve(SITES):
+        s3.create_bucket(BUCKET)
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": s3.access_key,
+               "AWS_SECRET_ACCESS_KEY": s3.secret_key, "AWS_ENDPOINT_URL": s3.endpoint_url,
+               "AWS_DEFAULT_REGION": "us-east-1"}
+        uri = f"s3://{BUCKET}/archive"
+        code = _newsarchive("crawl", "--config", config, "--archive", uri, env=env)
+        _newsarchive("ls", "--config", config, "--archive", uri, env=env)
+        keys = [obj["Key"] for page in s3.client().get_paginator("list_objects_v2").paginate(
+            Bucket=BUCKET) for obj in page.get("Contents", [])]
+        print(f"\n{len(keys)} objects in s3://{BUCKET} on {s3.endpoint_url} (SeaweedFS):")
+        for key in keys:
+            print(f"  {key}")
+    print("SeaweedFS stopped; its data stays in", data_dir)
+    return code
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m demo")
+    parser.add_argument("--s3", action="store_true", help="archive into a local SeaweedFS")
+    parser.add_argument("--config", default="newsarchive.toml")
+    args = parser.parse_args()
+    return run_s3(args.config) if args.s3 else run_local(args.config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""The ``newsarchive`` command line (CONTRACT §2).
+
+Exit codes: 0 the command did what it says; 1 it ran but failed (for ``crawl``: something
+fetched is not safely in the archive yet); 2 a config or argument error, reported as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from newsarchive import __version__
+from newsarchive.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as the contract asks
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _date(value: str) -> str:
+    from archive.keys import InvalidName, validate_date
+
+    try:
+        return validate_date(value)
+    except InvalidName as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=DEFAULT_CONFIG_PATH,
+                        help=f"config file (default ./{DEFAULT_CONFIG_PATH})")
+    common.add_argument("--archive", metavar="URI",
+                        help="archive URI, overrides [archive].uri (s3://bucket/prefix or path)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    parser = _Parser(prog="newsarchive", description="Scheduled news crawling and archiving.")
+    parser.add_argument("--version", action="version", version=f"newsarchive {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    crawl = commands.add_parser("crawl", parents=[common], help="one crawl now")
+    crawl.add_argument("--site", action="append", default=[], metavar="NAME",
+                       help="crawl only this site (repeatable)")
+
+    schedule = commands.add_parser("schedule", parents=[common], help="run crawls on schedule")
+    schedule.add_argument("--list", action="store_true", help="print next run times and exit")
+
+    replay = commands.add_parser("replay", parents=[common], help="rebuild records from WARC")
+    replay.add_argument("--date", type=_date, required=True)
+    replay.add_argument("--site", action="append", default=[], metavar="NAME")
+    replay.add_argument("--output", metavar="URI")
+
+    dump = commands.add_parser("dump", parents=[common], help="a day's records as one file")
+    dump.add_argument("--date", type=_date, required=True)
+    dump.add_argument("--format", choices=["parquet", "jsonl"], default="parquet")
+    dump.add_argument("--output", metavar="PATH")
+
+    ls = commands.add_parser("ls", parents=[common], help="days, sites and record counts")
+    ls.add_argument("--date", type=_date)
+    return parser
+
+
+def _load(args: argparse.Namespace) -> Config:
+    config = load_config(args.config).with_archive_uri(args.archive)
+    for name in getattr(args, "site", None) or []:
+        config.site(name)
+    return config
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        config = _load(args)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError as exc:
+        print(f"newsarchive: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "crawl":
+        from newsarchive.crawl import run_crawl
+
+        return run_crawl(config, args.site, verbose=args.verbose)
+    if args.command == "ls":
+        from newsarchive.listing import run_ls
+
+        _configure_logging(args.verbose)
+        return run_ls(config, args.date)
+    print(f"newsarchive {args.command}: not implemented yet in this version", file=sys.stderr)
+    return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,294 @@
+"""The config file (CONTRACT §3), read once and validated into typed, immutable objects.
+
+Unknown keys are errors, not warnings: a typo such as ``obey_robot = false`` must not silently
+leave a default in force. Every error names the file, the field and the problem in one line.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from archive.keys import SITE_NAME_RE
+
+DEFAULT_CONFIG_PATH = "newsarchive.toml"
+DEFAULT_ARCHIVE_URI = "./archive"
+DEFAULT_USER_AGENT = "newsarchive/0.1 (+https://github.com/newsarchive/newsarchive)"
+
+
+class ConfigError(ValueError):
+    """A config problem, already phrased as the one line the user sees."""
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    uri: str = DEFAULT_ARCHIVE_URI
+    endpoint_url: str | None = None
+    # where finished files wait for upload; local disk, never under the archive's own prefixes
+    spool_dir: str = ".newsarchive/spool"
+    # files are rolled (closed and stored) at about this size
+    roll_size_mb: float = 100.0
+
+
+@dataclass(frozen=True)
+class CrawlConfig:
+    user_agent: str = DEFAULT_USER_AGENT
+    obey_robots: bool = True
+    allow_private_networks: bool = False
+    max_pages_per_site: int = 1000
+    download_delay: float = 1.0
+    concurrent_requests_per_domain: int = 2
+    timezone: str = "UTC"
+    # extraction worker processes (default: one per core) and their limits
+    extract_workers: int = 0
+    extract_timeout: float = 30.0
+    extract_max_tasks: int = 500
+    extract_memory_mb: int = 1024
+    max_page_mb: float = 16.0
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    name: str
+    start_urls: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    allowed_domains: tuple[str, ...] = ()
+    article_urls: tuple[re.Pattern[str], ...] = ()
+    follow_depth: int = 2
+    schedule: str | None = None
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        """allowed_domains, or the hosts of start_urls, feeds and sitemaps."""
+        if self.allowed_domains:
+            return self.allowed_domains
+        hosts: list[str] = []
+        for url in (*self.start_urls, *self.feeds, *self.sitemaps):
+            host = (urlparse(url).hostname or "").lower()
+            if host and host not in hosts:
+                hosts.append(host)
+        return tuple(hosts)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
+    crawl: CrawlConfig = field(default_factory=CrawlConfig)
+    sites: tuple[SiteConfig, ...] = ()
+
+    def site(self, name: str) -> SiteConfig:
+        for site in self.sites:
+            if site.name == name:
+                return site
+        raise ConfigError(f"{self.path}: sites: no site named {name!r}")
+
+    def select_sites(self, names: list[str] | tuple[str, ...] | None) -> tuple[SiteConfig, ...]:
+        if not names:
+            return self.sites
+        return tuple(self.site(name) for name in names)
+
+    def with_archive_uri(self, uri: str | None) -> Config:
+        if not uri:
+            return self
+        archive = ArchiveConfig(**{**self.archive.__dict__, "uri": uri})
+        return Config(path=self.path, archive=archive, crawl=self.crawl, sites=self.sites)
+
+
+class _Reader:
+    """Pulls typed fields out of one TOML table and remembers which keys were used."""
+
+    def __init__(self, path: str, where: str, table: Any) -> None:
+        self.path, self.where = path, where
+        if not isinstance(table, dict):
+            self.fail("", "must be a table")
+        self.table: dict[str, Any] = table
+        self.used: set[str] = set()
+
+    def fail(self, key: str, problem: str) -> None:
+        name = f"{self.where}.{key}" if key and self.where else (key or self.where)
+        raise ConfigError(f"{self.path}: {name}: {problem}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        self.used.add(key)
+        if key not in self.table:
+            return default
+        value = self.table[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        # TOML booleans are ints in Python: never accept one where a number is meant
+        if isinstance(value, bool) and bool not in kinds:
+            self.fail(key, f"expected {_kind_name(kinds)}, got a boolean")
+        if not isinstance(value, kinds):
+            self.fail(key, f"expected {_kind_name(kinds)}, got {type(value).__name__} {value!r}")
+        return value
+
+    def number(self, key: str, default: float, minimum: float, maximum: float) -> float:
+        value = self.get(key, (int, float), default)
+        if not minimum <= value <= maximum:
+            self.fail(key, f"must be between {minimum} and {maximum}, got {value!r}")
+        return value
+
+    def strings(self, key: str, check: Callable[[str], str | None] | None = None) -> tuple:
+        values = self.get(key, list, [])
+        for index, value in enumerate(values):
+            if not isinstance(value, str) or not value.strip():
+                self.fail(f"{key}[{index}]", "expected a non-empty string")
+            problem = check(value) if check else None
+            if problem:
+                self.fail(f"{key}[{index}]", problem)
+        return tuple(values)
+
+    def reject_unknown(self) -> None:
+        unknown = sorted(set(self.table) - self.used)
+        if unknown:
+            self.fail(unknown[0], f"unknown key (allowed: {', '.join(sorted(self.used))})")
+
+
+def _kind_name(kinds: tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+             list: "a list", dict: "a table"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _check_http_url(value: str) -> str | None:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return f"expected an http(s) URL, got {value!r}"
+    return None
+
+
+def _check_regex(value: str) -> str | None:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        return f"invalid regular expression {value!r}: {exc}"
+    return None
+
+
+def _check_domain(value: str) -> str | None:
+    if not re.fullmatch(r"[A-Za-z0-9.-]+", value) or value.startswith("."):
+        return f"expected a host name such as example.org, got {value!r}"
+    return None
+
+
+def _check_cron(value: str) -> str | None:
+    if len(value.split()) != 5:
+        return f"expected a 5-field cron expression, got {value!r}"
+    return None
+
+
+def _read_archive(path: str, table: Any) -> ArchiveConfig:
+    r = _Reader(path, "archive", table)
+    defaults = ArchiveConfig()
+    uri = r.get("uri", str, defaults.uri)
+    if not uri.strip():
+        r.fail("uri", "must not be empty")
+    parsed = urlparse(uri)
+    if parsed.scheme == "s3" and not parsed.netloc:
+        r.fail("uri", f"s3 URI needs a bucket: {uri!r}")
+    if len(parsed.scheme) > 1 and parsed.scheme not in ("s3", "file"):
+        r.fail("uri", f"unsupported scheme {parsed.scheme!r} (use s3://, file:// or a path)")
+    endpoint = r.get("endpoint_url", str, None)
+    if endpoint is not None and _check_http_url(endpoint):
+        r.fail("endpoint_url", _check_http_url(endpoint) or "")
+    config = ArchiveConfig(
+        uri=uri,
+        endpoint_url=endpoint,
+        spool_dir=r.get("spool_dir", str, defaults.spool_dir),
+        roll_size_mb=r.number("roll_size_mb", defaults.roll_size_mb, 0.001, 5000),
+    )
+    r.reject_unknown()
+    return config
+
+
+def _read_crawl(path: str, table: Any) -> CrawlConfig:
+    r = _Reader(path, "crawl", table)
+    d = CrawlConfig()
+    user_agent = r.get("user_agent", str, d.user_agent)
+    if not user_agent.strip() or any(c in user_agent for c in "\r\n"):
+        r.fail("user_agent", "must be a non-empty single line")
+    timezone = r.get("timezone", str, d.timezone)
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        r.fail("timezone", f"unknown time zone {timezone!r} (use an IANA name like Europe/Paris)")
+    config = CrawlConfig(
+        user_agent=user_agent,
+        obey_robots=r.get("obey_robots", bool, d.obey_robots),
+        allow_private_networks=r.get("allow_private_networks", bool, d.allow_private_networks),
+        max_pages_per_site=int(r.number("max_pages_per_site", d.max_pages_per_site, 1, 10**8)),
+        download_delay=float(r.number("download_delay", d.download_delay, 0, 3600)),
+        concurrent_requests_per_domain=int(
+            r.number("concurrent_requests_per_domain", d.concurrent_requests_per_domain, 1, 64)
+        ),
+        timezone=timezone,
+        extract_workers=int(r.number("extract_workers", d.extract_workers, 0, 64)),
+        extract_timeout=float(r.number("extract_timeout", d.extract_timeout, 0.1, 3600)),
+        extract_max_tasks=int(r.number("extract_max_tasks", d.extract_max_tasks, 1, 10**7)),
+        extract_memory_mb=int(r.number("extract_memory_mb", d.extract_memory_mb, 64, 65536)),
+        max_page_mb=float(r.number("max_page_mb", d.max_page_mb, 0.01, 1024)),
+    )
+    r.reject_unknown()
+    return config
+
+
+def _read_site(path: str, index: int, table: Any) -> SiteConfig:
+    r = _Reader(path, f"sites[{index}]", table)
+    name = r.get("name", str, None)
+    if name is None:
+        r.fail("name", "missing (every [[sites]] needs a name)")
+    if not SITE_NAME_RE.fullmatch(name) or len(name) > 64:
+        r.fail("name", f"must match [a-z0-9_-]+ (at most 64 characters), got {name!r}")
+    r.where = f"sites[{index}] ({name})"
+    start_urls = r.strings("start_urls", _check_http_url)
+    feeds = r.strings("feeds", _check_http_url)
+    sitemaps = r.strings("sitemaps", _check_http_url)
+    if not (start_urls or feeds or sitemaps):
+        r.fail("start_urls", "a site needs at least one of start_urls, feeds or sitemaps")
+    domains = tuple(d.lower() for d in r.strings("allowed_domains", _check_domain))
+    patterns = tuple(re.compile(p) for p in r.strings("article_urls", _check_regex))
+    depth = r.get("follow_depth", int, 2)
+    if not 0 <= depth <= 10:
+        r.fail("follow_depth", f"must be between 0 and 10, got {depth}")
+    schedule = r.get("schedule", str, None)
+    if schedule is not None and _check_cron(schedule):
+        r.fail("schedule", _check_cron(schedule) or "")
+    site = SiteConfig(name, start_urls, feeds, sitemaps, domains, patterns, depth, schedule)
+    r.reject_unknown()
+    return site
+
+
+def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    top = _Reader(path, "", data)
+    archive = _read_archive(path, top.get("archive", dict, {}))
+    crawl = _read_crawl(path, top.get("crawl", dict, {}))
+    site_tables = top.get("sites", list, [])
+    top.reject_unknown()
+    sites = tuple(_read_site(path, i, t) for i, t in enumerate(site_tables))
+    names = [s.name for s in sites]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f"{path}: sites: duplicate site name {name!r}")
+    return Config(path=path, archive=archive, crawl=crawl, sites=sites)
+
+
+def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:
+    path = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    return parse_config(text, path)

@@ -1,0 +1,221 @@
+"""Deduplication: article ids, versions, exact and near-duplicate text (CONTRACT §5).
+
+State lives with the archive, not on one disk: every crawl appends one immutable segment
+``state/dedup/<crawl_id>.bin`` listing what it archived (28 bytes an article), written only after
+its record files (the spool uploads in order), so the state never claims a record that is not
+there. Loading reads every segment, cached locally by name since segments never change. Two
+machines crawling into one bucket on different days therefore agree on what is new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import struct
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from archive.storage import Storage
+from crawler.context import RunContext
+from pipelines.extract import ExtractedArticle
+from pipelines.extraction import EXTRACTOR
+from pipelines.fingerprint import NEAR_DUPLICATE_BITS, hamming
+
+logger = logging.getLogger(__name__)
+SEGMENT_MAGIC = b"NADEDUP1"
+_ENTRY = struct.Struct("<QQQI")  # id, content hash prefix, simhash, version
+# NEAR_DUPLICATE_BITS + 1 bands: two simhashes within the threshold differ in at most that
+# many bands, so they share at least one band value exactly (pigeonhole) and are compared
+_BAND_COUNT = NEAR_DUPLICATE_BITS + 1
+_BANDS = [(round(i * 64 / _BAND_COUNT), round((i + 1) * 64 / _BAND_COUNT))
+          for i in range(_BAND_COUNT)]
+
+
+def article_id(canonical: str) -> str:
+    """16 hex digits (64 bits) of BLAKE2b over the canonical URL: stable and compact."""
+    return hashlib.blake2b(canonical.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def hash_prefix(content_hash: str) -> int:
+    return int(content_hash[:16], 16)
+
+
+@dataclass(frozen=True)
+class StateEntry:
+    id: int
+    content: int
+    simhash: int
+    version: int
+
+
+def encode_segment(entries: Iterable[StateEntry]) -> bytes:
+    return SEGMENT_MAGIC + b"".join(
+        _ENTRY.pack(e.id, e.content, e.simhash, e.version) for e in entries)
+
+
+def decode_segment(data: bytes) -> list[StateEntry]:
+    if not data.startswith(SEGMENT_MAGIC):
+        raise ValueError("not a dedup state segment")
+    body = data[len(SEGMENT_MAGIC):]
+    usable = len(body) - len(body) % _ENTRY.size
+    return [StateEntry(*_ENTRY.unpack_from(body, offset))
+            for offset in range(0, usable, _ENTRY.size)]
+
+
+class DedupIndex:
+    """In-memory view of what the archive holds: latest version by id, ids by text hash, and
+    simhash bands for near-duplicate candidates."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, StateEntry] = {}
+        self._by_content: dict[int, int] = {}
+        self._bands: list[dict[int, list[int]]] = [defaultdict(list) for _ in _BANDS]
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def add(self, entry: StateEntry) -> None:
+        previous = self._by_id.get(entry.id)
+        if previous is not None and previous.version > entry.version:
+            return
+        self._by_id[entry.id] = entry
+        self._by_content.setdefault(entry.content, entry.id)
+        for table, (lo, hi) in zip(self._bands, _BANDS, strict=True):
+            bucket = table[(entry.simhash >> lo) & ((1 << (hi - lo)) - 1)]
+            if entry.id not in bucket:
+                bucket.append(entry.id)
+
+    def latest(self, id_: int) -> StateEntry | None:
+        return self._by_id.get(id_)
+
+    def id_with_content(self, content: int) -> int | None:
+        return self._by_content.get(content)
+
+    def near_duplicate(self, simhash: int, exclude: int) -> int | None:
+        """The id whose latest text is nearest to ``simhash`` within the threshold."""
+        best, best_distance = None, NEAR_DUPLICATE_BITS + 1
+        seen: set[int] = set()
+        for table, (lo, hi) in zip(self._bands, _BANDS, strict=True):
+            for candidate in table.get((simhash >> lo) & ((1 << (hi - lo)) - 1), ()):
+                if candidate == exclude or candidate in seen:
+                    continue
+                seen.add(candidate)
+                distance = hamming(self._by_id[candidate].simhash, simhash)
+                if distance < best_distance or (distance == best_distance and best is not None
+                                                and candidate < best):
+                    best, best_distance = candidate, distance
+        return best
+
+
+class DedupState:
+    """Segments in the archive under ``state/dedup/``, with a local cache of their bytes."""
+
+    PREFIX = "state/dedup/"
+
+    def __init__(self, storage: Storage, cache_dir: Path) -> None:
+        self.storage = storage
+        self.cache_dir = cache_dir
+
+    def load(self) -> DedupIndex:
+        index = DedupIndex()
+        for info in self.storage.list(self.PREFIX):
+            for entry in decode_segment(self._segment_bytes(info.key, info.size)):
+                index.add(entry)
+        return index
+
+    def _segment_bytes(self, key: str, size: int) -> bytes:
+        cached = self.cache_dir / key.rsplit("/", 1)[-1]
+        if cached.is_file() and cached.stat().st_size == size:
+            return cached.read_bytes()
+        data = self.storage.get_bytes(key)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(cached)
+        return data
+
+
+@dataclass
+class ArticleRecord:
+    """A record ready to be written, and the state entry that says it was."""
+
+    site: str
+    day: str
+    fields: dict[str, Any]
+    state: StateEntry
+
+
+class DedupPipeline:
+    def __init__(self, crawler: Crawler, context: RunContext) -> None:
+        self.crawler = crawler
+        self.context = context
+        self.index = DedupIndex()
+        self._recorded_this_run: set[int] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
+        return cls(crawler, RunContext.from_crawler(crawler))
+
+    def open_spider(self) -> None:
+        # files a previous run left in the spool may hold segments: upload them first
+        left = self.context.spool.drain(self.context.storage)
+        if left:
+            logger.warning("%d file(s) from an earlier run are still waiting in the spool", left)
+        state = DedupState(self.context.storage, self.context.spool.root / "state-cache")
+        self.index = state.load()
+        logger.info("dedup state: %d archived articles known", len(self.index))
+
+    def _count(self, site: str, outcome: str) -> None:
+        self.crawler.stats.inc_value(f"newsarchive/{site}/articles/{outcome}")
+
+    def process_item(self, item: object) -> object:
+        if not isinstance(item, ExtractedArticle):
+            return item
+        page, extraction = item.page, item.extraction
+        id_hex = article_id(page.canonical_url)
+        id_ = int(id_hex, 16)
+        content = hash_prefix(extraction.content_hash)
+        previous = self.index.latest(id_)
+        if id_ in self._recorded_this_run:
+            self._count(page.site, "duplicate")
+            raise DropItem(f"already recorded in this run: {page.canonical_url}")
+        if previous is not None and previous.content == content:
+            self._count(page.site, "unchanged")
+            raise DropItem(f"unchanged: {page.canonical_url}")
+        if previous is None and self.index.id_with_content(content) is not None:
+            self._count(page.site, "duplicate")
+            raise DropItem(f"same text already archived under another URL: {page.url}")
+        version = previous.version + 1 if previous else 1
+        near = self.index.near_duplicate(extraction.simhash, exclude=id_)
+        outcome = "updated" if previous else ("near_duplicate" if near is not None else "new")
+        self._count(page.site, outcome)
+        entry = StateEntry(id_, content, extraction.simhash, version)
+        self.index.add(entry)
+        self._recorded_this_run.add(id_)
+        fields = {
+            "id": id_hex,
+            "url": page.url,
+            "canonical_url": page.canonical_url,
+            "site": page.site,
+            "title": extraction.title,
+            "author": extraction.author,
+            "published": extraction.published,
+            "language": extraction.language,
+            "text": extraction.text,
+            "content_hash": extraction.content_hash,
+            "version": version,
+            "near_duplicate_of": f"{near:016x}" if near is not None else None,
+            "fetched_at": page.fetched_at,
+            "crawl_id": self.context.crawl_id,
+            "extractor": EXTRACTOR,
+            "warc_filename": page.warc_filename,
+            "warc_offset": page.warc_offset,
+            "warc_length": page.warc_length,
+        }
+        return ArticleRecord(page.site, page.fetched_at[:10], fields, entry)

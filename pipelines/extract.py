@@ -1,0 +1,68 @@
+"""ExtractPipeline: article pages in, extracted articles out, computed off the reactor thread.
+
+trafilatura is CPU-bound; run inline it would stall every download behind it and use one core.
+Pages go to a :class:`ProcessPool` (one worker per core by default); the pipeline awaits the
+result, so Scrapy's CONCURRENT_ITEMS and scraper-slot limits give natural backpressure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from crawler.context import RunContext
+from crawler.items import ArticlePage
+from pipelines.extraction import Extraction, extract_article
+from pipelines.workers import PoolLimits, ProcessPool, WorkerError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ExtractedArticle:
+    page: ArticlePage
+    extraction: Extraction
+
+
+class ExtractPipeline:
+    def __init__(self, crawler: Crawler, context: RunContext) -> None:
+        self.crawler = crawler
+        self.context = context
+        crawl = context.config.crawl
+        self.limits = PoolLimits(crawl.extract_workers, crawl.extract_timeout,
+                                 crawl.extract_max_tasks, crawl.extract_memory_mb)
+        self.pool: ProcessPool | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
+        return cls(crawler, RunContext.from_crawler(crawler))
+
+    def open_spider(self) -> None:
+        self.pool = ProcessPool(extract_article, self.limits)
+
+    def close_spider(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+    async def process_item(self, item: object) -> object:
+        if not isinstance(item, ArticlePage):
+            return item
+        assert self.pool is not None
+        stats = self.crawler.stats
+        future = self.pool.submit(item.body, item.url, item.content_type)
+        try:
+            extraction = await asyncio.wrap_future(future)
+        except WorkerError as exc:
+            stats.inc_value(f"newsarchive/{item.site}/errors/extract_{exc.kind}")
+            self.context.errors.add(item.site, f"extract_{exc.kind}", item.url, str(exc))
+            logger.error("extraction failed (%s) for %s: %s", exc.kind, item.url, exc)
+            raise DropItem(f"extraction {exc.kind}: {item.url}") from None
+        if extraction is None:
+            stats.inc_value(f"newsarchive/{item.site}/articles/empty")
+            logger.info("no article body found in %s", item.url)
+            raise DropItem(f"no article body: {item.url}")
+        return ExtractedArticle(item, extraction)
