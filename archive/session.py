@@ -34,51 +34,52 @@ class SiteOutput:
 
 
 class Uploader(threading.Thread):
-    """Drains the spool in order; on failure retries with backoff until told to give up."""
+    """Drains the spool in order while the crawl runs; retries with backoff on failure."""
 
     def __init__(self, spool: Spool, storage: Storage, max_backoff: float = 30.0) -> None:
         super().__init__(name="newsarchive-uploader", daemon=True)
         self.spool, self.storage = spool, storage
         self.max_backoff = max_backoff
         self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._idle = threading.Event()
-        self.pending = 0
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()  # one drain at a time, so order holds
         self.uploaded_bytes = 0
-        self.last_error_at: float | None = None
 
     def _count(self, key: str, size: int) -> None:
         self.uploaded_bytes += size
 
+    def _drain(self) -> int:
+        with self._lock:
+            return self.spool.drain(self.storage, self._count)
+
     def poke(self) -> None:
-        self._idle.clear()
         self._wake.set()
 
     def run(self) -> None:
         backoff = 0.5
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             self._wake.wait(timeout=5.0)
             self._wake.clear()
-            self.pending = self.spool.drain(self.storage, self._count)
-            if self.pending:
-                self.last_error_at = time.monotonic()
-                self._stop.wait(backoff)
+            if self._stopping.is_set():
+                return
+            if self._drain():
+                self._stopping.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
                 self._wake.set()
             else:
                 backoff = 0.5
-                self._idle.set()
 
-    def flush(self, timeout: float) -> int:
-        """Wait until the spool is empty or ``timeout`` passes; the number still pending."""
-        self.poke()
-        self._idle.wait(timeout)
-        self.pending = len(self.spool.pending())
-        return self.pending
-
-    def stop(self) -> None:
-        self._stop.set()
+    def finish(self, timeout: float) -> int:
+        """Stop the thread, then drain here until empty or ``timeout``; how many remain."""
+        self._stopping.set()
         self._wake.set()
+        self.join(timeout=max(timeout, 1.0))
+        deadline = time.monotonic() + timeout
+        backoff = 0.5
+        while (pending := self._drain()) and time.monotonic() + backoff < deadline:
+            time.sleep(backoff)
+            backoff = min(backoff * 2, self.max_backoff)
+        return pending
 
 
 class ArchiveSession:
@@ -172,6 +173,4 @@ class ArchiveSession:
 
     def finish(self, upload_timeout: float) -> int:
         """Upload what is queued; returns how many files are still only in the spool."""
-        pending = self.uploader.flush(upload_timeout)
-        self.uploader.stop()
-        return pending
+        return self.uploader.finish(upload_timeout)

@@ -22,6 +22,15 @@ from urllib.parse import urlparse
 from archive.keys import InvalidName, validate_key
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 class StorageError(Exception):
     """A storage operation failed; the message never contains credentials."""
 
@@ -89,7 +98,10 @@ class LocalStorage:
 
     def _tmp_file(self) -> tuple[int, str]:
         self._tmp.mkdir(parents=True, exist_ok=True)
-        return tempfile.mkstemp(dir=self._tmp, prefix="put-")
+        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
+        # mkstemp makes 0600 files; archive files are for every reader the umask allows
+        os.fchmod(fd, 0o666 & ~_UMASK)
+        return fd, name
 
     def _commit(self, tmp_name: str, key: str) -> None:
         target = self._path(key)

@@ -68,7 +68,7 @@ def _request_line(exchange: HttpExchange) -> str:
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
-    return f"{exchange.method} {target}"
+    return f"{exchange.method} {target} HTTP/1.1"
 
 
 class WarcFile:
@@ -120,7 +120,7 @@ class WarcFile:
         request = self._builder.create_warc_record(
             exchange.url, "request", payload=io.BytesIO(exchange.request_body), length=None,
             http_headers=StatusAndHeaders(_request_line(exchange), req_headers,
-                                          protocol="HTTP/1.1", is_http_request=True),
+                                          is_http_request=True),
             warc_headers_dict={})
         response_id = response.rec_headers.get_header("WARC-Record-ID")
         request.rec_headers.replace_header("WARC-Concurrent-To", response_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -13,7 +13,7 @@ class ArticlePage:
     url: str
     canonical_url: str
     fetched_at: str
-    body: bytes
+    body: bytes = field(repr=False)
     content_type: str | None
     warc_filename: str | None
     warc_offset: int | None

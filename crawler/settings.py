@@ -33,6 +33,8 @@ DEPTH_PRIORITY = 1
 SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 LOG_LEVEL = "INFO"
+# dropping unchanged or duplicate articles is the normal outcome, counted in the run report
+DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"
 
 DOWNLOADER_MIDDLEWARES = {
     # before everything, robots.txt fetches included: scope, SSRF guard, page budget

@@ -71,16 +71,21 @@ _HUB_SEGMENTS = frozenset({
     "privacy", "terms", "login", "subscribe", "newsletter", "newsletters", "feed", "rss",
     "video", "videos", "gallery", "galleries", "live", "podcasts", "podcast", "jobs",
 })
-_NON_HTML = re.compile(
-    r"\.(pdf|jpe?g|png|gif|webp|svg|mp[34]|m4a|avi|mov|zip|gz|xml|json|rss|css|js|ico|docx?|"
-    r"xlsx?|pptx?|woff2?|ttf)$", re.I)
+# never followed: media, styles, scripts, archives, machine files (feeds are requested as feeds)
+_ASSET = re.compile(
+    r"\.(jpe?g|png|gif|webp|avif|svg|ico|bmp|tiff?|mp[34]|m4a|m4v|aac|ogg|wav|avi|mov|webm|"
+    r"mkv|flv|zip|gz|tgz|bz2|7z|rar|exe|dmg|apk|iso|xml|json|rss|atom|css|js|mjs|map|"
+    r"woff2?|ttf|otf|eot)$", re.I)
+# fetched and archived raw (a report linked from an article is part of the record of the day),
+# never taken for an article
+_DOCUMENT = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|odt|ods|odp|rtf|csv|txt|epub)$", re.I)
 
 
 def looks_like_article_url(url: str) -> bool:
     """Heuristic for sites without ``article_urls``: dated paths, long slugs, numeric ids."""
     parts = urlsplit(url)
     path = parts.path
-    if _NON_HTML.search(path):
+    if _ASSET.search(path) or _DOCUMENT.search(path):
         return False
     segments = [s for s in path.split("/") if s]
     if not segments:
@@ -98,5 +103,6 @@ def looks_like_article_url(url: str) -> bool:
     return bool(_LONG_ID.search(path)) and len(words) >= 2
 
 
-def looks_like_non_html(url: str) -> bool:
-    return bool(_NON_HTML.search(urlsplit(url).path))
+def is_asset_url(url: str) -> bool:
+    """A link not worth following: media, styles, scripts, archives, feeds."""
+    return bool(_ASSET.search(urlsplit(url).path))

@@ -101,11 +101,18 @@ _EDGE_BOILERPLATE = re.compile(
 )
 
 
-def clean_text(text: str) -> str:
-    """Paragraphs joined by \\n, blank lines dropped, boilerplate lines trimmed from the edges."""
+def _same_words(a: str, b: str) -> bool:
+    return re.findall(r"\w+", a.lower()) == re.findall(r"\w+", b.lower())
+
+
+def clean_text(text: str, title: str | None = None) -> str:
+    """Paragraphs joined by \\n, blank lines dropped, boilerplate lines trimmed from the edges,
+    and the headline dropped when the body merely repeats it as its first line (it is the
+    record's ``title``, not body text)."""
     lines = [" ".join(line.split()) for line in text.splitlines()]
     lines = [line for line in lines if line]
-    while lines and _EDGE_BOILERPLATE.match(lines[0]):
+    while lines and (_EDGE_BOILERPLATE.match(lines[0])
+                     or (title and len(lines) > 1 and _same_words(lines[0], title))):
         lines.pop(0)
     while lines and _EDGE_BOILERPLATE.match(lines[-1]):
         lines.pop()
@@ -126,7 +133,7 @@ def extract_article(body: bytes, url: str, content_type: str | None = None) -> E
     )
     if doc is None or not doc.text:
         return None
-    text = clean_text(doc.text)
+    text = clean_text(doc.text, doc.title)
     if not text:
         return None
     return Extraction(

@@ -27,7 +27,7 @@ from crawler.items import ArticlePage
 from crawler.middlewares import FETCHED_AT_META, SITE_META, WARC_META, BlockedRequest
 from crawler.pages import declared_canonical, is_article
 from crawler.settings import settings_from_config
-from crawler.urls import canonical_url, looks_like_non_html, normalize_url, same_site
+from crawler.urls import canonical_url, is_asset_url, normalize_url, same_site
 from newsarchive.config import SiteConfig
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,8 @@ class NewsSpider(scrapy.Spider):
         self.site_filter = [s.strip() for s in site.split(",")] if site else []
         self.sites: tuple[SiteConfig, ...] = ()
         self._sitemaps_seen: set[str] = set()
+        # our own asset filter replaces Scrapy's extension list, which drops PDFs too
+        self._link_extractor = LinkExtractor(unique=True, deny_extensions=[])
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -118,18 +120,25 @@ class NewsSpider(scrapy.Spider):
         depth = response.meta.get(DEPTH_META, 0)
         if is_article(response, site.article_urls, response.meta.get(LISTED_META, False)):
             yield self._article(response, site)
-        if depth < site.follow_depth:
-            for url in self._links(response, site):
-                yield self._page_request(url, site.name, depth + 1)
+        # pagination first, at the same depth: the dupefilter keeps the first request for a
+        # URL, and a "Next" anchor seen as an ordinary link would cost the pages a hop
+        pages = set()
         for href in response.xpath('//link[@rel="next"]/@href | //a[@rel="next"]/@href').getall():
             url = normalize_url(response.urljoin(href))
-            if same_site(url, site.domains):
+            if same_site(url, site.domains) and url not in pages:
+                pages.add(url)
                 yield self._page_request(url, site.name, depth)
+        if depth < site.follow_depth:
+            for url in self._links(response, site):
+                if url not in pages:
+                    yield self._page_request(url, site.name, depth + 1)
 
     def _links(self, response: TextResponse, site: SiteConfig) -> Iterator[str]:
-        extractor = LinkExtractor(allow_domains=site.domains, unique=True)
-        for link in extractor.extract_links(response):
-            if not link.nofollow and not looks_like_non_html(link.url):
+        # scoped by host name here, not by LinkExtractor(allow_domains=...), which compares
+        # host:port and so never matches a site served on a non-default port
+        for link in self._link_extractor.extract_links(response):
+            if (not link.nofollow and same_site(link.url, site.domains)
+                    and not is_asset_url(link.url)):
                 yield normalize_url(link.url)
 
     def _article(self, response: TextResponse, site: SiteConfig) -> ArticlePage:

@@ -1,0 +1,92 @@
+"""Config validation: what a user typing a config file would hit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from newsarchive.config import ConfigError, parse_config
+
+GOOD = """
+[archive]
+uri = "s3://bucket/prefix"
+endpoint_url = "http://127.0.0.1:8333"
+
+[crawl]
+user_agent = "bot (+https://example.org/bot)"
+max_pages_per_site = 50
+
+[[sites]]
+name = "morningstar"
+start_urls = ["https://example.org/"]
+article_urls = ['/\\d{4}/\\d{2}/']
+schedule = "*/30 * * * *"
+"""
+
+
+def test_good_config_is_typed_and_defaults_apply() -> None:
+    config = parse_config(GOOD, "x.toml")
+    assert config.archive.uri == "s3://bucket/prefix"
+    assert config.crawl.obey_robots is True
+    assert config.crawl.allow_private_networks is False
+    assert config.crawl.max_pages_per_site == 50
+    site = config.sites[0]
+    assert site.domains == ("example.org",)
+    assert site.article_urls[0].search("https://example.org/2026/11/x")
+
+
+@pytest.mark.parametrize(("text", "field", "problem"), [
+    ('[crawl]\nobey_robot = false\n', "crawl.obey_robot", "unknown key"),
+    ('[crawl]\nobey_robots = "no"\n', "crawl.obey_robots", "expected true or false"),
+    ('[crawl]\nmax_pages_per_site = 0\n', "crawl.max_pages_per_site", "between"),
+    ('[crawl]\ntimezone = "Mars/Olympus"\n', "crawl.timezone", "unknown time zone"),
+    ('[[sites]]\nname = "Bad Name"\nstart_urls = ["https://a.org/"]\n', "sites[0].name",
+     "must match"),
+    ('[[sites]]\nname = "a"\nstart_urls = ["ftp://a.org/"]\n', "start_urls[0]", "http(s) URL"),
+    ('[[sites]]\nname = "a"\n', "start_urls", "at least one of"),
+    ('[[sites]]\nname = "a"\nstart_urls = ["https://a.org/"]\narticle_urls = ["("]\n',
+     "article_urls[0]", "invalid regular expression"),
+    ('[[sites]]\nname = "a"\nstart_urls = ["https://a.org/"]\nschedule = "often"\n',
+     "schedule", "cron"),
+    ('[[sites]]\nname = "a"\nstart_urls = ["https://a.org/"]\n'
+     '[[sites]]\nname = "a"\nstart_urls = ["https://b.org/"]\n', "sites", "duplicate"),
+    ('[archive]\nuri = "ftp://x/y"\n', "archive.uri", "unsupported scheme"),
+    ("[archive\n", "", "not valid TOML"),
+])
+def test_bad_config_names_file_field_and_problem(text: str, field: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "conf/news.toml")
+    message = str(info.value)
+    assert message.startswith("conf/news.toml: ")
+    assert field in message and problem in message
+    assert "\n" not in message
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "newsarchive", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_cli_rejects_bad_config_with_exit_2_and_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "news.toml"
+    bad.write_text('[crawl]\nallow_private_network = true\n')
+    result = _cli("crawl", "--config", str(bad), cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert str(bad) in lines[0] and "crawl.allow_private_network" in lines[0]
+    assert "unknown key" in lines[0]
+
+
+def test_cli_missing_config_and_bad_arguments_exit_2(tmp_path: Path) -> None:
+    result = _cli("crawl", "--config", str(tmp_path / "nope.toml"), cwd=tmp_path)
+    assert result.returncode == 2 and "nope.toml: file not found" in result.stderr
+    result = _cli("dump", "--date", "2026-13-45", cwd=tmp_path)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    good = tmp_path / "ok.toml"
+    good.write_text('[[sites]]\nname = "a"\nstart_urls = ["https://a.org/"]\n')
+    result = _cli("crawl", "--config", str(good), "--site", "b", cwd=tmp_path)
+    assert result.returncode == 2 and "no site named 'b'" in result.stderr

@@ -1,0 +1,185 @@
+"""End-to-end crawls of the loopback fixture web into both backends, through the real CLI."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from archive.storage import LocalStorage
+from tests.crawlrun import (
+    Archive,
+    read_records,
+    read_reports,
+    run_cli,
+    warc_response,
+    warc_target_uris,
+    write_config,
+)
+from tests.fixtureweb import FixtureWeb
+
+
+@pytest.fixture
+def web() -> Iterator[FixtureWeb]:
+    with FixtureWeb() as fixture:
+        yield fixture
+
+
+@pytest.fixture
+def local_archive(tmp_path: Path) -> Archive:
+    root = tmp_path / "archive"
+    return Archive(str(root), LocalStorage(root), {})
+
+
+@pytest.fixture
+def s3_archive(s3_server, make_s3_storage) -> Archive:
+    bucket = f"crawl-{uuid.uuid4().hex[:12]}"
+    s3_server.create_bucket(bucket)
+    env = {"AWS_ACCESS_KEY_ID": s3_server.access_key,
+           "AWS_SECRET_ACCESS_KEY": s3_server.secret_key, "AWS_DEFAULT_REGION": "us-east-1"}
+    return Archive(f"s3://{bucket}/archive", make_s3_storage(bucket), env,
+                   endpoint_url=s3_server.endpoint_url)
+
+
+@pytest.fixture(params=["local", "s3"])
+def archive(request: pytest.FixtureRequest) -> Archive:
+    return request.getfixturevalue(f"{request.param}_archive")
+
+
+def crawl(config: Path, archive: Archive, *extra: str):
+    result = run_cli("crawl", "--config", str(config), *extra, env=archive.env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def by_canonical(records: list[dict]) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for record in records:
+        assert record["canonical_url"] not in out, f"two records for {record['canonical_url']}"
+        out[record["canonical_url"]] = record
+    return out
+
+
+def test_first_crawl_archives_each_article_once(web: FixtureWeb, archive: Archive,
+                                                tmp_path: Path) -> None:
+    config = write_config(tmp_path / "news.toml", web, archive, tmp_path / "spool")
+    result = crawl(config, archive)
+    assert "dailyplanet:" in result.stdout and "partner:" in result.stdout
+
+    records = read_records(archive.storage)
+    found = by_canonical(records)
+    copies = {copy for copy, _ in web.near_copies}
+    # one record per article, plus one for each syndicated copy on the partner site
+    assert set(found) == {a.canonical_url for a in web.articles} | copies
+    for article in web.articles:
+        record = found[article.canonical_url]
+        assert record["site"] == article.site
+        assert record["title"] == article.title
+        assert record["author"] == article.author
+        assert record["published"][:10] == article.published[:10]
+        assert record["language"] == "en"
+        assert record["version"] == 1
+        assert record["text"].split("\n") == list(article.paragraphs)
+        for phrase in web.boilerplate_phrases:
+            assert phrase not in record["text"]
+    # the records of the special routes
+    assert web.feed_only.canonical_url in found and web.sitemap_only.canonical_url in found
+    assert all(a.canonical_url in found for a in web.deep_only)
+
+    # near-identical copies point at the other record of their pair
+    for copy_url, original_url in web.near_copies:
+        copy, original = found[copy_url], found[original_url]
+        assert {copy["near_duplicate_of"], original["near_duplicate_of"]} == \
+            {None, original["id"] if copy["near_duplicate_of"] else copy["id"]}
+    assert sum(1 for r in records if r["near_duplicate_of"]) == len(web.near_copies)
+
+    # nothing requested from the path robots.txt disallows, nor non-articles recorded
+    assert not any(p.startswith("/private/") for p in web.fetched_paths(0))
+    assert not set(web.non_articles) & set(found)
+
+    # every record's WARC pointer lands on its own response
+    for record in records:
+        uri, payload = warc_response(archive.storage, record["warc_filename"],
+                                     record["warc_offset"], record["warc_length"])
+        assert uri == record["url"]
+        assert record["text"].split("\n")[0].encode() in payload.replace(b"&#39;", b"'") \
+            or record["title"].encode() in payload
+
+    # every response is in the WARC, errors and redirects included
+    captured = dict(warc_target_uris(archive.storage))
+    special = web.special_urls
+    assert captured[special["redirect"]] == 301
+    assert captured[special["not_found"]] == 404
+    assert captured[special["server_error"]] == 500
+    assert captured[special["pdf"]] == 200
+
+    [report] = read_reports(archive.storage)
+    dp = report["sites"]["dailyplanet"]
+    assert dp["errors"].get("http_4xx") == 1 and dp["errors"].get("http_5xx") == 1
+    assert dp["articles"]["new"] + dp["articles"]["near_duplicate"] == 12
+    assert report["sites"]["partner"]["records_written"] == 5
+
+
+def test_second_run_adds_nothing_and_a_change_becomes_version_2(
+        web: FixtureWeb, local_archive: Archive, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "news.toml", web, local_archive, tmp_path / "spool")
+    crawl(config, local_archive)
+    first = read_records(local_archive.storage)
+
+    second = crawl(config, local_archive)
+    assert len(read_records(local_archive.storage)) == len(first)
+    assert "0 new" in second.stdout
+
+    article = web.articles[0]
+    web.update_article(article.slug, [*article.paragraphs[:-1],
+                                      "A correction was added to this report on Monday."])
+    crawl(config, local_archive)
+    records = read_records(local_archive.storage)
+    assert len(records) == len(first) + 1
+    [updated] = [r for r in records if r["version"] == 2]
+    [original] = [r for r in first if r["canonical_url"] == article.canonical_url]
+    assert updated["id"] == original["id"]
+    assert updated["text"].endswith("A correction was added to this report on Monday.")
+    assert updated["content_hash"] != original["content_hash"]
+    assert len(read_reports(local_archive.storage)) == 3
+
+
+def test_local_and_s3_archives_agree(web: FixtureWeb, local_archive: Archive,
+                                     s3_archive: Archive, tmp_path: Path) -> None:
+    results = []
+    for name, target in (("local", local_archive), ("s3", s3_archive)):
+        config = write_config(tmp_path / f"{name}.toml", web, target, tmp_path / f"spool-{name}",
+                              sites=("dailyplanet",))
+        crawl(config, target)
+        results.append({(r["id"], r["canonical_url"], r["content_hash"], r["version"])
+                        for r in read_records(target.storage)})
+        keys = {info.key.split("/")[0] for info in target.storage.list("")}
+        assert {"raw", "records", "runs", "state"} <= keys
+    assert results[0] == results[1] and len(results[0]) == 12
+
+
+def test_private_addresses_are_refused_by_default(web: FixtureWeb, local_archive: Archive,
+                                                  tmp_path: Path) -> None:
+    config = write_config(tmp_path / "news.toml", web, local_archive, tmp_path / "spool",
+                          private=False)
+    result = crawl(config, local_archive)
+    assert web.requests == []
+    assert read_records(local_archive.storage) == []
+    [report] = read_reports(local_archive.storage)
+    assert report["sites"]["dailyplanet"]["errors"]["blocked_private_address"] >= 1
+    assert "blocked_private_address" in result.stdout
+
+
+def test_scrapy_command_runs_the_same_spider(web: FixtureWeb, local_archive: Archive,
+                                             tmp_path: Path) -> None:
+    config = write_config(tmp_path / "news.toml", web, local_archive, tmp_path / "spool")
+    listed = run_cli("list", module="scrapy.cmdline")
+    assert listed.returncode == 0 and listed.stdout.split() == ["news"]
+    result = run_cli("crawl", "news", "-a", "site=partner", "-s", f"NEWSARCHIVE_CONFIG={config}",
+                     "-s", "LOG_LEVEL=WARNING", module="scrapy.cmdline")
+    assert result.returncode == 0, result.stderr
+    records = read_records(local_archive.storage)
+    assert {r["site"] for r in records} == {"partner"}
+    assert len(records) == 5
