@@ -38,8 +38,8 @@ def is_public_address(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-                or ip.is_reserved or ip.is_unspecified)
+    # is_global also excludes shared (100.64/10), documentation and benchmark ranges
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved)
 
 
 class BlockedRequest(IgnoreRequest):

@@ -10,6 +10,7 @@ import argparse
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -52,8 +53,10 @@ def run_local(config: str) -> int:
 def run_s3(config: str) -> int:
     from newsarchive.seaweed import SeaweedServer
 
+    # a fresh server each time: its access keys are generated anew at every start
     data_dir = Path(".newsarchive/demo-s3").absolute()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
     with SeaweedServer(data_dir) as s3, serve(SITES):
         s3.create_bucket(BUCKET)
         env = {**os.environ, "AWS_ACCESS_KEY_ID": s3.access_key,

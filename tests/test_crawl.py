@@ -183,3 +183,13 @@ def test_scrapy_command_runs_the_same_spider(web: FixtureWeb, local_archive: Arc
     records = read_records(local_archive.storage)
     assert {r["site"] for r in records} == {"partner"}
     assert len(records) == 5
+
+
+def test_page_budget_per_site(web: FixtureWeb, local_archive: Archive, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "news.toml", web, local_archive, tmp_path / "spool",
+                          sites=("dailyplanet",), extra_crawl="max_pages_per_site = 5")
+    crawl(config, local_archive)
+    pages = [p for p in web.fetched_paths(0) if p != "/robots.txt"]
+    assert 0 < len(pages) <= 5
+    [report] = read_reports(local_archive.storage)
+    assert report["sites"]["dailyplanet"]["skipped_max_pages"] > 0

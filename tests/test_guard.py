@@ -1,0 +1,33 @@
+"""The SSRF guard: which addresses count as private, and names that resolve to them."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+
+from crawler.middlewares import SiteGuardMiddleware, is_public_address
+
+
+@pytest.mark.parametrize(("address", "public"), [
+    ("93.184.216.34", True), ("2606:4700::1111", True),
+    ("127.0.0.1", False), ("127.0.0.2", False), ("10.1.2.3", False), ("172.16.0.1", False),
+    ("192.168.1.1", False), ("169.254.169.254", False), ("0.0.0.0", False), ("::1", False),
+    ("fe80::1", False), ("fd00::1", False), ("::ffff:127.0.0.1", False), ("100.64.0.1", False),
+])
+def test_address_classes(address: str, public: bool) -> None:
+    assert is_public_address(address) is public
+
+
+def _guard() -> SiteGuardMiddleware:
+    config = SimpleNamespace(crawl=SimpleNamespace(allow_private_networks=False,
+                                                   max_pages_per_site=10), sites=())
+    return SiteGuardMiddleware(SimpleNamespace(stats=None), SimpleNamespace(config=config))
+
+
+def test_names_are_checked_after_resolution() -> None:
+    guard = _guard()
+    assert asyncio.run(guard._public("http://localhost:8080/")) is False
+    assert asyncio.run(guard._public("http://169.254.169.254/latest/meta-data/")) is False
+    assert asyncio.run(guard._public("http://[::1]/")) is False
