@@ -24,15 +24,20 @@ class RecordFile:
         self._raw = open(path, "wb")
         self._gz = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=6, mtime=0)
         self.records = 0
+        self.uncompressed = 0
 
     @property
     def size(self) -> int:
-        """Compressed bytes on disk so far (the compressor may still hold a little)."""
-        return self._raw.tell()
+        """Bytes this file will take, estimated: gzip holds output back until it has a block,
+        so the bytes on disk lag; JSON text compresses about 4:1, so a quarter of the
+        uncompressed bytes is the better estimate until the disk catches up."""
+        return max(self._raw.tell(), self.uncompressed // 4)
 
     def write(self, record: dict[str, Any]) -> None:
         line = json.dumps({f: record.get(f) for f in RECORD_FIELDS}, ensure_ascii=False)
-        self._gz.write(line.encode("utf-8") + b"\n")
+        data = line.encode("utf-8") + b"\n"
+        self._gz.write(data)
+        self.uncompressed += len(data)
         self.records += 1
 
     def close(self) -> None:

@@ -193,3 +193,37 @@ def test_page_budget_per_site(web: FixtureWeb, local_archive: Archive, tmp_path:
     assert 0 < len(pages) <= 5
     [report] = read_reports(local_archive.storage)
     assert report["sites"]["dailyplanet"]["skipped_max_pages"] > 0
+
+
+def test_two_machines_sharing_a_bucket_agree_on_what_is_new(
+        web: FixtureWeb, s3_archive: Archive, tmp_path: Path) -> None:
+    # each "machine" has its own spool and state cache; only the bucket is shared
+    first = write_config(tmp_path / "a.toml", web, s3_archive, tmp_path / "machine-a",
+                         sites=("partner",))
+    second = write_config(tmp_path / "b.toml", web, s3_archive, tmp_path / "machine-b",
+                          sites=("partner",))
+    crawl(first, s3_archive)
+    count = len(read_records(s3_archive.storage))
+    result = crawl(second, s3_archive)
+    assert len(read_records(s3_archive.storage)) == count == 5
+    assert "0 new" in result.stdout and "5 unchanged" in result.stdout
+
+
+def test_files_roll_by_size_and_pointers_stay_valid(web: FixtureWeb, local_archive: Archive,
+                                                    tmp_path: Path) -> None:
+    config = write_config(tmp_path / "news.toml", web, local_archive, tmp_path / "spool",
+                          sites=("dailyplanet",))
+    text = config.read_text().replace('spool_dir', 'roll_size_mb = 0.003\nspool_dir')
+    config.write_text(text)
+    crawl(config, local_archive)
+    warcs = [i.key for i in local_archive.storage.list("raw/")]
+    record_files = [i.key for i in local_archive.storage.list("records/")]
+    assert len(warcs) > 3 and len(record_files) > 1
+    assert warcs[0].endswith("-00000.warc.gz") and warcs[1].endswith("-00001.warc.gz")
+    records = read_records(local_archive.storage)
+    assert len(records) == 12
+    for record in records:
+        uri, _ = warc_response(local_archive.storage, record["warc_filename"],
+                               record["warc_offset"], record["warc_length"])
+        assert uri == record["url"]
+    assert not list((tmp_path / "spool").glob("*/ready/*")), "everything uploaded"
