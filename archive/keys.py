@@ -97,3 +97,21 @@ def parse_data_key(key: str) -> dict[str, str] | None:
     """The parts of a raw/ or records/ key, or None for anything else."""
     match = _PARTITION_RE.match(key)
     return match.groupdict() if match else None
+
+
+DUMP_FILES = ("articles.parquet", "articles.jsonl.gz", "manifest.json", "_SUCCESS")
+
+
+def dump_key(day: str, name: str) -> str:
+    """One of the four fixed files of a day's dump (CONTRACT §4)."""
+    if name not in DUMP_FILES:
+        raise InvalidName(f"unknown dump file {name!r} (one of {', '.join(DUMP_FILES)})")
+    return f"{day_prefix('dumps', day)}{name}"
+
+
+def cdxj_key_for(warc_key: str) -> str:
+    """The CDXJ index beside a raw WARC: same directory and name, ``.cdxj`` for ``.warc.gz``."""
+    parts = parse_data_key(warc_key)
+    if parts is None or parts["kind"] != "raw" or not warc_key.endswith(".warc.gz"):
+        raise InvalidName(f"not a raw WARC key: {warc_key!r}")
+    return warc_key[: -len(".warc.gz")] + ".cdxj"

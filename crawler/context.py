@@ -20,11 +20,12 @@ from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
 from archive.keys import run_report_key
+from archive.leases import LeaseHeld, LeaseKeeper, acquire
 from archive.session import ArchiveSession
 from archive.spool import Spool
 from archive.storage import Storage, open_storage
 from newsarchive import __version__
-from newsarchive.config import Config, load_config
+from newsarchive.config import Config, SiteConfig, load_config
 
 logger = logging.getLogger(__name__)
 _ATTR = "_newsarchive_context"
@@ -35,6 +36,11 @@ def new_crawl_id(now: dt.datetime | None = None) -> str:
     """Sortable by start time, unique across machines: 20261125T103500Z-3f9a1c."""
     now = now or dt.datetime.now(dt.UTC)
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def crawl_day(crawl_id: str) -> str:
+    """The UTC day a crawl started, from its id: where its run report lives."""
+    return f"{crawl_id[0:4]}-{crawl_id[4:6]}-{crawl_id[6:8]}"
 
 
 def utc_now_iso() -> str:
@@ -81,6 +87,8 @@ class RunContext:
         self.spool = Spool(config.archive.spool_dir, config.archive.uri)
         self._session: ArchiveSession | None = None
         self.final: dict[str, Any] = {}
+        self.held: list[LeaseHeld] = []
+        self._lease_keeper: LeaseKeeper | None = None
         self.final_report: dict[str, Any] = {}
 
     @classmethod
@@ -101,6 +109,22 @@ class RunContext:
                                            self.software, roll)
         return self._session
 
+    def take_leases(self, sites: tuple[SiteConfig, ...]) -> tuple[SiteConfig, ...]:
+        """The sites this run may crawl: those whose lease it got. Held ones are remembered
+        for the report and the exit code; the keeper renews the leases while the run lasts."""
+        ttl = self.config.schedule.lease_seconds
+        leases, free = [], []
+        for site in sites:
+            try:
+                leases.append(acquire(self.storage, site.name, self.crawl_id, ttl))
+                free.append(site)
+            except LeaseHeld as held:
+                logger.warning("skipping site %s: %s", site.name, held)
+                self.held.append(held)
+        self._lease_keeper = LeaseKeeper(leases)
+        self._lease_keeper.start()
+        return tuple(free)
+
     def site_names(self) -> list[str]:
         return [s.name for s in self.config.sites]
 
@@ -108,15 +132,17 @@ class RunContext:
         self.crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
 
     def _spider_closed(self, spider: Any, reason: str) -> None:
-        from crawler.report import build_report, report_day
+        from crawler.report import build_report
 
         session = self.session
         session.commit_all()
         report = build_report(self, reason)
-        key = run_report_key(report_day(self.started_at), self.crawl_id)
+        key = run_report_key(crawl_day(self.crawl_id), self.crawl_id)
         session.enqueue_bytes(key, report.encode("utf-8"))
         pending = session.finish(self.crawler.settings.getfloat("NEWSARCHIVE_UPLOAD_TIMEOUT",
                                                                 600.0))
+        if self._lease_keeper is not None:
+            self._lease_keeper.stop()  # released only now that the run's files are stored
         self.final = {"reason": reason, "pending_uploads": pending, "report_key": key}
         if pending:
             logger.error("%d finished file(s) could not be stored yet; they wait in %s and "

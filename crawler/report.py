@@ -6,22 +6,17 @@ archive location is shown without any user info and config values are not copied
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from archive.keys import validate_date
+from crawler.context import utc_now_iso
 
 if TYPE_CHECKING:
     from crawler.context import RunContext
 
 OUTCOMES = ("new", "updated", "unchanged", "near_duplicate", "duplicate", "empty")
-
-
-def report_day(started_at: str) -> str:
-    return validate_date(started_at[:10])
 
 
 def _site_stats(stats: dict[str, Any], site: str) -> dict[str, Any]:
@@ -65,8 +60,7 @@ def build_report_data(context: RunContext, reason: str) -> dict[str, Any]:
     return {
         "crawl_id": context.crawl_id,
         "started_at": context.started_at,
-        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace(
-            "+00:00", "Z"),
+        "finished_at": utc_now_iso(),
         "duration_s": round(time.monotonic() - context.started_monotonic, 3),
         "finish_reason": reason,
         "archive": context.storage.location(),
@@ -75,6 +69,7 @@ def build_report_data(context: RunContext, reason: str) -> dict[str, Any]:
         "errors_total": context.errors.total,
         "error_examples": context.errors.examples,
         "robots_forbidden": stats.get("robotstxt/forbidden", 0),
+        "sites_held": [{"site": h.site, **h.holder} for h in context.held],
     }
 
 

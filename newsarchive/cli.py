@@ -60,8 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     dump = commands.add_parser("dump", parents=[common], help="a day's records as one file")
     dump.add_argument("--date", type=_date, required=True)
-    dump.add_argument("--format", choices=["parquet", "jsonl"], default="parquet")
-    dump.add_argument("--output", metavar="PATH")
+    dump.add_argument("--format", choices=["parquet", "jsonl"], default=None,
+                      help="format of --output PATH (default: from its name, else parquet)")
+    dump.add_argument("--output", metavar="PATH",
+                      help="a local file, or - for JSON Lines on stdout (default: the archive)")
 
     ls = commands.add_parser("ls", parents=[common], help="days, sites and record counts")
     ls.add_argument("--date", type=_date)
@@ -95,6 +97,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from newsarchive.crawl import run_crawl
 
         return run_crawl(config, args.site, verbose=args.verbose)
+    if args.command == "schedule":
+        from schedules.scheduler import run_schedule
+
+        return run_schedule(config, args.archive, list_only=args.list)
+    if args.command == "dump":
+        from newsarchive.dumping import run_dump
+
+        _configure_logging(args.verbose)
+        return run_dump(config, args.date, args.format, args.output)
     if args.command == "ls":
         from newsarchive.listing import run_ls
 

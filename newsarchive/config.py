@@ -6,6 +6,7 @@ leave a default in force. Every error names the file, the field and the problem 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 import zoneinfo
@@ -54,6 +55,23 @@ class CrawlConfig:
 
 
 @dataclass(frozen=True)
+class ScheduleConfig:
+    """``newsarchive schedule``: where its jobs persist, and how late a run may still start."""
+
+    jobstore: str = ".newsarchive/schedule.sqlite"
+    misfire_grace_seconds: int = 600
+    # a crawl's per-site lease expires this long after its holder last renewed it
+    lease_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class DumpsConfig:
+    """Daily dumps: ``newsarchive schedule`` dumps the previous UTC day at this time."""
+
+    schedule: str | None = "15 0 * * *"
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     name: str
     start_urls: tuple[str, ...] = ()
@@ -83,6 +101,8 @@ class Config:
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
     sites: tuple[SiteConfig, ...] = ()
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    dumps: DumpsConfig = field(default_factory=DumpsConfig)
 
     def site(self, name: str) -> SiteConfig:
         for site in self.sites:
@@ -98,8 +118,7 @@ class Config:
     def with_archive_uri(self, uri: str | None) -> Config:
         if not uri:
             return self
-        archive = ArchiveConfig(**{**self.archive.__dict__, "uri": uri})
-        return Config(path=self.path, archive=archive, crawl=self.crawl, sites=self.sites)
+        return dataclasses.replace(self, archive=dataclasses.replace(self.archive, uri=uri))
 
 
 class _Reader:
@@ -179,8 +198,14 @@ def _check_domain(value: str) -> str | None:
 
 
 def _check_cron(value: str) -> str | None:
+    from schedules.triggers import cron_trigger
+
     if len(value.split()) != 5:
-        return f"expected a 5-field cron expression, got {value!r}"
+        return f"expected a 5-field cron expression (minute hour day month weekday), got {value!r}"
+    try:
+        cron_trigger(value, "UTC")
+    except ValueError as exc:
+        return f"invalid cron expression {value!r}: {exc}"
     return None
 
 
@@ -239,6 +264,31 @@ def _read_crawl(path: str, table: Any) -> CrawlConfig:
     return config
 
 
+def _read_schedule(path: str, table: Any) -> ScheduleConfig:
+    r = _Reader(path, "schedule", table)
+    d = ScheduleConfig()
+    jobstore = r.get("jobstore", str, d.jobstore)
+    if not jobstore.strip():
+        r.fail("jobstore", "must not be empty")
+    config = ScheduleConfig(
+        jobstore=jobstore,
+        misfire_grace_seconds=int(r.number("misfire_grace_seconds", d.misfire_grace_seconds,
+                                           1, 7 * 86400)),
+        lease_seconds=int(r.number("lease_seconds", d.lease_seconds, 5, 86400)),
+    )
+    r.reject_unknown()
+    return config
+
+
+def _read_dumps(path: str, table: Any) -> DumpsConfig:
+    r = _Reader(path, "dumps", table)
+    schedule = r.get("schedule", str, DumpsConfig().schedule)
+    if schedule is not None and schedule.strip() and _check_cron(schedule):
+        r.fail("schedule", _check_cron(schedule) or "")
+    r.reject_unknown()
+    return DumpsConfig(schedule=schedule.strip() or None if schedule is not None else None)
+
+
 def _read_site(path: str, index: int, table: Any) -> SiteConfig:
     r = _Reader(path, f"sites[{index}]", table)
     name = r.get("name", str, None)
@@ -274,13 +324,16 @@ def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
     archive = _read_archive(path, top.get("archive", dict, {}))
     crawl = _read_crawl(path, top.get("crawl", dict, {}))
     site_tables = top.get("sites", list, [])
+    schedule = _read_schedule(path, top.get("schedule", dict, {}))
+    dumps = _read_dumps(path, top.get("dumps", dict, {}))
     top.reject_unknown()
     sites = tuple(_read_site(path, i, t) for i, t in enumerate(site_tables))
     names = [s.name for s in sites]
     for name in names:
         if names.count(name) > 1:
             raise ConfigError(f"{path}: sites: duplicate site name {name!r}")
-    return Config(path=path, archive=archive, crawl=crawl, sites=sites)
+    return Config(path=path, archive=archive, crawl=crawl, sites=sites, schedule=schedule,
+                  dumps=dumps)
 
 
 def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:

@@ -1,43 +1,92 @@
-"""``newsarchive crawl``: one Scrapy run of the configured sites, then the summary."""
+"""``newsarchive crawl``: one Scrapy run of the configured sites, then the summary.
+
+Exit codes (also in the README): 0 everything fetched is stored; 1 something fetched is not
+stored yet, or the run failed; 3 a requested site was skipped because another crawl holds its
+lease (the other sites were crawled normally). Configuration errors (2) are the CLI's.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 import sys
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from crawler.context import RunContext
+from archive.keys import run_report_key
+from crawler.context import RunContext, crawl_day, new_crawl_id, utc_now_iso
 from crawler.report import format_summary
 from crawler.spiders.news import NewsSpider
 from newsarchive.config import Config
 
-EXIT_OK, EXIT_FAILED = 0, 1
+EXIT_OK, EXIT_FAILED, EXIT_HELD = 0, 1, 3
+# finish reasons of a run that ended as asked: a signal (SIGTERM from a scheduler or systemd)
+# makes Scrapy close the spider with "shutdown" after committing what it fetched
+NORMAL_ENDINGS = ("finished", "shutdown")
+logger = logging.getLogger("newsarchive.run")
 
 
-def crawl_settings(config: Config, verbose: bool = False) -> Settings:
+class _LastError(logging.Handler):
+    """Remembers the last ERROR logged, for the report of a run that died."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.message: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.message = record.getMessage()[:500]
+
+
+def crawl_settings(config: Config, crawl_id: str, verbose: bool = False) -> Settings:
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.set("NEWSARCHIVE_CONFIG_OBJECT", config, priority="cmdline")
+    settings.set("NEWSARCHIVE_CRAWL_ID", crawl_id, priority="cmdline")
     settings.set("LOG_LEVEL", "INFO" if verbose else "WARNING", priority="cmdline")
     return settings
 
 
-def run_crawl(config: Config, sites: list[str], verbose: bool = False,
-              settings: Settings | None = None) -> int:
-    """Crawl, print the summary, and return the exit code: 0 only when everything fetched
-    is stored in the archive and the crawl finished normally."""
-    process = CrawlerProcess(settings or crawl_settings(config, verbose))
+def _failure_report(context: RunContext, error: str | None) -> None:
+    """A run that died before its spider closed still leaves a report, with the error."""
+    report = {"crawl_id": context.crawl_id, "started_at": context.started_at,
+              "finished_at": utc_now_iso(), "finish_reason": "error",
+              "error": error or "the crawl stopped before it could close", "sites": {}}
+    key = run_report_key(crawl_day(context.crawl_id), context.crawl_id)
+    context.spool.enqueue_bytes(json.dumps(report, indent=2).encode(), key)
+    context.spool.drain(context.storage)
+
+
+def _exit_code(context: RunContext) -> int:
+    final = context.final
+    if final.get("pending_uploads", 0) or final.get("reason") not in NORMAL_ENDINGS:
+        return EXIT_FAILED
+    return EXIT_HELD if context.held else EXIT_OK
+
+
+def run_crawl(config: Config, sites: list[str], verbose: bool = False) -> int:
+    """Crawl, print the summary, and return the exit code."""
+    crawl_id = new_crawl_id()
+    last_error = _LastError()
+    logging.getLogger().addHandler(last_error)
+    process = CrawlerProcess(crawl_settings(config, crawl_id, verbose))
+    logging.getLogger().addHandler(last_error)  # Scrapy replaced the root handlers
     crawler = process.create_crawler(NewsSpider)
+    logger.info("crawl %s starting: %s", crawl_id, ", ".join(sites) or "all sites")
     process.crawl(crawler, site=",".join(sites) if sites else None)
     process.start()
     context = RunContext.from_crawler(crawler)
-    final = context.final
-    report = context.final_report
-    if not report:
-        print("newsarchive crawl: the crawl did not run to its end", file=sys.stderr)
+    for held in context.held:
+        print(f"newsarchive crawl: skipped {held}", file=sys.stderr)
+    if not context.final_report:
+        _failure_report(context, last_error.message)
+        print(f"newsarchive crawl: crawl {crawl_id} failed: {last_error.message}",
+              file=sys.stderr)
         return EXIT_FAILED
-    print(format_summary(report, final.get("pending_uploads", 0), context.storage.location()))
-    failed = (final.get("reason") != "finished" or final.get("pending_uploads", 0) > 0
-              or crawler.stats.get_value("newsarchive/storage_errors", 0) > 0)
-    return EXIT_FAILED if failed else EXIT_OK
+    report = context.final_report
+    print(format_summary(report, context.final.get("pending_uploads", 0),
+                         context.storage.location()))
+    code = _exit_code(context)
+    logger.info("crawl %s ended (%s, exit %d) in %.1fs", crawl_id, report["finish_reason"], code,
+                report["duration_s"])
+    return code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from archive.dumps import dump_status
 from archive.keys import parse_data_key
 from archive.records import iter_records
 from archive.storage import open_storage
@@ -36,7 +37,8 @@ def run_ls(config: Config, day: str | None) -> int:
     for d in days:
         sites = table.get(d, {})
         total = sum(c[0] for c in sites.values())
-        print(f"{d}: {total} records, {len(sites)} sites, {runs.get(d, 0)} runs")
+        print(f"{d}: {total} records, {len(sites)} sites, {runs.get(d, 0)} runs; "
+              f"dump: {dump_status(storage, d)}")
         for site, (count, files) in sorted(sites.items()):
             print(f"  {site}: {count} records in {files} files")
     return 0

@@ -61,7 +61,8 @@ class NewsSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.context = RunContext.from_crawler(crawler)
         spider.context.connect()
-        spider.sites = spider.context.config.select_sites(spider.site_filter)
+        spider.sites = spider.context.take_leases(
+            spider.context.config.select_sites(spider.site_filter))
         crawler.signals.connect(spider._robots_parsed, signal=signals.robots_parsed)
         return spider
 

@@ -1,0 +1,161 @@
+"""One crawl at a time per site, across processes and machines: a lease stored with the archive.
+
+A lease is a sequence of generation objects ``locks/site=NAME/lease-<generation>.json``. Taking
+the lease means creating the next generation with an exclusive create (S3 ``If-None-Match: *``,
+a hard link locally), which exactly one contender wins; it is possible only when the newest
+generation is released or expired. The holder renews its own generation while it runs; a holder
+that died stops renewing, so its lease expires and the next run proceeds. A holder that finds a
+newer generation than its own has lost the lease (it stalled past the expiry) and says so.
+
+Expiry compares wall clocks of different machines: keep ``lease_seconds`` well above any clock
+skew between them (the default, 300 s, is).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from archive.keys import validate_site
+from archive.storage import Storage
+
+logger = logging.getLogger(__name__)
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _prefix(site: str) -> str:
+    return f"locks/site={validate_site(site)}/"
+
+
+def _key(site: str, generation: int) -> str:
+    return f"{_prefix(site)}lease-{generation:010d}.json"
+
+
+class LeaseHeld(Exception):
+    def __init__(self, site: str, holder: dict) -> None:
+        self.site, self.holder = site, holder
+        super().__init__(
+            f"site {site} is being crawled by {holder.get('owner', '?')} "
+            f"(crawl {holder.get('crawl_id', '?')}) until at least {holder.get('expires_at')}")
+
+
+@dataclass
+class Lease:
+    storage: Storage
+    site: str
+    generation: int
+    info: dict
+    ttl: float
+    clock: Clock
+
+    @property
+    def key(self) -> str:
+        return _key(self.site, self.generation)
+
+    def _write(self, expires: dt.datetime, released: bool = False) -> None:
+        self.info = {**self.info, "expires_at": expires.isoformat(), "released": released}
+        self.storage.put_bytes(self.key, json.dumps(self.info).encode())
+
+    def renew(self) -> bool:
+        """Push the expiry forward; False if someone took the lease over meanwhile."""
+        if _newest(self.storage, self.site)[0] != self.generation:
+            logger.error("lost the lease of site %s: it expired and another crawl took it",
+                         self.site)
+            return False
+        self._write(self.clock() + dt.timedelta(seconds=self.ttl))
+        return True
+
+    def release(self) -> None:
+        if _newest(self.storage, self.site)[0] == self.generation:
+            self._write(self.clock(), released=True)
+
+
+def _newest(storage: Storage, site: str) -> tuple[int, str | None]:
+    newest, key = -1, None
+    for info in storage.list(_prefix(site)):
+        name = info.key.rsplit("/", 1)[-1]
+        if name.startswith("lease-") and name.endswith(".json"):
+            try:
+                generation = int(name[len("lease-"):-len(".json")])
+            except ValueError:
+                continue
+            if generation > newest:
+                newest, key = generation, info.key
+    return newest, key
+
+
+def _is_live(holder: dict, now: dt.datetime) -> bool:
+    if holder.get("released"):
+        return False
+    try:
+        return dt.datetime.fromisoformat(holder["expires_at"]) > now
+    except (KeyError, ValueError, TypeError):
+        return False  # an unreadable lease protects nothing
+
+
+def acquire(storage: Storage, site: str, crawl_id: str, ttl: float,
+            clock: Clock = utc_now) -> Lease:
+    """Take the site's lease or raise LeaseHeld."""
+    newest, key = _newest(storage, site)
+    if key is not None:
+        try:
+            holder = json.loads(storage.get_bytes(key))
+        except (FileNotFoundError, ValueError):
+            holder = {}
+        if _is_live(holder, clock()):
+            raise LeaseHeld(site, holder)
+    now = clock()
+    info = {"site": site, "crawl_id": crawl_id,
+            "owner": f"{socket.gethostname()}:{os.getpid()}",
+            "acquired_at": now.isoformat(),
+            "expires_at": (now + dt.timedelta(seconds=ttl)).isoformat(), "released": False}
+    generation = newest + 1
+    if not storage.create_exclusive(_key(site, generation), json.dumps(info).encode()):
+        try:
+            holder = json.loads(storage.get_bytes(_key(site, generation)))
+        except (FileNotFoundError, ValueError):
+            holder = {}
+        raise LeaseHeld(site, holder)
+    for old in range(max(0, generation - 10), generation - 1):
+        storage.delete(_key(site, old))  # keep the last two generations for inspection
+    return Lease(storage, site, generation, info, ttl, clock)
+
+
+class LeaseKeeper(threading.Thread):
+    """Renews leases every third of their lifetime until stopped, then releases them."""
+
+    def __init__(self, leases: list[Lease]) -> None:
+        super().__init__(name="newsarchive-leases", daemon=True)
+        self.leases = leases
+        self._stopping = threading.Event()
+        self.lost: list[str] = []
+
+    def run(self) -> None:
+        interval = min(lease.ttl for lease in self.leases) / 3 if self.leases else 60
+        while not self._stopping.wait(interval):
+            for lease in self.leases:
+                try:
+                    if not lease.renew() and lease.site not in self.lost:
+                        self.lost.append(lease.site)
+                except Exception as exc:  # storage hiccup: try again next round
+                    logger.warning("could not renew the lease of %s: %s", lease.site, exc)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(timeout=30)
+        for lease in self.leases:
+            try:
+                lease.release()
+            except Exception as exc:
+                logger.warning("could not release the lease of %s (it will expire): %s",
+                               lease.site, exc)

@@ -1,0 +1,114 @@
+"""The jobs ``newsarchive schedule`` runs, each in a child process.
+
+A crawl needs its own process: the Twisted reactor cannot be restarted within one. The child is
+the ordinary ``newsarchive crawl --site NAME``, so a scheduled run behaves exactly like a cron
+run (leases, reports, exit codes). The jobs are module-level functions so that the SQLite job
+store can refer to them by name across restarts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import subprocess
+import sys
+import threading
+import time
+
+from archive.keys import run_report_key
+from archive.storage import open_storage
+from crawler.context import crawl_day
+from newsarchive.config import load_config
+
+logger = logging.getLogger("newsarchive.schedule")
+_children: set[subprocess.Popen] = set()
+_children_lock = threading.Lock()
+_CRAWL_LINE = re.compile(r"^crawl (\S+) \(")
+
+
+def _base_args(config_path: str, archive_uri: str | None) -> list[str]:
+    args = ["--config", config_path]
+    return args + ["--archive", archive_uri] if archive_uri else args
+
+
+def _run_child(args: list[str]) -> tuple[int, str]:
+    """Run ``newsarchive ARGS``; its stderr goes to ours, its stdout comes back."""
+    # a session of its own: a Ctrl-C on the scheduler's terminal reaches the scheduler only,
+    # which then asks each child to stop and waits for it to commit
+    process = subprocess.Popen([sys.executable, "-m", "newsarchive", *args],
+                               stdout=subprocess.PIPE, text=True, start_new_session=True)
+    with _children_lock:
+        _children.add(process)
+    try:
+        output, _ = process.communicate()
+    finally:
+        with _children_lock:
+            _children.discard(process)
+    return process.returncode, output
+
+
+def _counts(config_path: str, archive_uri: str | None, crawl_id: str) -> str:
+    """'12 new, 0 updated, 3 unchanged, 1 near-duplicate, 2 errors' from the run report."""
+    config = load_config(config_path).with_archive_uri(archive_uri)
+    storage = open_storage(config.archive.uri, config.archive.endpoint_url)
+    try:
+        report = json.loads(storage.get_bytes(run_report_key(crawl_day(crawl_id), crawl_id)))
+    except (FileNotFoundError, ValueError, OSError):
+        return "no report"
+    totals: dict[str, int] = {}
+    for site in report.get("sites", {}).values():
+        for outcome, count in site.get("articles", {}).items():
+            totals[outcome] = totals.get(outcome, 0) + count
+    return (f"{totals.get('new', 0)} new, {totals.get('updated', 0)} updated, "
+            f"{totals.get('unchanged', 0)} unchanged, "
+            f"{totals.get('near_duplicate', 0)} near-duplicate, "
+            f"{report.get('errors_total', 0)} errors")
+
+
+def run_site_crawl(config_path: str, archive_uri: str | None, site: str) -> int:
+    """One scheduled crawl of one site; logs a start and an end line."""
+    started = time.monotonic()
+    logger.info("run start: site %s", site)
+    code, output = _run_child(["crawl", *_base_args(config_path, archive_uri), "--site", site])
+    first = output.splitlines()[0] if output.strip() else ""
+    match = _CRAWL_LINE.match(first)
+    crawl_id = match.group(1) if match else "?"
+    counts = _counts(config_path, archive_uri, crawl_id) if match else "no report"
+    log = logger.info if code in (0, 3) else logger.error
+    log("run end: site %s, crawl %s, exit %d, %s, %.1fs", site, crawl_id, code, counts,
+        time.monotonic() - started)
+    return code
+
+
+def run_daily_dump(config_path: str, archive_uri: str | None) -> int:
+    """The previous UTC day's dump, scheduled after that day's crawls."""
+    day = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+    logger.info("run start: dump of %s", day)
+    code, output = _run_child(["dump", *_base_args(config_path, archive_uri), "--date", day])
+    log = logger.info if code == 0 else logger.error
+    log("run end: dump of %s, exit %d: %s", day, code, output.strip().splitlines()[-1:] or "")
+    return code
+
+
+def running_children() -> int:
+    with _children_lock:
+        return len(_children)
+
+
+def stop_children(timeout: float) -> None:
+    """Ask every running child to stop (SIGTERM: commit what was fetched), then wait."""
+    with _children_lock:
+        children = list(_children)
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + timeout
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            logger.error("child %d did not stop in %.0fs: killing it", child.pid, timeout)
+            child.kill()
+            child.wait()

@@ -1,0 +1,478 @@
+"""Daily dumps (archive/dumps.py, newsarchive/dumping.py) on both storage backends.
+
+The day's records are real record files written with RecordFile, not crawls: two sites whose
+names sort differently as keys ("site=harbourtown-herald/" < "site=harbourtown/") than as names,
+three record files, and records of another day that must stay out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from archive.dump_formats import PARQUET_SCHEMA, ROW_GROUP_ROWS, SCHEMA_VERSION
+from archive.dumps import (
+    DumpError,
+    EmptyDay,
+    build_dump,
+    dump_status,
+    read_manifest,
+    stream_jsonl,
+    verify_dump,
+    write_local,
+)
+from archive.keys import DUMP_FILES, dump_key, raw_key, records_key
+from archive.records import RECORD_FIELDS, RecordFile
+from archive.s3 import S3Storage
+from archive.storage import LocalStorage, Storage, StorageError
+from newsarchive import __version__
+from newsarchive.config import ArchiveConfig, Config
+from newsarchive.dumping import run_dump
+
+DAY, OTHER_DAY = "2026-11-25", "2026-11-24"
+MORNING, EVENING = "20261125T061500Z-3f9a1c", "20261125T183000Z-b27e04"
+EXTRACTOR = "newsarchive 0.1.0 / trafilatura 2.3.1"
+PUBLISHED = [None, "2026-11-24T18:05:00+01:00", "2026-11-24", "2026-11-25T07:30:00Z"]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_record(site: str, n: int, crawl_id: str, day: str = DAY) -> dict[str, Any]:
+    canonical = f"https://{site}.example/news/{day.replace('-', '/')}/harbour-wall-repairs-{n}/"
+    text = (f"Repairs to the harbour wall at {site} will start in spring, the council said.\n"
+            f"The café on the quay stays open during works (story {n}).\n"
+            "“We have waited long enough,” said one resident.")
+    return {
+        "id": hashlib.blake2b(canonical.encode(), digest_size=8).hexdigest(),
+        "url": canonical + ("?utm_source=rss" if n % 3 == 0 else ""),
+        "canonical_url": canonical,
+        "site": site,
+        "title": f"Harbour wall repairs to start in spring ({n})",
+        "author": None if n % 4 == 0 else "Owen Strake",
+        "published": PUBLISHED[n % 4],
+        "language": "en" if n % 5 else None,
+        "text": text,
+        "content_hash": hashlib.sha256(" ".join(text.split()).encode()).hexdigest(),
+        "version": 1 + n % 2,
+        "near_duplicate_of": "0123456789abcdef" if n == 2 else None,
+        "fetched_at": f"{day}T{6 + n % 12:02d}:15:{n:02d}.{n:06d}Z",
+        "crawl_id": crawl_id,
+        "extractor": EXTRACTOR,
+        "warc_filename": raw_key(day, site, crawl_id, 0),
+        "warc_offset": 1200 * n,
+        "warc_length": 4000 + n,
+    }
+
+
+def store_records(storage: Storage, tmp_path: Path, key: str, records: list[dict]) -> None:
+    path = tmp_path / f"rec-{hashlib.sha256(key.encode()).hexdigest()[:12]}.jsonl.gz"
+    file = RecordFile(path, key)
+    for record in records:
+        file.write(record)
+    file.close()
+    storage.put_file(key, path)
+
+
+def store_day(storage: Storage, tmp_path: Path) -> list[dict]:
+    """Three record files of DAY and one of OTHER_DAY; the DAY records in dump order."""
+    files = {
+        records_key(DAY, "harbourtown-herald", MORNING, 0):
+            [make_record("harbourtown-herald", n, MORNING) for n in range(1, 5)],
+        records_key(DAY, "harbourtown", MORNING, 0):
+            [make_record("harbourtown", n, MORNING) for n in range(1, 4)],
+        records_key(DAY, "harbourtown", EVENING, 0):
+            [make_record("harbourtown", n, EVENING) for n in range(4, 6)],
+        records_key(OTHER_DAY, "harbourtown", MORNING, 0):
+            [make_record("harbourtown", 9, MORNING, OTHER_DAY)],
+    }
+    for key, records in files.items():
+        store_records(storage, tmp_path, key, records)
+    in_order = sorted((k for k in files if f"date={DAY}" in k), key=lambda k: k.split("/")[2:])
+    return [record for key in in_order for record in files[key]]
+
+
+def dump_names(storage: Storage, day: str = DAY) -> list[str]:
+    return sorted(info.key.rsplit("/", 1)[-1] for info in storage.list(f"dumps/date={day}/"))
+
+
+def parquet_rows(data: bytes) -> pa.Table:
+    return pq.read_table(pa.BufferReader(data))
+
+
+def contract_rows(table: pa.Table) -> list[dict]:
+    return table.select(list(RECORD_FIELDS)).to_pylist()
+
+
+class Recording:
+    """A Storage that logs writes and deletes (by file name) and can fail one of them."""
+
+    def __init__(self, inner: Storage, fail_on: tuple[str, str] | None = None) -> None:
+        self.inner, self.fail_on, self.ops = inner, fail_on, []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def _log(self, op: str, key: str) -> None:
+        self.ops.append((op, key.rsplit("/", 1)[-1]))
+        if self.ops[-1] == self.fail_on:
+            raise StorageError(f"injected failure on {op} {key}")
+
+    def put_file(self, key: str, path: Path) -> None:
+        self._log("put", key)
+        self.inner.put_file(key, path)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self._log("put", key)
+        self.inner.put_bytes(key, data)
+
+    def delete(self, key: str) -> None:
+        self._log("delete", key)
+        self.inner.delete(key)
+
+
+# --- the dump in the archive ---------------------------------------------------------------
+
+def test_dump_holds_four_files_and_a_manifest_that_matches_them(storage, tmp_path):
+    expected = store_day(storage, tmp_path)
+    manifest = build_dump(storage, DAY, tmp_path / "work")
+
+    assert dump_names(storage) == sorted(DUMP_FILES)
+    stored = json.loads(storage.get_bytes(dump_key(DAY, "manifest.json")))
+    assert stored["rows_per_site"] == {"harbourtown": 5, "harbourtown-herald": 4}
+    assert stored["rows_total"] == len(expected) == 9
+    assert stored["schema_version"] == SCHEMA_VERSION
+    assert stored["newsarchive_version"] == __version__
+    assert dt.datetime.strptime(stored["created_at"], "%Y-%m-%dT%H:%M:%SZ")
+    for name in ("articles.parquet", "articles.jsonl.gz"):
+        data = storage.get_bytes(dump_key(DAY, name))
+        assert stored["files"][name] == {"bytes": len(data),
+                                         "sha256": hashlib.sha256(data).hexdigest()}
+    sources = {info.key: info.size for info in storage.list(f"records/date={DAY}/")}
+    assert {s["key"]: s["bytes"] for s in stored["sources"]} == sources
+    assert verify_dump(storage, DAY) == manifest == read_manifest(storage, DAY)
+    assert dump_status(storage, DAY) == f"complete (9 rows, {manifest.created_at})"
+
+
+def test_success_is_removed_first_and_written_last(storage, tmp_path):
+    store_day(storage, tmp_path)
+    recording = Recording(storage)
+    build_dump(recording, DAY, tmp_path / "work")
+
+    assert recording.ops == [("delete", "_SUCCESS"), ("put", "articles.parquet"),
+                             ("put", "articles.jsonl.gz"), ("put", "manifest.json"),
+                             ("put", "_SUCCESS")]
+    marker = json.loads(storage.get_bytes(dump_key(DAY, "_SUCCESS")))
+    manifest_bytes = storage.get_bytes(dump_key(DAY, "manifest.json"))
+    assert marker["manifest_sha256"] == hashlib.sha256(manifest_bytes).hexdigest()
+
+
+def test_one_row_per_record_in_site_file_line_order(storage, tmp_path):
+    expected = store_day(storage, tmp_path)
+    build_dump(storage, DAY, tmp_path / "work")
+
+    table = parquet_rows(storage.get_bytes(dump_key(DAY, "articles.parquet")))
+    assert table.schema.equals(PARQUET_SCHEMA, check_metadata=True)
+    assert contract_rows(table) == expected
+    jsonl = gzip.decompress(storage.get_bytes(dump_key(DAY, "articles.jsonl.gz")))
+    assert [json.loads(line) for line in jsonl.splitlines()] == expected
+
+
+def test_jsonl_dump_is_the_record_files_concatenated_in_dump_order(storage, tmp_path):
+    store_day(storage, tmp_path)
+    build_dump(storage, DAY, tmp_path / "work")
+    keys = sorted((info.key for info in storage.list(f"records/date={DAY}/")),
+                  key=lambda key: key.split("/")[2:])
+    concatenated = b"".join(gzip.decompress(storage.get_bytes(key)) for key in keys)
+    assert gzip.decompress(storage.get_bytes(dump_key(DAY, "articles.jsonl.gz"))) == concatenated
+
+
+def test_parquet_layout_zstd_row_groups_and_typed_timestamps(storage, tmp_path):
+    store_day(storage, tmp_path)
+    build_dump(storage, DAY, tmp_path / "work")
+    data = storage.get_bytes(dump_key(DAY, "articles.parquet"))
+
+    meta = pq.ParquetFile(pa.BufferReader(data)).metadata
+    assert meta.num_row_groups == 1 and meta.num_rows == 9 < ROW_GROUP_ROWS
+    assert {meta.row_group(0).column(i).compression for i in range(meta.num_columns)} == {"ZSTD"}
+    rows = parquet_rows(data).to_pylist()
+    by_published = {row["published"]: row["published_ts"] for row in rows}
+    utc = dt.UTC
+    assert by_published == {
+        None: None,
+        "2026-11-24T18:05:00+01:00": dt.datetime(2026, 11, 24, 17, 5, tzinfo=utc),
+        "2026-11-24": dt.datetime(2026, 11, 24, tzinfo=utc),
+        "2026-11-25T07:30:00Z": dt.datetime(2026, 11, 25, 7, 30, tzinfo=utc),
+    }
+    first = rows[0]
+    assert first["fetched_at"] == "2026-11-25T07:15:01.000001Z"
+    assert first["fetched_at_ts"] == dt.datetime(2026, 11, 25, 7, 15, 1, 1, tzinfo=utc)
+
+
+def test_parquet_row_groups_close_at_the_row_and_byte_limits(local_storage, tmp_path,
+                                                             monkeypatch):
+    expected = store_day(local_storage, tmp_path)
+    monkeypatch.setattr("archive.dump_formats._SLICE_ROWS", 2)
+    monkeypatch.setattr("archive.dump_formats.ROW_GROUP_ROWS", 4)
+    write_local(local_storage, DAY, "parquet", tmp_path / "rows.parquet")
+    monkeypatch.setattr("archive.dump_formats.ROW_GROUP_BYTES", 1)
+    write_local(local_storage, DAY, "parquet", tmp_path / "bytes.parquet")
+
+    for name, sizes in (("rows.parquet", [4, 4, 1]), ("bytes.parquet", [2, 2, 2, 2, 1])):
+        meta = pq.ParquetFile(tmp_path / name).metadata
+        assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == sizes
+        assert contract_rows(pq.read_table(tmp_path / name)) == expected
+
+
+def test_rerun_replaces_the_dump_with_no_leftovers(storage, tmp_path):
+    expected = store_day(storage, tmp_path)
+    first = build_dump(storage, DAY, tmp_path / "work")
+    late = [make_record("harbourtown", n, EVENING) for n in (6, 7)]
+    store_records(storage, tmp_path, records_key(DAY, "harbourtown", EVENING, 1), late)
+    assert dump_status(storage, DAY).startswith("stale (9 rows, ")
+
+    second = build_dump(storage, DAY, tmp_path / "work")
+
+    assert second.rows_per_site == {"harbourtown": 7, "harbourtown-herald": 4}
+    assert len(second.sources) == len(first.sources) + 1
+    assert second.files["articles.parquet"]["sha256"] != first.files["articles.parquet"]["sha256"]
+    assert dump_names(storage) == sorted(DUMP_FILES)
+    table = parquet_rows(storage.get_bytes(dump_key(DAY, "articles.parquet")))
+    assert contract_rows(table) == expected[:5] + late + expected[5:]
+    assert verify_dump(storage, DAY) == second
+    assert dump_status(storage, DAY) == f"complete (11 rows, {second.created_at})"
+    assert list((tmp_path / "work").iterdir()) == []
+    if isinstance(storage, LocalStorage):
+        assert list((storage.root / ".tmp").iterdir()) == []
+
+
+def test_rerun_removes_objects_that_are_not_dump_files(storage, tmp_path):
+    store_day(storage, tmp_path)
+    storage.put_bytes(f"dumps/date={DAY}/articles-old.parquet", b"stale")
+    build_dump(storage, DAY, tmp_path / "work")
+    assert dump_names(storage) == sorted(DUMP_FILES)
+
+
+@pytest.mark.parametrize("failing", ["articles.parquet", "articles.jsonl.gz", "manifest.json",
+                                     "_SUCCESS"])
+def test_interrupted_rerun_is_never_trusted_and_a_rerun_repairs_it(storage, tmp_path, failing):
+    store_day(storage, tmp_path)
+    build_dump(storage, DAY, tmp_path / "work")
+    store_records(storage, tmp_path, records_key(DAY, "harbourtown", EVENING, 1),
+                  [make_record("harbourtown", 6, EVENING)])
+
+    with pytest.raises(StorageError, match="injected"):
+        build_dump(Recording(storage, ("put", failing)), DAY, tmp_path / "work")
+
+    assert dump_status(storage, DAY) == "incomplete (no _SUCCESS)"
+    with pytest.raises(DumpError, match="no _SUCCESS"):
+        read_manifest(storage, DAY)
+    assert build_dump(storage, DAY, tmp_path / "work").rows_total == 10
+    assert dump_status(storage, DAY).startswith("complete (10 rows, ")
+
+
+def test_a_mix_of_two_dumps_is_detected(storage, tmp_path):
+    store_day(storage, tmp_path)
+    build_dump(storage, DAY, tmp_path / "work")
+    old_parquet = storage.get_bytes(dump_key(DAY, "articles.parquet"))
+    old_manifest = storage.get_bytes(dump_key(DAY, "manifest.json"))
+    store_records(storage, tmp_path, records_key(DAY, "harbourtown", EVENING, 1),
+                  [make_record("harbourtown", 6, EVENING)])
+    build_dump(storage, DAY, tmp_path / "work")
+
+    storage.put_bytes(dump_key(DAY, "articles.parquet"), old_parquet)
+    with pytest.raises(DumpError, match="articles.parquet does not match the manifest"):
+        verify_dump(storage, DAY)
+    assert dump_status(storage, DAY) == "incomplete (articles.parquet does not match the manifest)"
+    storage.put_bytes(dump_key(DAY, "manifest.json"), old_manifest)
+    with pytest.raises(DumpError, match="does not match _SUCCESS"):
+        read_manifest(storage, DAY)
+
+
+def test_same_records_give_byte_identical_files(storage, tmp_path):
+    store_day(storage, tmp_path)
+    first = build_dump(storage, DAY, tmp_path / "work")
+    second = build_dump(storage, DAY, tmp_path / "work")
+    assert first.files == second.files
+
+
+def test_empty_day_writes_nothing(storage, tmp_path):
+    store_day(storage, tmp_path)
+    with pytest.raises(EmptyDay, match="no records for 2026-11-26"):
+        build_dump(storage, "2026-11-26", tmp_path / "work")
+    assert dump_status(storage, "2026-11-26") == "missing"
+    with pytest.raises(EmptyDay):
+        write_local(storage, "2026-11-26", "parquet", tmp_path / "empty.parquet")
+    assert not (tmp_path / "empty.parquet").exists()
+
+
+def test_a_bad_record_names_its_file_and_keeps_the_old_dump(local_storage, tmp_path):
+    store_day(local_storage, tmp_path)
+    good = build_dump(local_storage, DAY, tmp_path / "work")
+    bad = make_record("harbourtown", 6, EVENING) | {"warc_offset": "12"}
+    key = records_key(DAY, "harbourtown", EVENING, 1)
+    store_records(local_storage, tmp_path, key, [make_record("harbourtown", 7, EVENING), bad])
+
+    with pytest.raises(DumpError, match=rf"{key} record 2: warc_offset should be an integer"):
+        build_dump(local_storage, DAY, tmp_path / "work")
+    assert verify_dump(local_storage, DAY) == good
+
+
+# --- local files and stdout ----------------------------------------------------------------
+
+def test_stream_jsonl_writes_every_record_as_one_line(storage, tmp_path):
+    expected = store_day(storage, tmp_path)
+    out = io.BytesIO()
+    counts = stream_jsonl(storage, DAY, out)
+    assert counts == {"harbourtown": 5, "harbourtown-herald": 4}
+    assert [json.loads(line) for line in out.getvalue().splitlines()] == expected
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("day.parquet", "parquet"),
+                                           ("day.jsonl.gz", "jsonl"), ("day.jsonl", "jsonl")])
+def test_write_local_file(storage, tmp_path, name, fmt):
+    expected = store_day(storage, tmp_path)
+    path = tmp_path / "out" / name
+    path.parent.mkdir()
+    assert write_local(storage, DAY, fmt, path) == {"harbourtown": 5, "harbourtown-herald": 4}
+    data = path.read_bytes()
+    if fmt == "parquet":
+        assert contract_rows(parquet_rows(data)) == expected
+    else:
+        text = gzip.decompress(data) if name.endswith(".gz") else data
+        assert [json.loads(line) for line in text.splitlines()] == expected
+    assert sorted(p.name for p in path.parent.iterdir()) == [name]
+
+
+def test_duckdb_reads_the_local_parquet(local_storage, tmp_path):
+    store_day(local_storage, tmp_path)
+    path = tmp_path / f"articles-{DAY}.parquet"
+    write_local(local_storage, DAY, "parquet", path)
+    # the docs/dumps.md snippet
+    result = duckdb.sql(f"select site, count(*) from '{path}' group by site order by site")
+    assert result.fetchall() == [("harbourtown", 5), ("harbourtown-herald", 4)]
+
+
+def test_duckdb_reads_every_archived_day_with_hive_partitions(local_storage, tmp_path):
+    store_day(local_storage, tmp_path)
+    build_dump(local_storage, DAY, tmp_path / "work")
+    build_dump(local_storage, OTHER_DAY, tmp_path / "work")
+    root = local_storage.root
+    # the docs/dumps.md snippet
+    result = duckdb.sql(f"""
+        select date, count(*) as articles
+        from read_parquet('{root}/dumps/date=*/articles.parquet', hive_partitioning = true)
+        group by date order by date""")
+    assert result.fetchall() == [(dt.date(2026, 11, 24), 1), (dt.date(2026, 11, 25), 9)]
+
+
+def test_pyarrow_reads_the_parquet_straight_from_s3(s3_storage, s3_server, tmp_path):
+    expected = store_day(s3_storage, tmp_path)
+    build_dump(s3_storage, DAY, tmp_path / "work")
+    endpoint = s3_server.endpoint_url.removeprefix("http://")
+    key_id, secret = s3_server.access_key, s3_server.secret_key
+    path = f"{s3_storage.bucket}/archive/dumps/date={DAY}/articles.parquet"
+    # the docs/dumps.md snippet
+    from pyarrow import fs
+
+    s3 = fs.S3FileSystem(endpoint_override=endpoint, access_key=key_id, secret_key=secret,
+                         scheme="http", region="us-east-1")
+    table = pq.read_table(path, filesystem=s3)
+    assert contract_rows(table) == expected
+
+
+# --- the command ---------------------------------------------------------------------------
+
+@pytest.fixture
+def config(storage, tmp_path, monkeypatch, request) -> Config:
+    """A Config on the test's archive; S3 credentials come from the environment, as in use."""
+    spool = str(tmp_path / "spool")
+    if isinstance(storage, S3Storage):
+        server = request.getfixturevalue("s3_server")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.access_key)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.secret_key)
+        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        archive = ArchiveConfig(uri=f"s3://{storage.bucket}/archive",
+                                endpoint_url=server.endpoint_url, spool_dir=spool)
+    else:
+        archive = ArchiveConfig(uri=str(storage.root), spool_dir=spool)
+    return Config(path=str(tmp_path / "newsarchive.toml"), archive=archive)
+
+
+def test_run_dump_into_the_archive(storage, config, tmp_path, capsys):
+    store_day(storage, tmp_path)
+    assert run_dump(config, DAY, None, None) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"dump {DAY}: 9 rows (harbourtown 5, harbourtown-herald 4) "
+                          "from 3 record files -> ")
+    assert storage.location(f"dumps/date={DAY}/") in out
+    assert dump_status(storage, DAY).startswith("complete (9 rows, ")
+    assert list((tmp_path / "spool" / "dump-work").iterdir()) == []
+
+
+def test_run_dump_to_stdout(storage, config, tmp_path, capsys):
+    expected = store_day(storage, tmp_path)
+    assert run_dump(config, DAY, "parquet", "-") == 0  # "-" is JSON Lines whatever --format says
+    captured = capsys.readouterr()
+    assert [json.loads(line) for line in captured.out.splitlines()] == expected
+    assert "9 rows" in captured.err and "stdout" in captured.err
+    assert dump_names(storage) == []
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("a.parquet", None), ("a.jsonl.gz", None),
+                                           ("a.data", "jsonl")])
+def test_run_dump_to_a_file(storage, config, tmp_path, capsys, name, fmt):
+    expected = store_day(storage, tmp_path)
+    path = tmp_path / name
+    assert run_dump(config, DAY, fmt, str(path)) == 0
+    assert str(path) in capsys.readouterr().out
+    if name.endswith(".parquet"):
+        assert contract_rows(parquet_rows(path.read_bytes())) == expected
+    else:
+        data = path.read_bytes()
+        text = gzip.decompress(data) if name.endswith(".gz") else data
+        assert len(text.splitlines()) == len(expected)
+
+
+def test_run_dump_failures_are_one_line(local_storage, tmp_path, capsys):
+    config = Config(path="x.toml", archive=ArchiveConfig(uri=str(local_storage.root),
+                                                         spool_dir=str(tmp_path / "spool")))
+    assert run_dump(config, DAY, None, None) == 1
+    assert capsys.readouterr().err == (f"newsarchive dump: no records for {DAY} in "
+                                       f"{local_storage.root}: nothing to dump\n")
+    assert run_dump(config, DAY, "parquet", str(tmp_path / "a.jsonl.gz")) == 2
+    assert "does not match the file name" in capsys.readouterr().err
+    assert run_dump(config, "2026-02-30", None, None) == 2
+    assert "invalid date" in capsys.readouterr().err
+    store_day(local_storage, tmp_path)
+    assert run_dump(config, DAY, None, str(tmp_path / "no-such-dir" / "a.parquet")) == 1
+    assert capsys.readouterr().err.startswith("newsarchive dump: failed: ")
+
+
+def test_run_dump_streams_to_a_real_stdout_pipe(storage, config, tmp_path):
+    expected = store_day(storage, tmp_path)
+    lines = ["[archive]", f'uri = "{config.archive.uri}"',
+             f'spool_dir = "{config.archive.spool_dir}"']
+    if config.archive.endpoint_url:
+        lines.append(f'endpoint_url = "{config.archive.endpoint_url}"')
+    config_path = tmp_path / "newsarchive.toml"
+    config_path.write_text("\n".join(lines) + "\n")
+    code = ("import sys; from newsarchive.config import load_config; "
+            "from newsarchive.dumping import run_dump; "
+            f"sys.exit(run_dump(load_config({str(config_path)!r}), {DAY!r}, None, '-'))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    assert [json.loads(line) for line in done.stdout.splitlines()] == expected
+    assert done.stderr.decode().startswith(f"dump {DAY}: 9 rows")
