@@ -12,6 +12,7 @@ import logging
 import secrets
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,9 @@ class RunContext:
         self._session: ArchiveSession | None = None
         self.final: dict[str, Any] = {}
         self.held: list[LeaseHeld] = []
+        # run after the last records are enqueued, before the report: state that must follow
+        # the records it describes (each gets the finish reason)
+        self.close_steps: list[Callable[[str], None]] = []
         self._lease_keeper: LeaseKeeper | None = None
         self.final_report: dict[str, Any] = {}
 
@@ -136,6 +140,8 @@ class RunContext:
 
         session = self.session
         session.commit_all()
+        for step in self.close_steps:
+            step(reason)
         report = build_report(self, reason)
         key = run_report_key(crawl_day(self.crawl_id), self.crawl_id)
         session.enqueue_bytes(key, report.encode("utf-8"))

@@ -204,6 +204,10 @@ def test_two_machines_sharing_a_bucket_agree_on_what_is_new(
                           sites=("partner",))
     crawl(first, s3_archive)
     count = len(read_records(s3_archive.storage))
+    # without the polling state the second machine refetches every article: only the dedup
+    # state in the bucket can tell it they are already archived
+    for info in list(s3_archive.storage.list("state/poll/")):
+        s3_archive.storage.delete(info.key)
     result = crawl(second, s3_archive)
     assert len(read_records(s3_archive.storage)) == count == 5
     assert "0 new" in result.stdout and "5 unchanged" in result.stdout
@@ -216,7 +220,7 @@ def test_files_roll_by_size_and_pointers_stay_valid(web: FixtureWeb, local_archi
     text = config.read_text().replace('spool_dir', 'roll_size_mb = 0.003\nspool_dir')
     config.write_text(text)
     crawl(config, local_archive)
-    warcs = [i.key for i in local_archive.storage.list("raw/")]
+    warcs = [i.key for i in local_archive.storage.list("raw/") if i.key.endswith(".warc.gz")]
     record_files = [i.key for i in local_archive.storage.list("records/")]
     assert len(warcs) > 3 and len(record_files) > 1
     assert warcs[0].endswith("-00000.warc.gz") and warcs[1].endswith("-00001.warc.gz")
@@ -227,3 +231,34 @@ def test_files_roll_by_size_and_pointers_stay_valid(web: FixtureWeb, local_archi
                                record["warc_offset"], record["warc_length"])
         assert uri == record["url"]
     assert not list((tmp_path / "spool").glob("*/ready/*")), "everything uploaded"
+
+
+def test_polling_an_unchanged_site_costs_a_handful_of_requests(
+        web: FixtureWeb, local_archive: Archive, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "news.toml", web, local_archive, tmp_path / "spool")
+    crawl(config, local_archive)
+    web.clear_log()
+    crawl(config, local_archive)
+    fetched = {f"http://{r.host}:{web.port}{r.path}" for r in web.requests}
+    # robots.txt, start pages, feeds and sitemaps only, answered 304 where asked conditionally
+    assert len(web.requests) <= 12, fetched
+    assert not fetched & {a.url for a in web.articles}
+    assert sum(1 for r in web.requests if "If-None-Match" in r.headers) >= 5
+
+    article = web.sitemap_only
+    web.update_article(article.slug, [*article.paragraphs, "An update was added this morning."])
+    crawl(config, local_archive)
+    versions = {r["canonical_url"]: r["version"] for r in read_records(local_archive.storage)
+                if r["version"] == 2}
+    assert versions == {article.canonical_url: 2}
+
+
+def test_an_incomplete_run_does_not_let_the_next_one_skip(
+        web: FixtureWeb, local_archive: Archive, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "news.toml", web, local_archive, tmp_path / "spool",
+                          sites=("dailyplanet",), extra_crawl="max_pages_per_site = 6")
+    crawl(config, local_archive)
+    assert not local_archive.storage.exists("state/poll/site=dailyplanet.json")
+    config.write_text(config.read_text().replace("max_pages_per_site = 6", ""))
+    crawl(config, local_archive)
+    assert len(read_records(local_archive.storage)) == 12

@@ -26,6 +26,7 @@ from crawler.discovery import XmlTooLarge, parse_feed, parse_sitemap
 from crawler.items import ArticlePage
 from crawler.middlewares import FETCHED_AT_META, SITE_META, WARC_META, BlockedRequest
 from crawler.pages import declared_canonical, is_article
+from crawler.polling import PollState, load_poll_state, parse_date, poll_state_key
 from crawler.settings import settings_from_config
 from crawler.urls import canonical_url, is_asset_url, normalize_url, same_site
 from newsarchive.config import SiteConfig
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 DEPTH_META = "newsarchive_depth"
 LISTED_META = "newsarchive_listed"
 SITEMAP_DEPTH_META = "newsarchive_sitemap_depth"
+ENTRY_META = "newsarchive_entry"
 MAX_SITEMAP_NESTING = 4
 
 
@@ -55,6 +57,8 @@ class NewsSpider(scrapy.Spider):
         self._sitemaps_seen: set[str] = set()
         # our own asset filter replaces Scrapy's extension list, which drops PDFs too
         self._link_extractor = LinkExtractor(unique=True, deny_extensions=[])
+        self.poll: dict[str, PollState] = {}
+        self._validators: dict[str, dict[str, dict[str, str]]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -63,6 +67,9 @@ class NewsSpider(scrapy.Spider):
         spider.context.connect()
         spider.sites = spider.context.take_leases(
             spider.context.config.select_sites(spider.site_filter))
+        storage = spider.context.storage
+        spider.poll = {site.name: load_poll_state(storage, site.name) for site in spider.sites}
+        spider.context.close_steps.append(spider._save_poll_state)
         crawler.signals.connect(spider._robots_parsed, signal=signals.robots_parsed)
         return spider
 
@@ -71,9 +78,10 @@ class NewsSpider(scrapy.Spider):
         obey_robots = self.context.config.crawl.obey_robots
         for site in self.sites:
             for url in site.start_urls:
-                yield self._page_request(url, site.name, depth=0)
+                yield self._entry(self._page_request(url, site.name, depth=0))
             for url in site.feeds:
-                yield self._request(url, site.name, self.parse_feed, depth=site.follow_depth)
+                yield self._entry(self._request(url, site.name, self.parse_feed,
+                                                depth=site.follow_depth))
             for url in site.sitemaps:
                 yield self._sitemap_request(url, site.name, nesting=0)
             if not obey_robots:
@@ -90,8 +98,54 @@ class NewsSpider(scrapy.Spider):
         return self._request(url, site, self.parse_page, depth, **{LISTED_META: listed})
 
     def _sitemap_request(self, url: str, site: str, nesting: int) -> Request:
-        return self._request(url, site, self.parse_sitemap, depth=0,
-                             **{SITEMAP_DEPTH_META: nesting})
+        return self._entry(self._request(url, site, self.parse_sitemap, depth=0,
+                                         **{SITEMAP_DEPTH_META: nesting}))
+
+    # -- cheap polling -----------------------------------------------------------------------
+    def _entry(self, request: Request) -> Request:
+        """An entry point (start page, feed, sitemap): asked conditionally, 304 handled."""
+        site = request.meta[SITE_META]
+        for name, value in self.poll[site].conditional_headers(request.url).items():
+            request.headers[name] = value
+        request.meta[ENTRY_META] = request.url
+        request.meta["handle_httpstatus_list"] = [304]
+        return request
+
+    def _unchanged(self, response: Response) -> bool:
+        """True for a 304; on a 200 remembers the entry point's validators for next time."""
+        entry = response.meta.get(ENTRY_META)
+        if entry is None:
+            return False
+        site = response.meta[SITE_META]
+        if response.status == 304:
+            self.crawler.stats.inc_value(f"newsarchive/{site}/not_modified")
+            return True
+        etag = response.headers.get("ETag")
+        modified = response.headers.get("Last-Modified")
+        if etag or modified:
+            self._validators.setdefault(site, {})[entry] = {
+                "etag": etag.decode("latin-1") if etag else "",
+                "last_modified": modified.decode("latin-1") if modified else ""}
+        return False
+
+    def _skip_listed(self, site: str, published: str | None) -> bool:
+        if self.poll[site].is_old(published):
+            self.crawler.stats.inc_value(f"newsarchive/{site}/skipped/listed_before_last_run")
+            return True
+        return False
+
+    def _save_poll_state(self, reason: str) -> None:
+        """Only a clean, complete run may tell the next one what it can skip."""
+        if reason != "finished":
+            return
+        stats = self.crawler.stats
+        for site in self.sites:
+            if stats.get_value(f"newsarchive/{site.name}/skipped/max_pages", 0):
+                continue
+            old = self.poll[site.name]
+            state = PollState(parse_date(self.context.started_at),
+                              {**old.validators, **self._validators.get(site.name, {})})
+            self.context.session.enqueue_bytes(poll_state_key(site.name), state.to_json())
 
     # -- robots.txt ----------------------------------------------------------------------
     def _robots_parsed(self, robotparser: Any, request: Request) -> None:
@@ -114,6 +168,8 @@ class NewsSpider(scrapy.Spider):
 
     # -- pages -----------------------------------------------------------------------------
     def parse_page(self, response: Response) -> Iterator[Request | ArticlePage]:
+        if self._unchanged(response):
+            return
         if not isinstance(response, TextResponse) or b"html" not in (
                 response.headers.get("Content-Type") or b"text/html").lower():
             return
@@ -160,6 +216,8 @@ class NewsSpider(scrapy.Spider):
 
     # -- feeds and sitemaps ----------------------------------------------------------------
     def parse_feed(self, response: Response) -> Iterator[Request]:
+        if self._unchanged(response):
+            return
         site = self.context.config.site(response.meta[SITE_META])
         try:
             entries = parse_feed(response.body)
@@ -171,10 +229,12 @@ class NewsSpider(scrapy.Spider):
             return
         for entry in entries:
             url = normalize_url(response.urljoin(entry.url))
-            if same_site(url, site.domains):
+            if same_site(url, site.domains) and not self._skip_listed(site.name, entry.published):
                 yield self._page_request(url, site.name, site.follow_depth, listed=True)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        if self._unchanged(response):
+            return
         site = self.context.config.site(response.meta[SITE_META])
         nesting = response.meta.get(SITEMAP_DEPTH_META, 0)
         self._sitemaps_seen.add(response.url)
@@ -186,13 +246,17 @@ class NewsSpider(scrapy.Spider):
         if kind == "invalid":
             self._count_error(site.name, "bad_sitemap", response.url, "not a sitemap")
             return
+        if kind == "index":
+            # an index may keep its validators when a child changes: never skip one
+            self._validators.get(site.name, {}).pop(response.meta.get(ENTRY_META), None)
         for entry in entries:
             url = response.urljoin(entry.url)
             if kind == "index":
                 if nesting < MAX_SITEMAP_NESTING and url not in self._sitemaps_seen:
                     self._sitemaps_seen.add(url)
                     yield self._sitemap_request(url, site.name, nesting + 1)
-            elif same_site(url, site.domains):
+            elif same_site(url, site.domains) and not self._skip_listed(site.name,
+                                                                        entry.published):
                 yield self._page_request(normalize_url(url), site.name, site.follow_depth,
                                          listed=True)
 
