@@ -6,16 +6,20 @@ archive location is shown without any user info and config values are not copied
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
 import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from crawler.alerts import recent_site_history, site_alerts
 from crawler.context import utc_now_iso
 
 if TYPE_CHECKING:
     from crawler.context import RunContext
 
+logger = logging.getLogger(__name__)
 OUTCOMES = ("new", "updated", "unchanged", "near_duplicate", "duplicate", "empty")
 
 
@@ -39,6 +43,9 @@ def _site_stats(stats: dict[str, Any], site: str) -> dict[str, Any]:
         "status": dict(sorted(status.items())),
         "articles": articles,
         "records_written": stats.get(prefix + "records", 0),
+        "records_with_published": stats.get(prefix + "records_with/published", 0),
+        "records_with_author": stats.get(prefix + "records_with/author", 0),
+        "not_modified": stats.get(prefix + "not_modified", 0),
         "blocked": dict(blocked),
         "skipped_max_pages": stats.get(prefix + "skipped/max_pages", 0),
     }
@@ -56,6 +63,7 @@ def build_report_data(context: RunContext, reason: str) -> dict[str, Any]:
         data["bytes_records"] = out.record_bytes if out else 0
         data["files"] = list(out.files) if out else []
         if data["pages_fetched"] or data["files"] or data["errors"]:
+            data["alerts"] = _alerts(context, site, data)
             sites[site] = data
     return {
         "crawl_id": context.crawl_id,
@@ -71,6 +79,20 @@ def build_report_data(context: RunContext, reason: str) -> dict[str, Any]:
         "robots_forbidden": stats.get("robotstxt/forbidden", 0),
         "sites_held": [{"site": h.site, **h.holder} for h in context.held],
     }
+
+
+def _alerts(context: RunContext, site: str, data: dict[str, Any]) -> list[dict[str, str]]:
+    """Yield alerts against the site's recent runs, logged as warnings."""
+    try:
+        history = recent_site_history(context.storage, site, context.started_at,
+                                      dt.datetime.now(dt.UTC).date())
+    except Exception as exc:  # no history readable: no comparison, never a failed report
+        logger.warning("yield alerts for %s skipped: run history unreadable: %s", site, exc)
+        return []
+    alerts = site_alerts(data, history)
+    for alert in alerts:
+        logger.warning("yield alert for %s (%s): %s", site, alert["kind"], alert["message"])
+    return alerts
 
 
 def build_report(context: RunContext, reason: str) -> str:
@@ -101,6 +123,9 @@ def format_summary(report: dict[str, Any], pending_uploads: int, archive: str) -
             f"{a['near_duplicate']} near-duplicate, {a['duplicate']} duplicate URL variants; "
             f"errors: {errors}; written: {_human_bytes(data['bytes_raw'])} raw, "
             f"{_human_bytes(data['bytes_records'])} records")
+    for site, data in report["sites"].items():
+        for alert in data.get("alerts", []):
+            lines.append(f"  ALERT {site}: {alert['message']}")
     if not report["sites"]:
         lines.append("  nothing fetched")
     lines.append(f"  archive: {archive}")

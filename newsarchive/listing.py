@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 
 from archive.dumps import dump_status
@@ -16,6 +17,19 @@ def _count_records(storage, key: str) -> int:
         return sum(1 for _ in iter_records(stream))
 
 
+def _run_alerts(storage, key: str) -> list[str]:
+    try:
+        report = json.loads(storage.get_bytes(key))
+    except (ValueError, FileNotFoundError):
+        return [f"unreadable run report {key}"]
+    found = [f"{site} ({report['crawl_id']}): {alert['message']}"
+             for site, data in report.get("sites", {}).items() for alert in data.get("alerts", [])]
+    if report.get("finish_reason") not in ("finished", "shutdown"):
+        found.append(f"run {report.get('crawl_id')} failed: "
+                     f"{report.get('error') or report.get('finish_reason')}")
+    return found
+
+
 def run_ls(config: Config, day: str | None) -> int:
     storage = open_storage(config.archive.uri, config.archive.endpoint_url)
     prefix = f"records/date={day}/" if day else "records/"
@@ -28,8 +42,11 @@ def run_ls(config: Config, day: str | None) -> int:
         cell[0] += _count_records(storage, info.key)
         cell[1] += 1
     runs: dict[str, int] = defaultdict(int)
+    alerts: dict[str, list[str]] = defaultdict(list)
     for info in storage.list(f"runs/date={day}/" if day else "runs/"):
-        runs[info.key.split("/")[1][len("date="):]] += 1
+        run_day = info.key.split("/")[1][len("date="):]
+        runs[run_day] += 1
+        alerts[run_day].extend(_run_alerts(storage, info.key))
     print(f"archive: {storage.location()}")
     days = sorted(set(table) | set(runs))
     if not days:
@@ -41,4 +58,6 @@ def run_ls(config: Config, day: str | None) -> int:
               f"dump: {dump_status(storage, d)}")
         for site, (count, files) in sorted(sites.items()):
             print(f"  {site}: {count} records in {files} files")
+        for alert in alerts.get(d, []):
+            print(f"  alert: {alert}")
     return 0

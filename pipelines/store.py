@@ -33,7 +33,11 @@ class StorePipeline:
             return item
         self.context.session.write_record(item.site, item.day, item.fields)
         self.entries.append(item.state)
-        self.crawler.stats.inc_value(f"newsarchive/{item.site}/records")
+        stats = self.crawler.stats
+        stats.inc_value(f"newsarchive/{item.site}/records")
+        for field in ("published", "author"):
+            if item.fields.get(field):
+                stats.inc_value(f"newsarchive/{item.site}/records_with/{field}")
         return item
 
     def close_spider(self) -> None:
