@@ -273,3 +273,27 @@ def _no_stray_children() -> Iterator[None]:
     from schedules import jobs
 
     jobs.stop_children(30)
+
+
+def test_sighup_reloads_the_config_without_losing_jobs(web: FixtureWeb, local_archive: Archive,
+                                                       tmp_path: Path) -> None:
+    config = _slow_config(web, local_archive, tmp_path, scheduled=("dailyplanet",))
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "newsarchive", "schedule", "--config", str(config)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: (tmp_path / "jobs.sqlite").exists(), timeout=60)
+        time.sleep(1.0)
+        config.write_text(config.read_text().replace(
+            'name = "partner"', 'name = "partner"\nschedule = "0 0 1 1 *"'))
+        scheduler.send_signal(signal.SIGHUP)
+        time.sleep(2.0)
+        scheduler.send_signal(signal.SIGTERM)
+        _, stderr = scheduler.communicate(timeout=120)
+    finally:
+        if scheduler.poll() is None:
+            scheduler.kill()
+    assert scheduler.returncode == 0, stderr
+    assert "config reloaded" in stderr and "scheduled crawl:partner" in stderr
+    jobs = _prepare_jobs(config)
+    assert set(jobs) == {"crawl:dailyplanet", "crawl:partner"}
