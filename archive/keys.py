@@ -76,9 +76,26 @@ def run_report_key(day: str, crawl_id: str) -> str:
     return f"runs/date={validate_date(day)}/{validate_crawl_id(crawl_id)}.json"
 
 
-def dedup_segment_key(crawl_id: str) -> str:
-    """Dedup state lives with the archive so that every machine writing to it agrees."""
-    return f"state/dedup/{validate_crawl_id(crawl_id)}.bin"
+def dedup_segment_key_for(records_key: str) -> str:
+    """The dedup state segment that vouches for one record file: same day, site, crawl and
+    sequence number (``state/dedup/date=D/site=S/<crawl_id>-<nnnnn>.bin``). Dedup state lives
+    with the archive, so every machine writing to it agrees; one segment per record file, so
+    the state never lags behind or runs ahead of the records it describes."""
+    parts = parse_data_key(records_key)
+    if parts is None or parts["kind"] != "records":
+        raise InvalidName(f"not a record file key: {records_key!r}")
+    return (f"state/dedup/date={parts['date']}/site={parts['site']}/"
+            f"{parts['crawl_id']}-{parts['seq']}.bin")
+
+
+_SEGMENT_KEY_RE = re.compile(r"^state/dedup/date=(\d{4}-\d{2}-\d{2})/site=([a-z0-9_-]+)/"
+                             r"[A-Za-z0-9][A-Za-z0-9_-]*\.bin$")
+
+
+def segment_partition(key: str) -> tuple[str, str] | None:
+    """(fetch day, site) of a dedup segment key, or None if the key is not one."""
+    match = _SEGMENT_KEY_RE.match(key)
+    return (match.group(1), match.group(2)) if match else None
 
 
 def day_prefix(kind: str, day: str) -> str:

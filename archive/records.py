@@ -25,6 +25,7 @@ class RecordFile:
         self._gz = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=6, mtime=0)
         self.records = 0
         self.uncompressed = 0
+        self.states: list[Any] = []  # opaque: what the dedup state learns about each record
 
     @property
     def size(self) -> int:

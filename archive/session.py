@@ -1,9 +1,10 @@
 """One crawl's archive output: rolling WARC and record files per (day, site), and their upload.
 
 Ordering is the consistency rule: a record file is enqueued only after every WARC file its
-records point into; state and reports are enqueued after the records. The spool uploads in
-enqueue order, so whatever moment a crash picks, the archive never holds a record whose WARC
-is missing. Uploads run on a background thread so that storage latency never stalls the crawl.
+records point into, and each WARC's CDXJ index right after that WARC; state and reports are
+enqueued after the records. The spool uploads in enqueue order, so whatever moment a crash
+picks, the archive never holds a record or an index entry whose WARC is missing. Uploads run
+on a background thread so that storage latency never stalls the crawl.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +96,9 @@ class ArchiveSession:
         self._record_warcs: dict[tuple[str, str], set[str]] = defaultdict(set)
         self._seq: dict[tuple[str, str, str], int] = defaultdict(int)
         self.sites: dict[str, SiteOutput] = defaultdict(SiteOutput)
+        # turns the states of a record file's records into the bytes of its state segment;
+        # set by the stage that knows the state's format (the store pipeline)
+        self.state_encoder: Callable[[list[Any]], bytes] | None = None
         self.uploader = Uploader(spool, storage)
         self.uploader.start()
 
@@ -103,7 +108,8 @@ class ArchiveSession:
         if warc is None:
             seq = self._next_seq("raw", day, site)
             key = keys.raw_key(day, site, self.crawl_id, seq)
-            warc = WarcFile(self.spool.new_path(".warc.gz"), key, self.software)
+            warc = WarcFile(self.spool.new_path(".warc.gz"), key, self.software,
+                            index_path=self.spool.new_path(".cdxj"))
             self._warcs[(day, site)] = warc
         pointer = warc.write_exchange(exchange)
         self.sites[site].responses += 1
@@ -112,7 +118,10 @@ class ArchiveSession:
         return pointer
 
     # -- records -----------------------------------------------------------------------------
-    def write_record(self, site: str, day: str, record: dict[str, Any]) -> None:
+    def write_record(self, site: str, day: str, record: dict[str, Any],
+                     state: Any = None) -> None:
+        """Append a record; ``state`` is what the dedup state must learn about it, stored
+        right after the record file (see ``state_encoder``)."""
         rec = self._records.get((day, site))
         if rec is None:
             seq = self._next_seq("records", day, site)
@@ -120,6 +129,8 @@ class ArchiveSession:
             rec = RecordFile(self.spool.new_path(".jsonl.gz"), key)
             self._records[(day, site)] = rec
         rec.write(record)
+        if state is not None:
+            rec.states.append(state)
         if record.get("warc_filename"):
             self._record_warcs[(day, site)].add(record["warc_filename"])
         self.sites[site].records += 1
@@ -143,9 +154,12 @@ class ArchiveSession:
             return
         warc.close()
         self.spool.enqueue(warc.path, warc.key)
+        # after its WARC in the upload order: an index never points at a WARC not yet stored
+        index_key = keys.cdxj_key_for(warc.key)
+        self.spool.enqueue(warc.index_path, index_key)
         out = self.sites[site]
-        out.raw_bytes += warc.size
-        out.files.append(warc.key)
+        out.raw_bytes += warc.size + warc.index_size
+        out.files += [warc.key, index_key]
         self.uploader.poke()
 
     def _commit_records(self, day: str, site: str) -> None:
@@ -159,6 +173,13 @@ class ArchiveSession:
         rec.close()
         size = rec.path.stat().st_size
         self.spool.enqueue(rec.path, rec.key)
+        if rec.states and self.state_encoder is not None:
+            # right behind its record file: whatever moment a crash picks, the state never
+            # claims a record that is not stored, and stored records are never left unclaimed
+            # for long (a crash between the two makes the next run rewrite that one file's
+            # articles, nothing more)
+            self.spool.enqueue_bytes(self.state_encoder(rec.states),
+                                     keys.dedup_segment_key_for(rec.key))
         out = self.sites[site]
         out.record_bytes += size
         out.files.append(rec.key)

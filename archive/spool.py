@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.keys import validate_key
+from archive.keys import InvalidName, validate_key
 from archive.storage import Storage, StorageError
 
 logger = logging.getLogger(__name__)
@@ -42,15 +42,18 @@ class SpoolEntry:
 
 
 class Spool:
-    def __init__(self, base_dir: Path | str, archive_uri: str) -> None:
-        digest = hashlib.sha256(archive_uri.encode()).hexdigest()[:16]
+    def __init__(self, base_dir: Path | str, archive_location: str) -> None:
+        # keyed by the resolved location, so "./archive" from two directories never shares
+        digest = hashlib.sha256(archive_location.encode()).hexdigest()[:16]
         self.root = Path(base_dir).expanduser().absolute() / digest
         self.open_dir = self.root / "open"
         self.ready_dir = self.root / "ready"
         self.open_dir.mkdir(parents=True, exist_ok=True)
         self.ready_dir.mkdir(parents=True, exist_ok=True)
         self._counter = itertools.count()
-        self._token = uuid.uuid4().hex[:8]
+        # entries sort by process start, then by a counter: FIFO within a run whatever the
+        # wall clock does meanwhile
+        self._token = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
 
     def new_path(self, suffix: str) -> Path:
         """A fresh path under open/ for a file being written."""
@@ -59,7 +62,7 @@ class Spool:
     def enqueue(self, path: Path, key: str) -> SpoolEntry:
         """Hand a finished file over for upload to ``key``."""
         validate_key(key)
-        name = f"{time.time_ns():020d}-{self._token}-{next(self._counter):06d}"
+        name = f"{self._token}-{next(self._counter):08d}"
         key_path = self.ready_dir / f"{name}.key"
         data_path = self.ready_dir / f"{name}.data"
         tmp_key = self.open_dir / f"{name}.key.tmp"
@@ -83,9 +86,12 @@ class Spool:
             name = key_path.name[: -len(".key")]
             data_path = self.ready_dir / f"{name}.data"
             try:
-                key = key_path.read_text(encoding="utf-8").strip()
+                key = validate_key(key_path.read_text(encoding="utf-8").strip())
             except FileNotFoundError:
                 continue  # uploaded meanwhile by another process
+            except (InvalidName, UnicodeDecodeError):
+                self._set_aside(name)  # a damaged entry must not block the ones behind it
+                continue
             if data_path.exists():
                 entries.append(SpoolEntry(name, key, data_path, key_path))
         return entries
@@ -120,6 +126,10 @@ class Spool:
             logger.debug("uploaded %s (%d bytes)", entry.key, size)
         return 0
 
-    def discard_open(self, path: Path) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+    def _set_aside(self, name: str) -> None:
+        bad = self.root / "bad"
+        bad.mkdir(exist_ok=True)
+        for suffix in (".key", ".data"):
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(self.ready_dir / f"{name}{suffix}", bad / f"{name}{suffix}")
+        logger.error("spool entry %s is damaged (unreadable key): moved to %s", name, bad)

@@ -4,6 +4,9 @@ warcio builds the records (headers, block and payload digests); the compression 
 gzip level 6 instead of warcio's 9, which costs about half the CPU for a few percent of size.
 Each record being a separate gzip member is what makes ``warc_offset``/``warc_length`` work:
 a reader seeks to the offset and decompresses exactly one record.
+
+Each file also gets its CDXJ index (``archive/cdxj.py``): one entry per response, kept in memory
+while the file is open (a few hundred bytes a response) and written sorted when it is closed.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from urllib.parse import urlsplit
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
+
+from archive.cdxj import CdxjEntry, response_entry, sorted_lines, write_cdxj
 
 GZIP_LEVEL = 6
 # the body in the WARC is the bytes on the wire (still content-encoded); these headers
@@ -74,9 +79,13 @@ def _request_line(exchange: HttpExchange) -> str:
 class WarcFile:
     """An open .warc.gz in the spool, appended to record by record."""
 
-    def __init__(self, path: Path, key: str, software: str) -> None:
+    def __init__(self, path: Path, key: str, software: str, index_path: Path | None = None
+                 ) -> None:
         self.path = path
         self.key = key
+        self.index_path = index_path  # where close() writes the CDXJ; None: no index file
+        self.index_size = 0
+        self._index: list[CdxjEntry] = []
         self._fh = open(path, "wb")
         self._builder = WARCWriter(io.BytesIO(), gzip=False, warc_version="1.1")
         self.size = 0
@@ -129,9 +138,16 @@ class WarcFile:
         offset, length = self._append(response)
         self._append(request)
         self.records += 1
+        self._index.append(response_entry(response, offset, length, self.key))
         return WarcPointer(self.key, offset, length)
+
+    def index_lines(self) -> list[str]:
+        """The CDXJ lines of the responses written so far, sorted."""
+        return sorted_lines(self._index)
 
     def close(self) -> None:
         if not self._fh.closed:
             self._fh.flush()
             self._fh.close()
+            if self.index_path is not None:
+                self.index_size = write_cdxj(self.index_path, self._index)

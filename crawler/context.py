@@ -85,7 +85,17 @@ class RunContext:
         self.errors = ErrorLog()
         self.software = f"newsarchive/{__version__}"
         self.storage: Storage = open_storage(config.archive.uri, config.archive.endpoint_url)
-        self.spool = Spool(config.archive.spool_dir, config.archive.uri)
+        self.spool = Spool(config.archive.spool_dir, self.storage.location())
+        self.storage_failed = False
+        # a replay reads the raw archive of one day (maybe from another root than it writes)
+        self.replay_day: str | None = None
+        self.source_storage: Storage = self.storage
+        self.crawl_sites: tuple[SiteConfig, ...] = ()
+        # files an earlier run left in the spool go first, before any state is read
+        left = self.spool.drain(self.storage)
+        if left:
+            logger.warning("%d file(s) from an earlier run still wait in the spool (%s): "
+                           "storage unreachable?", left, self.spool.ready_dir)
         self._session: ArchiveSession | None = None
         self.final: dict[str, Any] = {}
         self.held: list[LeaseHeld] = []
@@ -102,6 +112,11 @@ class RunContext:
             settings = crawler.settings
             crawl_id = settings.get("NEWSARCHIVE_CRAWL_ID") or new_crawl_id()
             context = cls(crawler, config_from_settings(settings), crawl_id)
+            replay = settings.getdict("NEWSARCHIVE_REPLAY")
+            if replay:
+                context.replay_day = replay["day"]
+                context.source_storage = open_storage(replay["source"],
+                                                      context.config.archive.endpoint_url)
             setattr(crawler, _ATTR, context)
         return context
 
@@ -127,7 +142,26 @@ class RunContext:
                 self.held.append(held)
         self._lease_keeper = LeaseKeeper(leases)
         self._lease_keeper.start()
-        return tuple(free)
+        self.crawl_sites = tuple(free)
+        return self.crawl_sites
+
+    @property
+    def state_storage(self) -> Storage:
+        """Where the dedup state is read: the archive a replay reads from, else this one."""
+        return self.source_storage
+
+    def replay_set_aside(self) -> tuple[str, frozenset[str]] | None:
+        """For a replay: the day and sites whose state it rebuilds (the dedup baseline
+        leaves them out)."""
+        if self.replay_day is None:
+            return None
+        return self.replay_day, frozenset(site.name for site in self.crawl_sites)
+
+    def storage_failure(self, site: str, url: str, exc: Exception) -> None:
+        """A file of this run could not be written locally: the run must not exit 0."""
+        self.storage_failed = True
+        self.errors.add(site, "storage_write", url, str(exc))
+        logger.error("could not write to the spool for %s: %s", url, exc)
 
     def site_names(self) -> list[str]:
         return [s.name for s in self.config.sites]

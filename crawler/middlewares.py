@@ -147,7 +147,11 @@ class WarcArchiveMiddleware:
             ip_address=str(response.ip_address) if response.ip_address else None,
             warc_date=fetched_at,
         )
-        pointer = self.context.session.write_exchange(site, day, exchange)
+        try:
+            pointer = self.context.session.write_exchange(site, day, exchange)
+        except OSError as exc:
+            self.context.storage_failure(site, response.url, exc)
+            raise IgnoreRequest(f"not archived: {response.url}") from exc
         request.meta[WARC_META] = pointer
         request.meta[FETCHED_AT_META] = fetched_at
         stats = self.crawler.stats

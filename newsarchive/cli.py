@@ -54,7 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.add_argument("--list", action="store_true", help="print next run times and exit")
 
     replay = commands.add_parser("replay", parents=[common], help="rebuild records from WARC")
-    replay.add_argument("--date", type=_date, required=True)
+    replay.add_argument("--date", type=_date,
+                        help="the day whose records to rebuild (with --url: that day's capture)")
+    replay.add_argument("--url", metavar="URL",
+                        help="print the archived body of URL (latest capture, or of --date)")
     replay.add_argument("--site", action="append", default=[], metavar="NAME")
     replay.add_argument("--output", metavar="URI")
 
@@ -82,6 +85,20 @@ def _configure_logging(verbose: bool) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+def _replay(args: argparse.Namespace, config: Config) -> int:
+    if args.url:
+        from newsarchive.lookup import run_replay_url
+
+        _configure_logging(args.verbose)
+        return run_replay_url(config, args.url, args.date)
+    if not args.date:
+        print("newsarchive replay: one of --date or --url is required", file=sys.stderr)
+        return EXIT_USAGE
+    from newsarchive.replay import run_replay
+
+    return run_replay(config, args.date, args.site, args.output, verbose=args.verbose)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -101,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from schedules.scheduler import run_schedule
 
         return run_schedule(config, args.archive, list_only=args.list)
+    if args.command == "replay":
+        return _replay(args, config)
     if args.command == "dump":
         from newsarchive.dumping import run_dump
 
@@ -111,8 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         _configure_logging(args.verbose)
         return run_ls(config, args.date)
-    print(f"newsarchive {args.command}: not implemented yet in this version", file=sys.stderr)
-    return EXIT_FAILED
+    raise AssertionError(f"unhandled command {args.command}")
 
 
 if __name__ == "__main__":

@@ -57,9 +57,10 @@ def _failure_report(context: RunContext, error: str | None) -> None:
     context.spool.drain(context.storage)
 
 
-def _exit_code(context: RunContext) -> int:
+def exit_code(context: RunContext) -> int:
     final = context.final
-    if final.get("pending_uploads", 0) or final.get("reason") not in NORMAL_ENDINGS:
+    if (final.get("pending_uploads", 0) or final.get("reason") not in NORMAL_ENDINGS
+            or context.storage_failed):
         return EXIT_FAILED
     return EXIT_HELD if context.held else EXIT_OK
 
@@ -86,7 +87,7 @@ def run_crawl(config: Config, sites: list[str], verbose: bool = False) -> int:
     report = context.final_report
     print(format_summary(report, context.final.get("pending_uploads", 0),
                          context.storage.location()))
-    code = _exit_code(context)
+    code = exit_code(context)
     logger.info("crawl %s ended (%s, exit %d) in %.1fs", crawl_id, report["finish_reason"], code,
                 report["duration_s"])
     return code

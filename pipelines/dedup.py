@@ -1,7 +1,8 @@
 """Deduplication: article ids, versions, exact and near-duplicate text (CONTRACT §5).
 
 State lives with the archive, not on one disk: every crawl appends one immutable segment
-``state/dedup/<crawl_id>.bin`` listing what it archived (28 bytes an article), written only after
+``state/dedup/date=D/site=S/<crawl_id>.bin`` per fetch day and site, listing what it archived
+(28 bytes an article), written only after
 its record files (the spool uploads in order), so the state never claims a record that is not
 there. Loading reads every segment, cached locally by name since segments never change. Two
 machines crawling into one bucket on different days therefore agree on what is new.
@@ -21,7 +22,8 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from archive.storage import Storage
+from archive.keys import segment_partition
+from archive.storage import ObjectInfo, Storage, StorageError
 from crawler.context import RunContext
 from pipelines.extract import ExtractedArticle
 from pipelines.extraction import EXTRACTOR
@@ -122,15 +124,37 @@ class DedupState:
         self.storage = storage
         self.cache_dir = cache_dir
 
-    def load(self) -> DedupIndex:
+    def load(self, set_aside: tuple[str, frozenset[str]] | None = None) -> DedupIndex:
+        """Everything archived. With ``set_aside=(day, sites)`` (a replay of those sites on
+        that day), what the archive knew just before that day's crawls of those sites: later
+        days and that day's segments of those sites are left out."""
         index = DedupIndex()
-        for info in self.storage.list(self.PREFIX):
+        try:
+            segments = list(self.storage.list(self.PREFIX))
+        except StorageError as exc:
+            logger.error("dedup state unreadable from the archive (%s): using this machine's "
+                         "cache of it", exc)
+            segments = self._cached_segments()
+        for info in segments:
+            partition = segment_partition(info.key)
+            if partition is None:
+                continue
+            if set_aside is not None:
+                day, site = partition
+                if day > set_aside[0] or (day == set_aside[0] and site in set_aside[1]):
+                    continue
             for entry in decode_segment(self._segment_bytes(info.key, info.size)):
                 index.add(entry)
         return index
 
+    def _cached_segments(self) -> list[ObjectInfo]:
+        if not self.cache_dir.is_dir():
+            return []
+        return [ObjectInfo(self.PREFIX + path.name.replace("_", "/", 2), path.stat().st_size)
+                for path in sorted(self.cache_dir.glob("date=*.bin"))]
+
     def _segment_bytes(self, key: str, size: int) -> bytes:
-        cached = self.cache_dir / key.rsplit("/", 1)[-1]
+        cached = self.cache_dir / key[len(self.PREFIX):].replace("/", "_")
         if cached.is_file() and cached.stat().st_size == size:
             return cached.read_bytes()
         data = self.storage.get_bytes(key)
@@ -163,12 +187,14 @@ class DedupPipeline:
         return cls(crawler, RunContext.from_crawler(crawler))
 
     def open_spider(self) -> None:
-        # files a previous run left in the spool may hold segments: upload them first
-        left = self.context.spool.drain(self.context.storage)
-        if left:
-            logger.warning("%d file(s) from an earlier run are still waiting in the spool", left)
-        state = DedupState(self.context.storage, self.context.spool.root / "state-cache")
-        self.index = state.load()
+        context = self.context
+        state = DedupState(context.state_storage, context.spool.root / "state-cache")
+        self.index = state.load(context.replay_set_aside())
+        # segments still waiting in the spool describe records waiting with them
+        for entry in context.spool.pending():
+            if segment_partition(entry.key) is not None:
+                for state_entry in decode_segment(entry.data_path.read_bytes()):
+                    self.index.add(state_entry)
         logger.info("dedup state: %d archived articles known", len(self.index))
 
     def _count(self, site: str, outcome: str) -> None:

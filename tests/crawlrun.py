@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,11 +77,41 @@ def warc_response(storage: Storage, key: str, offset: int, length: int) -> tuple
     return record.rec_headers.get_header("WARC-Target-URI"), record.content_stream().read()
 
 
+def warc_keys(storage: Storage) -> list[str]:
+    """The archive's WARC files (raw/ also holds their .cdxj indexes)."""
+    return [info.key for info in storage.list("raw/") if info.key.endswith(".warc.gz")]
+
+
+def gzip_members(data: bytes) -> list[tuple[int, int]]:
+    """(offset, length) of each gzip member of a file: one WARC record each in ours."""
+    members, offset = [], 0
+    while offset < len(data):
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        inflater.decompress(memoryview(data)[offset:])
+        length = len(data) - offset - len(inflater.unused_data)
+        members.append((offset, length))
+        offset += length
+    return members
+
+
+def warc_responses(storage: Storage, key: str) -> list[tuple[int, int, str, int]]:
+    """(offset, length, target URI, status) of every response record of one WARC file."""
+    data = storage.get_bytes(key)
+    found = []
+    for offset, length in gzip_members(data):
+        member = io.BytesIO(data[offset:offset + length])
+        record = next(iter(ArchiveIterator(member)))
+        if record.rec_type == "response":
+            found.append((offset, length, record.rec_headers.get_header("WARC-Target-URI"),
+                          int(record.http_headers.get_statuscode())))
+    return found
+
+
 def warc_target_uris(storage: Storage) -> list[tuple[str, int]]:
     """(URI, status) of every response in the archive's WARC files."""
     found = []
-    for info in storage.list("raw/"):
-        with storage.open_read(info.key) as stream:
+    for key in warc_keys(storage):
+        with storage.open_read(key) as stream:
             for record in ArchiveIterator(stream):
                 if record.rec_type == "response":
                     found.append((record.rec_headers.get_header("WARC-Target-URI"),

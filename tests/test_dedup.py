@@ -71,13 +71,19 @@ def test_segments_round_trip_and_state_loads_from_storage(local_storage, tmp_pat
     data = encode_segment(entries)
     assert decode_segment(data) == entries
     assert len(data) - 8 == 28 * len(entries)
-    local_storage.put_bytes("state/dedup/run-a.bin", encode_segment(entries[:50]))
-    local_storage.put_bytes("state/dedup/run-b.bin", encode_segment(entries[50:]))
+    for day, site, part in (("2026-11-24", "a", entries[:50]), ("2026-11-25", "a", entries[50:80]),
+                            ("2026-11-25", "b", entries[80:]), ("2026-11-26", "b", entries[:1])):
+        local_storage.put_bytes(f"state/dedup/date={day}/site={site}/run-{day}.bin",
+                                encode_segment(part))
     index = DedupState(local_storage, tmp_path / "cache").load()
     assert len(index) == 100
     # a second load is served from the local cache of immutable segments
-    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["run-a.bin", "run-b.bin"]
+    assert len(list((tmp_path / "cache").iterdir())) == 4
     assert len(DedupState(local_storage, tmp_path / "cache").load()) == 100
+    # what a replay of site a on 2026-11-25 starts from: earlier days, and b's part of that day
+    replay_base = DedupState(local_storage, tmp_path / "cache").load(
+        ("2026-11-25", frozenset({"a"})))
+    assert len(replay_base) == 70
 
 
 def test_article_id_depends_on_canonical_url_only() -> None:

@@ -41,6 +41,8 @@ MAX_SITEMAP_NESTING = 4
 
 class NewsSpider(scrapy.Spider):
     name = "news"
+    # discovery on: links, pagination (the replay spider turns it off)
+    follow_links = True
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -177,6 +179,8 @@ class NewsSpider(scrapy.Spider):
         depth = response.meta.get(DEPTH_META, 0)
         if is_article(response, site.article_urls, response.meta.get(LISTED_META, False)):
             yield self._article(response, site)
+        if not self.follow_links:
+            return
         # pagination first, at the same depth: the dupefilter keeps the first request for a
         # URL, and a "Next" anchor seen as an ordinary link would cost the pages a hop
         pages = set()

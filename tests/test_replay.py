@@ -1,0 +1,116 @@
+"""Replay: a day's records rebuilt from the raw archive alone, with no network."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from archive.storage import LocalStorage
+from tests.crawlrun import Archive, read_records, read_reports, run_cli, warc_response, write_config
+from tests.fixtureweb import FixtureWeb
+from tests.test_crawl import archive, crawl, local_archive, s3_archive  # fixtures
+
+
+class Tripwire:
+    """Listens where the crawled sites were and counts every connection attempt."""
+
+    def __init__(self, port: int) -> None:
+        self.connections = 0
+        self._sockets = []
+        for host in ("127.0.0.1", "127.0.0.2"):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen()
+            sock.settimeout(0.2)
+            self._sockets.append(sock)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            for sock in self._sockets:
+                try:
+                    conn, _ = sock.accept()
+                except (TimeoutError, OSError):
+                    continue
+                self.connections += 1
+                conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        for sock in self._sockets:
+            sock.close()
+
+
+@pytest.fixture
+def crawled(archive: Archive, tmp_path: Path) -> Iterator[tuple[Archive, Path, Tripwire]]:
+    """An archive holding one crawl of the fixture web, the web gone, a tripwire in its place."""
+    web = FixtureWeb().start()
+    config = write_config(tmp_path / "news.toml", web, archive, tmp_path / "spool")
+    crawl(config, archive)
+    port = web.port
+    web.stop()
+    tripwire = Tripwire(port)
+    yield archive, config, tripwire
+    tripwire.close()
+
+
+def _essence(records: list[dict]) -> set[tuple]:
+    # not the fetched url: of an article's URL variants fetched in one run (an AMP copy and
+    # its canonical page), the record keeps whichever was extracted first, live or replayed
+    return {(r["id"], r["canonical_url"], r["content_hash"], r["version"]) for r in records}
+
+
+def test_replay_in_place_rebuilds_the_same_records_without_network(crawled) -> None:
+    archive, config, tripwire = crawled
+    before = read_records(archive.storage)
+    old_files = {i.key for i in archive.storage.list("records/")}
+    [day] = {r["fetched_at"][:10] for r in before}
+    result = run_cli("replay", "--date", day, "--config", str(config), env=archive.env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert tripwire.connections == 0
+    after = read_records(archive.storage)
+    assert _essence(after) == _essence(before)
+    assert sum(1 for r in after if r["near_duplicate_of"]) == 2
+    new_files = {i.key for i in archive.storage.list("records/")}
+    assert not new_files & old_files, "the old record files were replaced"
+    for record in after:
+        uri, _ = warc_response(archive.storage, record["warc_filename"], record["warc_offset"],
+                               record["warc_length"])
+        assert uri == record["url"]
+    # the next crawl still sees every article as already archived
+    assert len(read_reports(archive.storage)) == 2
+
+
+def test_replay_into_another_root_leaves_the_archive_alone(crawled, tmp_path: Path) -> None:
+    archive, config, tripwire = crawled
+    before = read_records(archive.storage)
+    [day] = {r["fetched_at"][:10] for r in before}
+    other = tmp_path / "rebuilt"
+    result = run_cli("replay", "--date", day, "--site", "partner", "--config", str(config),
+                     "--output", str(other), env=archive.env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert tripwire.connections == 0
+    rebuilt = read_records(LocalStorage(other))
+    assert _essence(rebuilt) == _essence([r for r in before if r["site"] == "partner"])
+    assert _essence(read_records(archive.storage)) == _essence(before)
+
+
+def test_replay_url_prints_what_the_crawler_saw(crawled) -> None:
+    archive, config, tripwire = crawled
+    record = next(r for r in read_records(archive.storage) if r["site"] == "dailyplanet")
+    result = run_cli("replay", "--url", record["url"], "--config", str(config),
+                     env=archive.env)
+    assert result.returncode == 0, result.stderr
+    assert record["text"].split("\n")[0][:40] in result.stdout.replace("&#39;", "'")
+    assert tripwire.connections == 0
+    missing = run_cli("replay", "--url", "http://127.0.0.1:9/never", "--config", str(config),
+                      env=archive.env)
+    assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1
