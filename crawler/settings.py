@@ -37,8 +37,9 @@ LOG_LEVEL = "INFO"
 DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"
 
 DOWNLOADER_MIDDLEWARES = {
-    # before everything, robots.txt fetches included: scope, SSRF guard, page budget
-    "crawler.middlewares.SiteGuardMiddleware": 40,
+    # after robots.txt (100), so refused pages cost no budget; robots.txt fetches pass
+    # through the whole chain too, so they meet the scope and SSRF checks all the same
+    "crawler.middlewares.SiteGuardMiddleware": 110,
     # right next to the network: sees every response (redirects, retried errors) as received
     "crawler.middlewares.WarcArchiveMiddleware": 800,
 }

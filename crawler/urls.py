@@ -7,7 +7,7 @@ article reached through any of its URL variants gets the same canonical URL.
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string
 
@@ -16,7 +16,7 @@ TRACKING_PARAMS = frozenset({
     "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "igshid",
     "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id", "oly_enc_id",
     "vero_id", "rb_clickid", "s_cid", "cmpid", "ocid", "ito", "at_medium", "at_campaign",
-    "at_custom1", "at_custom2", "at_custom3", "at_custom4", "smid", "share", "ref_src", "ref_url",
+    "at_custom1", "at_custom2", "at_custom3", "at_custom4", "smid", "ref_src", "ref_url",
 })
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -39,10 +39,12 @@ def normalize_url(url: str) -> str:
     port = parts.port
     # rebuilt from host and port only: user:password@ never reaches an archived URL
     netloc = host if port is None or DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not is_tracking_param(k)]
+    # filter the raw name=value tokens: decoding and re-encoding would turn "?amp" into
+    # "?amp=" and "%20" into "+", making another URL of the same page
+    tokens = [t for t in parts.query.split("&")
+              if t and not is_tracking_param(unquote_plus(t.split("=", 1)[0]))]
     path = parts.path or "/"
-    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
+    return urlunsplit((scheme, netloc, path, "&".join(tokens), ""))
 
 
 def same_site(url: str, domains: tuple[str, ...]) -> bool:

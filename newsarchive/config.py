@@ -118,6 +118,9 @@ class Config:
     def with_archive_uri(self, uri: str | None) -> Config:
         if not uri:
             return self
+        problem = check_archive_uri(uri)
+        if problem:
+            raise ConfigError(f"--archive: {problem}")
         return dataclasses.replace(self, archive=dataclasses.replace(self.archive, uri=uri))
 
 
@@ -178,8 +181,37 @@ def _kind_name(kinds: tuple[type, ...]) -> str:
 
 def _check_http_url(value: str) -> str | None:
     parsed = urlparse(value)
+    if "@" in parsed.netloc:
+        # never echoed: it may hold a password
+        return "must not contain a user name or password"
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         return f"expected an http(s) URL, got {value!r}"
+    return None
+
+
+def check_archive_uri(uri: str) -> str | None:
+    """What is wrong with an archive URI, or None; never echoes credentials."""
+    from archive.keys import InvalidName, validate_key
+
+    if not uri.strip():
+        return "must not be empty"
+    parsed = urlparse(uri)
+    if "@" in parsed.netloc:
+        return ("must not contain credentials (they come from the usual AWS chain: "
+                "environment, ~/.aws, instance roles)")
+    if len(parsed.scheme) > 1 and parsed.scheme not in ("s3", "file"):
+        return f"unsupported scheme {parsed.scheme!r} (use s3://, file:// or a path)"
+    if parsed.scheme != "s3":
+        return None
+    from archive.s3 import validate_bucket
+
+    try:
+        validate_bucket(parsed.netloc)
+        prefix = parsed.path.strip("/")
+        if prefix:
+            validate_key(prefix)
+    except InvalidName as exc:
+        return str(exc)
     return None
 
 
@@ -213,13 +245,9 @@ def _read_archive(path: str, table: Any) -> ArchiveConfig:
     r = _Reader(path, "archive", table)
     defaults = ArchiveConfig()
     uri = r.get("uri", str, defaults.uri)
-    if not uri.strip():
-        r.fail("uri", "must not be empty")
-    parsed = urlparse(uri)
-    if parsed.scheme == "s3" and not parsed.netloc:
-        r.fail("uri", f"s3 URI needs a bucket: {uri!r}")
-    if len(parsed.scheme) > 1 and parsed.scheme not in ("s3", "file"):
-        r.fail("uri", f"unsupported scheme {parsed.scheme!r} (use s3://, file:// or a path)")
+    problem = check_archive_uri(uri)
+    if problem:
+        r.fail("uri", problem)
     endpoint = r.get("endpoint_url", str, None)
     if endpoint is not None and _check_http_url(endpoint):
         r.fail("endpoint_url", _check_http_url(endpoint) or "")

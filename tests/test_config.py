@@ -54,6 +54,10 @@ def test_good_config_is_typed_and_defaults_apply() -> None:
     ('[[sites]]\nname = "a"\nstart_urls = ["https://a.org/"]\n'
      '[[sites]]\nname = "a"\nstart_urls = ["https://b.org/"]\n', "sites", "duplicate"),
     ('[archive]\nuri = "ftp://x/y"\n', "archive.uri", "unsupported scheme"),
+    ('[archive]\nuri = "s3://bad_bucket/x"\n', "archive.uri", "invalid S3 bucket name"),
+    ('[archive]\nuri = "s3://bucket/../x"\n', "archive.uri", "invalid object key"),
+    ('[archive]\nendpoint_url = "http://u:pw@127.0.0.1:8333"\n', "archive.endpoint_url",
+     "user name or password"),
     ("[archive\n", "", "not valid TOML"),
 ])
 def test_bad_config_names_file_field_and_problem(text: str, field: str, problem: str) -> None:
@@ -90,3 +94,17 @@ def test_cli_missing_config_and_bad_arguments_exit_2(tmp_path: Path) -> None:
     good.write_text('[[sites]]\nname = "a"\nstart_urls = ["https://a.org/"]\n')
     result = _cli("crawl", "--config", str(good), "--site", "b", cwd=tmp_path)
     assert result.returncode == 2 and "no site named 'b'" in result.stderr
+
+
+def test_credentials_in_uris_are_refused_and_never_echoed(tmp_path: Path) -> None:
+    good = tmp_path / "ok.toml"
+    good.write_text('[[sites]]\nname = "a"\nstart_urls = ["https://user:hunter2@a.org/"]\n')
+    result = _cli("crawl", "--config", str(good), cwd=tmp_path)
+    assert result.returncode == 2 and "hunter2" not in result.stderr
+    assert "user name or password" in result.stderr
+    good.write_text('[[sites]]\nname = "a"\nstart_urls = ["https://a.org/"]\n')
+    for uri in ("s3://AKIAX:s3cr3t@bucket/p", "ftp://x/y", "s3://bad_bucket"):
+        result = _cli("ls", "--config", str(good), "--archive", uri, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert "s3cr3t" not in result.stderr and "Traceback" not in result.stderr

@@ -14,6 +14,8 @@ DOMAINS = ("news.example", "partner.example")
     ("https://user:secret@news.example/a", "https://news.example/a"),
     ("https://news.example/a?b=2&a=1", "https://news.example/a?b=2&a=1"),
     ("https://news.example", "https://news.example/"),
+    ("https://news.example/a?amp&q=a%20b&utm_medium=x", "https://news.example/a?amp&q=a%20b"),
+    ("https://news.example/a?UTM_Source=x&page=2", "https://news.example/a?page=2"),
 ])
 def test_normalize_url(url: str, expected: str) -> None:
     assert normalize_url(url) == expected

@@ -60,6 +60,7 @@ class NewsSpider(scrapy.Spider):
         # our own asset filter replaces Scrapy's extension list, which drops PDFs too
         self._link_extractor = LinkExtractor(unique=True, deny_extensions=[])
         self.poll: dict[str, PollState] = {}
+        self._queued: dict[str, int] = {}
         self._validators: dict[str, dict[str, dict[str, str]]] = {}
 
     @classmethod
@@ -95,6 +96,17 @@ class NewsSpider(scrapy.Spider):
     def _request(self, url: str, site: str, callback: Any, depth: int, **meta: Any) -> Request:
         return Request(url, callback=callback, errback=self.on_error,
                        meta={SITE_META: site, DEPTH_META: depth, **meta})
+
+    def _admit(self, site: str) -> bool:
+        """Bounds what one site may queue: twice its page budget (the site guard enforces the
+        exact budget on requests that get sent), so a sitemap of millions of URLs costs no
+        more memory than a site's budget allows."""
+        count = self._queued.get(site, 0)
+        if count >= 2 * self.context.config.crawl.max_pages_per_site:
+            self.crawler.stats.inc_value(f"newsarchive/{site}/skipped/queue_full")
+            return False
+        self._queued[site] = count + 1
+        return True
 
     def _page_request(self, url: str, site: str, depth: int, listed: bool = False) -> Request:
         return self._request(url, site, self.parse_page, depth, **{LISTED_META: listed})
@@ -186,12 +198,12 @@ class NewsSpider(scrapy.Spider):
         pages = set()
         for href in response.xpath('//link[@rel="next"]/@href | //a[@rel="next"]/@href').getall():
             url = normalize_url(response.urljoin(href))
-            if same_site(url, site.domains) and url not in pages:
+            if same_site(url, site.domains) and url not in pages and self._admit(site.name):
                 pages.add(url)
                 yield self._page_request(url, site.name, depth)
         if depth < site.follow_depth:
             for url in self._links(response, site):
-                if url not in pages:
+                if url not in pages and self._admit(site.name):
                     yield self._page_request(url, site.name, depth + 1)
 
     def _links(self, response: TextResponse, site: SiteConfig) -> Iterator[str]:
@@ -233,7 +245,8 @@ class NewsSpider(scrapy.Spider):
             return
         for entry in entries:
             url = normalize_url(response.urljoin(entry.url))
-            if same_site(url, site.domains) and not self._skip_listed(site.name, entry.published):
+            if (same_site(url, site.domains) and not self._skip_listed(site.name, entry.published)
+                    and self._admit(site.name)):
                 yield self._page_request(url, site.name, site.follow_depth, listed=True)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
@@ -259,8 +272,9 @@ class NewsSpider(scrapy.Spider):
                 if nesting < MAX_SITEMAP_NESTING and url not in self._sitemaps_seen:
                     self._sitemaps_seen.add(url)
                     yield self._sitemap_request(url, site.name, nesting + 1)
-            elif same_site(url, site.domains) and not self._skip_listed(site.name,
-                                                                        entry.published):
+            elif (same_site(url, site.domains)
+                  and not self._skip_listed(site.name, entry.published)
+                  and self._admit(site.name)):
                 yield self._page_request(normalize_url(url), site.name, site.follow_depth,
                                          listed=True)
 
