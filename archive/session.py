@@ -30,8 +30,6 @@ logger = logging.getLogger(__name__)
 class SiteOutput:
     raw_bytes: int = 0
     record_bytes: int = 0
-    responses: int = 0
-    records: int = 0
     files: list[str] = field(default_factory=list)
 
 
@@ -45,14 +43,10 @@ class Uploader(threading.Thread):
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()  # one drain at a time, so order holds
-        self.uploaded_bytes = 0
-
-    def _count(self, key: str, size: int) -> None:
-        self.uploaded_bytes += size
 
     def _drain(self) -> int:
         with self._lock:
-            return self.spool.drain(self.storage, self._count)
+            return self.spool.drain(self.storage)
 
     def poke(self) -> None:
         self._wake.set()
@@ -112,7 +106,6 @@ class ArchiveSession:
                             index_path=self.spool.new_path(".cdxj"))
             self._warcs[(day, site)] = warc
         pointer = warc.write_exchange(exchange)
-        self.sites[site].responses += 1
         if warc.size >= self.roll_bytes:
             self._commit_warc(day, site)
         return pointer
@@ -133,7 +126,6 @@ class ArchiveSession:
             rec.states.append(state)
         if record.get("warc_filename"):
             self._record_warcs[(day, site)].add(record["warc_filename"])
-        self.sites[site].records += 1
         if rec.size >= self.roll_bytes:
             self._commit_records(day, site)
 

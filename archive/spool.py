@@ -19,7 +19,6 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,19 +110,14 @@ class Spool:
             entry.key_path.unlink()
         return True
 
-    def drain(self, storage: Storage, on_uploaded: Callable[[str, int], None] | None = None
-              ) -> int:
+    def drain(self, storage: Storage) -> int:
         """Upload pending entries in order, stopping at the first failure (to keep the order).
 
         Returns how many entries are still pending."""
         entries = self.pending()
         for index, entry in enumerate(entries):
-            size = entry.size if entry.data_path.exists() else 0
             if not self.upload_one(entry, storage):
                 return len(entries) - index
-            if on_uploaded:
-                on_uploaded(entry.key, size)
-            logger.debug("uploaded %s (%d bytes)", entry.key, size)
         return 0
 
     def _set_aside(self, name: str) -> None:

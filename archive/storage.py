@@ -13,7 +13,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -103,60 +103,43 @@ class LocalStorage:
         os.fchmod(fd, 0o666 & ~_UMASK)
         return fd, name
 
-    def _commit(self, tmp_name: str, key: str) -> None:
+    def _write(self, key: str, fill: Callable[[BinaryIO], None], exclusive: bool = False
+               ) -> bool:
+        """Write a temp file with ``fill``, fsync it, then put it in place in one step:
+        a rename, or for ``exclusive`` a hard link, which fails if the key exists."""
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp_name, target)
-
-    def put_file(self, key: str, path: Path) -> None:
-        validate_key(key)
-        fd, tmp_name = self._tmp_file()
-        try:
-            with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
-                shutil.copyfileobj(src, out, 1024 * 1024)
-                out.flush()
-                os.fsync(out.fileno())
-            self._commit(tmp_name, key)
-        except BaseException as exc:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
-            if isinstance(exc, OSError):
-                raise StorageError(f"cannot write {self.location(key)}: {exc.strerror}") from exc
-            raise
-
-    def put_bytes(self, key: str, data: bytes) -> None:
-        validate_key(key)
         fd, tmp_name = self._tmp_file()
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(data)
+                fill(out)
                 out.flush()
                 os.fsync(out.fileno())
-            self._commit(tmp_name, key)
-        except BaseException as exc:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
-            if isinstance(exc, OSError):
-                raise StorageError(f"cannot write {self.location(key)}: {exc.strerror}") from exc
-            raise
-
-    def create_exclusive(self, key: str, data: bytes) -> bool:
-        target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = self._tmp_file()
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            # link() fails if the target exists: an exclusive create that is also all-or-nothing
-            os.link(tmp_name, target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if exclusive:
+                os.link(tmp_name, target)
+            else:
+                os.replace(tmp_name, target)
             return True
         except FileExistsError:
             return False
+        except OSError as exc:
+            raise StorageError(f"cannot write {self.location(key)}: {exc.strerror}") from exc
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)
+
+    def put_file(self, key: str, path: Path) -> None:
+        def copy(out: BinaryIO) -> None:
+            with open(path, "rb") as src:
+                shutil.copyfileobj(src, out, 1024 * 1024)
+
+        self._write(key, copy)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self._write(key, lambda out: out.write(data))
+
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        return self._write(key, lambda out: out.write(data), exclusive=True)
 
     def get_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()

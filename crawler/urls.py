@@ -59,7 +59,11 @@ def canonical_url(fetched_url: str, declared: str | None, domains: tuple[str, ..
     if declared:
         declared = declared.strip()
         parsed = urlsplit(declared)
-        if parsed.scheme in ("http", "https") and same_site(declared, domains):
+        # a canonical naming the site root on an article page is a CMS bug, not a merge of
+        # every article into the home page
+        points_home = parsed.path.strip("/") == "" and urlsplit(fetched_url).path.strip("/")
+        if (parsed.scheme in ("http", "https") and same_site(declared, domains)
+                and not points_home):
             return normalize_url(declared)
     return normalize_url(fetched_url)
 

@@ -13,8 +13,7 @@ from collections.abc import Sequence
 
 from newsarchive import __version__
 from newsarchive.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from newsarchive.exitcodes import EXIT_USAGE
 
 
 class UsageError(Exception):

@@ -19,8 +19,8 @@ from crawler.context import RunContext, crawl_day, new_crawl_id, utc_now_iso
 from crawler.report import format_summary
 from crawler.spiders.news import NewsSpider
 from newsarchive.config import Config
+from newsarchive.exitcodes import EXIT_FAILED, EXIT_HELD, EXIT_OK
 
-EXIT_OK, EXIT_FAILED, EXIT_HELD = 0, 1, 3
 # finish reasons of a run that ended as asked: a signal (SIGTERM from a scheduler or systemd)
 # makes Scrapy close the spider with "shutdown" after committing what it fetched
 NORMAL_ENDINGS = ("finished", "shutdown")

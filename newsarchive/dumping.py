@@ -17,8 +17,8 @@ from archive.dumps import FORMATS, DumpError, EmptyDay, build_dump, stream_jsonl
 from archive.keys import InvalidName, day_prefix, validate_date
 from archive.storage import Storage, StorageError, open_storage
 from newsarchive.config import Config
+from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # names that say which format a file holds; a --format that contradicts one is an error
 _SUFFIX_FORMATS = ((".parquet", "parquet"), (".jsonl.gz", "jsonl"), (".jsonl", "jsonl"))
 _UNITS = ("B", "KB", "MB", "GB", "TB")

@@ -9,8 +9,8 @@ from archive.keys import InvalidName, validate_date
 from archive.lookup import CaptureError, latest_capture, read_response
 from archive.storage import StorageError, open_storage
 from newsarchive.config import Config
+from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _PROG = "newsarchive replay"
 
 

@@ -21,7 +21,8 @@ from crawler.context import RunContext, new_crawl_id
 from crawler.replay import ReplaySpider, replay_settings
 from crawler.report import format_summary
 from newsarchive.config import Config
-from newsarchive.crawl import EXIT_FAILED, EXIT_OK, crawl_settings, exit_code
+from newsarchive.crawl import crawl_settings, exit_code
+from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK
 
 logger = logging.getLogger("newsarchive.replay")
 

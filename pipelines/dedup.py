@@ -25,8 +25,9 @@ from scrapy.exceptions import DropItem
 from archive.keys import segment_partition
 from archive.storage import ObjectInfo, Storage, StorageError
 from crawler.context import RunContext
+from crawler.items import ArticlePage
 from pipelines.extract import ExtractedArticle
-from pipelines.extraction import EXTRACTOR
+from pipelines.extraction import EXTRACTOR, Extraction
 from pipelines.fingerprint import NEAR_DUPLICATE_BITS, hamming
 
 logger = logging.getLogger(__name__)
@@ -200,13 +201,9 @@ class DedupPipeline:
     def _count(self, site: str, outcome: str) -> None:
         self.crawler.stats.inc_value(f"newsarchive/{site}/articles/{outcome}")
 
-    def process_item(self, item: object) -> object:
-        if not isinstance(item, ExtractedArticle):
-            return item
-        page, extraction = item.page, item.extraction
-        id_hex = article_id(page.canonical_url)
-        id_ = int(id_hex, 16)
-        content = hash_prefix(extraction.content_hash)
+    def _decide(self, page: ArticlePage, id_: int, content: int, simhash: int
+                ) -> tuple[int, int | None]:
+        """(version, near-duplicate id) of a record to write, or DropItem with the outcome."""
         previous = self.index.latest(id_)
         if id_ in self._recorded_this_run:
             self._count(page.site, "duplicate")
@@ -217,15 +214,16 @@ class DedupPipeline:
         if previous is None and self.index.id_with_content(content) is not None:
             self._count(page.site, "duplicate")
             raise DropItem(f"same text already archived under another URL: {page.url}")
-        version = previous.version + 1 if previous else 1
-        near = self.index.near_duplicate(extraction.simhash, exclude=id_)
+        near = self.index.near_duplicate(simhash, exclude=id_)
         outcome = "updated" if previous else ("near_duplicate" if near is not None else "new")
         self._count(page.site, outcome)
-        entry = StateEntry(id_, content, extraction.simhash, version)
-        self.index.add(entry)
-        self._recorded_this_run.add(id_)
-        fields = {
-            "id": id_hex,
+        return (previous.version + 1 if previous else 1), near
+
+    def _fields(self, page: ArticlePage, extraction: Extraction, version: int,
+                near: int | None) -> dict[str, Any]:
+        """The record, CONTRACT §5."""
+        return {
+            "id": article_id(page.canonical_url),
             "url": page.url,
             "canonical_url": page.canonical_url,
             "site": page.site,
@@ -244,4 +242,16 @@ class DedupPipeline:
             "warc_offset": page.warc_offset,
             "warc_length": page.warc_length,
         }
-        return ArticleRecord(page.site, page.fetched_at[:10], fields, entry)
+
+    def process_item(self, item: object) -> object:
+        if not isinstance(item, ExtractedArticle):
+            return item
+        page, extraction = item.page, item.extraction
+        id_ = int(article_id(page.canonical_url), 16)
+        content = hash_prefix(extraction.content_hash)
+        version, near = self._decide(page, id_, content, extraction.simhash)
+        entry = StateEntry(id_, content, extraction.simhash, version)
+        self.index.add(entry)
+        self._recorded_this_run.add(id_)
+        return ArticleRecord(page.site, page.fetched_at[:10],
+                             self._fields(page, extraction, version, near), entry)

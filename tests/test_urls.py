@@ -29,6 +29,8 @@ def test_canonical_prefers_same_site_declaration_only() -> None:
     assert canonical_url(amp, "https://elsewhere.example/story", DOMAINS) == \
         "https://news.example/amp/story.html"
     assert canonical_url(amp, None, DOMAINS) == "https://news.example/amp/story.html"
+    assert canonical_url(amp, "https://news.example/", DOMAINS) == \
+        "https://news.example/amp/story.html"
 
 
 @pytest.mark.parametrize(("url", "is_article"), [
