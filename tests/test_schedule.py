@@ -243,28 +243,63 @@ def test_fast_trigger_fires_runs_that_never_overlap(web: FixtureWeb, local_archi
     assert len(urls) == len(set(urls)) == 5
 
 
+class SchedulerProcess:
+    """`newsarchive schedule` in a child process, its log collected as it comes."""
+
+    def __init__(self, config: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "newsarchive", "schedule", "--config", str(config)],
+            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.log = ""
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stderr:
+            self.log += line
+
+    def stop(self, timeout: float = 300) -> int:
+        """SIGTERM, then the exit code once it has stopped."""
+        try:
+            self.process.send_signal(signal.SIGTERM)
+            code = self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+        self._reader.join(timeout=10)
+        return code
+
+
 def test_sigterm_stops_the_scheduler_and_its_crawl_cleanly(
         web: FixtureWeb, local_archive: Archive, tmp_path: Path) -> None:
     scheduler_config = _slow_config(web, local_archive, tmp_path, scheduled=("dailyplanet",))
     _prepare_jobs(scheduler_config, due_in=1.0)
-    time.sleep(1.5)
-    scheduler = subprocess.Popen(
-        [sys.executable, "-m", "newsarchive", "schedule", "--config", str(scheduler_config)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_for(lambda: len(web.fetched_paths(0)) >= 6, timeout=120)
-        scheduler.send_signal(signal.SIGTERM)
-        _, stderr = scheduler.communicate(timeout=300)
-    finally:
-        if scheduler.poll() is None:
-            scheduler.kill()
-    assert scheduler.returncode == 0, stderr
-    assert "run start: site dailyplanet" in stderr and "scheduler stopped" in stderr
+    time.sleep(1.5)  # the run falls due while no scheduler is up
+    scheduler = SchedulerProcess(scheduler_config)
+    _wait_for(lambda: len(web.fetched_paths(0)) >= 6, timeout=120)
+    assert scheduler.stop() == 0, scheduler.log
+    assert "run start: site dailyplanet" in scheduler.log
+    assert "scheduler stopped" in scheduler.log
     [report] = read_reports(local_archive.storage)
     assert report["finish_reason"] == "shutdown"
     _complete_objects_only(local_archive.storage)
     for record in read_records(local_archive.storage):
         assert local_archive.storage.exists(record["warc_filename"])
+
+
+def test_sighup_reloads_the_config_without_losing_jobs(web: FixtureWeb, local_archive: Archive,
+                                                       tmp_path: Path) -> None:
+    config = _slow_config(web, local_archive, tmp_path, scheduled=("dailyplanet",))
+    scheduler = SchedulerProcess(config)
+    _wait_for(lambda: "scheduler started" in scheduler.log, timeout=60)
+    config.write_text(config.read_text().replace(
+        'name = "partner"', 'name = "partner"\nschedule = "0 0 1 1 *"'))
+    scheduler.process.send_signal(signal.SIGHUP)
+    _wait_for(lambda: "config reloaded" in scheduler.log, timeout=60)
+    assert scheduler.stop() == 0, scheduler.log
+    assert "scheduled crawl:partner" in scheduler.log
+    jobs = _prepare_jobs(config)
+    assert set(jobs) == {"crawl:dailyplanet", "crawl:partner"}
 
 
 @pytest.fixture(autouse=True)
@@ -273,27 +308,3 @@ def _no_stray_children() -> Iterator[None]:
     from schedules import jobs
 
     jobs.stop_children(30)
-
-
-def test_sighup_reloads_the_config_without_losing_jobs(web: FixtureWeb, local_archive: Archive,
-                                                       tmp_path: Path) -> None:
-    config = _slow_config(web, local_archive, tmp_path, scheduled=("dailyplanet",))
-    scheduler = subprocess.Popen(
-        [sys.executable, "-m", "newsarchive", "schedule", "--config", str(config)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_for(lambda: (tmp_path / "jobs.sqlite").exists(), timeout=60)
-        time.sleep(1.0)
-        config.write_text(config.read_text().replace(
-            'name = "partner"', 'name = "partner"\nschedule = "0 0 1 1 *"'))
-        scheduler.send_signal(signal.SIGHUP)
-        time.sleep(2.0)
-        scheduler.send_signal(signal.SIGTERM)
-        _, stderr = scheduler.communicate(timeout=120)
-    finally:
-        if scheduler.poll() is None:
-            scheduler.kill()
-    assert scheduler.returncode == 0, stderr
-    assert "config reloaded" in stderr and "scheduled crawl:partner" in stderr
-    jobs = _prepare_jobs(config)
-    assert set(jobs) == {"crawl:dailyplanet", "crawl:partner"}
