@@ -10,11 +10,9 @@ machines crawling into one bucket on different days therefore agree on what is n
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
-import struct
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,20 +24,16 @@ from archive.keys import segment_partition
 from archive.storage import ObjectInfo, Storage, StorageError
 from crawler.context import RunContext
 from crawler.items import ArticlePage
+from pipelines.dedup_index import (
+    DedupIndex,
+    StateEntry,
+    TableBuilder,
+    decode_segment,
+)
 from pipelines.extract import ExtractedArticle
 from pipelines.extraction import EXTRACTOR, Extraction
-from pipelines.fingerprint import NEAR_DUPLICATE_BITS, hamming
 
 logger = logging.getLogger(__name__)
-SEGMENT_MAGIC = b"NADEDUP1"
-_ENTRY = struct.Struct("<QQQI")  # id, content hash prefix, simhash, version
-# NEAR_DUPLICATE_BITS + 1 bands: two simhashes within the threshold differ in at most that
-# many bands, so they share at least one band value exactly (pigeonhole) and are compared
-_BAND_COUNT = NEAR_DUPLICATE_BITS + 1
-_BANDS = [(round(i * 64 / _BAND_COUNT), round((i + 1) * 64 / _BAND_COUNT))
-          for i in range(_BAND_COUNT)]
-
-
 def article_id(canonical: str) -> str:
     """16 hex digits (64 bits) of BLAKE2b over the canonical URL: stable and compact."""
     return hashlib.blake2b(canonical.encode("utf-8"), digest_size=8).hexdigest()
@@ -47,73 +41,6 @@ def article_id(canonical: str) -> str:
 
 def hash_prefix(content_hash: str) -> int:
     return int(content_hash[:16], 16)
-
-
-@dataclass(frozen=True)
-class StateEntry:
-    id: int
-    content: int
-    simhash: int
-    version: int
-
-
-def encode_segment(entries: Iterable[StateEntry]) -> bytes:
-    return SEGMENT_MAGIC + b"".join(
-        _ENTRY.pack(e.id, e.content, e.simhash, e.version) for e in entries)
-
-
-def decode_segment(data: bytes) -> list[StateEntry]:
-    if not data.startswith(SEGMENT_MAGIC):
-        raise ValueError("not a dedup state segment")
-    body = data[len(SEGMENT_MAGIC):]
-    usable = len(body) - len(body) % _ENTRY.size
-    return [StateEntry(*_ENTRY.unpack_from(body, offset))
-            for offset in range(0, usable, _ENTRY.size)]
-
-
-class DedupIndex:
-    """In-memory view of what the archive holds: latest version by id, ids by text hash, and
-    simhash bands for near-duplicate candidates."""
-
-    def __init__(self) -> None:
-        self._by_id: dict[int, StateEntry] = {}
-        self._by_content: dict[int, int] = {}
-        self._bands: list[dict[int, list[int]]] = [defaultdict(list) for _ in _BANDS]
-
-    def __len__(self) -> int:
-        return len(self._by_id)
-
-    def add(self, entry: StateEntry) -> None:
-        previous = self._by_id.get(entry.id)
-        if previous is not None and previous.version > entry.version:
-            return
-        self._by_id[entry.id] = entry
-        self._by_content.setdefault(entry.content, entry.id)
-        for table, (lo, hi) in zip(self._bands, _BANDS, strict=True):
-            bucket = table[(entry.simhash >> lo) & ((1 << (hi - lo)) - 1)]
-            if entry.id not in bucket:
-                bucket.append(entry.id)
-
-    def latest(self, id_: int) -> StateEntry | None:
-        return self._by_id.get(id_)
-
-    def id_with_content(self, content: int) -> int | None:
-        return self._by_content.get(content)
-
-    def near_duplicate(self, simhash: int, exclude: int) -> int | None:
-        """The id whose latest text is nearest to ``simhash`` within the threshold."""
-        best, best_distance = None, NEAR_DUPLICATE_BITS + 1
-        seen: set[int] = set()
-        for table, (lo, hi) in zip(self._bands, _BANDS, strict=True):
-            for candidate in table.get((simhash >> lo) & ((1 << (hi - lo)) - 1), ()):
-                if candidate == exclude or candidate in seen:
-                    continue
-                seen.add(candidate)
-                distance = hamming(self._by_id[candidate].simhash, simhash)
-                if distance < best_distance or (distance == best_distance and best is not None
-                                                and candidate < best):
-                    best, best_distance = candidate, distance
-        return best
 
 
 class DedupState:
@@ -125,11 +52,13 @@ class DedupState:
         self.storage = storage
         self.cache_dir = cache_dir
 
-    def load(self, set_aside: tuple[str, frozenset[str]] | None = None) -> DedupIndex:
-        """Everything archived. With ``set_aside=(day, sites)`` (a replay of those sites on
-        that day), what the archive knew just before that day's crawls of those sites: later
-        days and that day's segments of those sites are left out."""
-        index = DedupIndex()
+    def load(self, set_aside: tuple[str, frozenset[str]] | None = None,
+             recent_from: str = "0000-00-00") -> DedupIndex:
+        """Everything archived; near-duplicate candidates from days ``recent_from`` on. With
+        ``set_aside=(day, sites)`` (a replay of those sites on that day), what the archive knew
+        just before that day's crawls of those sites: later days and that day's segments of
+        those sites are left out."""
+        builder = TableBuilder()
         try:
             segments = list(self.storage.list(self.PREFIX))
         except StorageError as exc:
@@ -144,9 +73,9 @@ class DedupState:
                 day, site = partition
                 if day > set_aside[0] or (day == set_aside[0] and site in set_aside[1]):
                     continue
-            for entry in decode_segment(self._segment_bytes(info.key, info.size)):
-                index.add(entry)
-        return index
+            builder.add_segment(self._segment_bytes(info.key, info.size),
+                                recent=partition[0] >= recent_from)
+        return DedupIndex(builder.build())
 
     def _cached_segments(self) -> list[ObjectInfo]:
         if not self.cache_dir.is_dir():
@@ -190,13 +119,17 @@ class DedupPipeline:
     def open_spider(self) -> None:
         context = self.context
         state = DedupState(context.state_storage, context.spool.root / "state-cache")
-        self.index = state.load(context.replay_set_aside())
+        today = context.replay_day or context.started_at[:10]
+        recent_from = (dt.date.fromisoformat(today)
+                       - dt.timedelta(days=context.config.crawl.near_duplicate_days)).isoformat()
+        self.index = state.load(context.replay_set_aside(), recent_from)
         # segments still waiting in the spool describe records waiting with them
         for entry in context.spool.pending():
             if segment_partition(entry.key) is not None:
                 for state_entry in decode_segment(entry.data_path.read_bytes()):
                     self.index.add(state_entry)
-        logger.info("dedup state: %d archived articles known", len(self.index))
+        logger.info("dedup state: %d archived articles known (%d bytes of tables)",
+                    len(self.index), self.index.tables.nbytes())
 
     def _count(self, site: str, outcome: str) -> None:
         self.crawler.stats.inc_value(f"newsarchive/{site}/articles/{outcome}")

@@ -12,7 +12,8 @@ import logging
 from scrapy.crawler import Crawler
 
 from crawler.context import RunContext
-from pipelines.dedup import ArticleRecord, encode_segment
+from pipelines.dedup import ArticleRecord
+from pipelines.dedup_index import encode_segment
 
 logger = logging.getLogger(__name__)
 

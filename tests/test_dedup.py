@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from pipelines.dedup import (
+from pipelines.dedup import DedupState, article_id
+from pipelines.dedup_index import (
     DedupIndex,
-    DedupState,
     StateEntry,
-    article_id,
+    TableBuilder,
     decode_segment,
     encode_segment,
 )
@@ -90,3 +90,25 @@ def test_article_id_depends_on_canonical_url_only() -> None:
     assert article_id("https://n.example/a") == article_id("https://n.example/a")
     assert article_id("https://n.example/a") != article_id("https://n.example/b")
     assert len(article_id("https://n.example/a")) == 16
+
+
+def test_archive_tables_answer_like_the_run_overlay_and_stay_compact() -> None:
+    builder = TableBuilder()
+    old = [StateEntry(i * 7919, i, simhash(BASE) if i == 3 else i * 0x9E3779B97F4A7C15 % 2**64, 1)
+           for i in range(1, 2001)]
+    builder.add_segment(encode_segment(old[:1000]), recent=False)
+    builder.add_segment(encode_segment(old[1000:]), recent=True)
+    builder.add_segment(encode_segment([StateEntry(old[0].id, 99999, 5, 2)]), recent=True)
+    index = DedupIndex(builder.build())
+    assert len(index) == 2000
+    assert index.latest(old[0].id).version == 2 and index.latest(old[0].id).content == 99999
+    assert index.id_with_content(old[0].content) == old[0].id  # an older version's text counts
+    assert index.id_with_content(123456789) is None
+    # near-duplicates only among recent days: entry 3 is old, so its copy finds nothing...
+    assert index.near_duplicate(simhash(BASE + "A line."), exclude=0) is None
+    # ...while a recent one is found, in the tables and in what the run adds
+    recent = old[1500]
+    assert index.near_duplicate(recent.simhash ^ 0b101, exclude=0) == recent.id
+    index.add(StateEntry(1, 1, simhash(BASE), 1))
+    assert index.near_duplicate(simhash(BASE + "A line."), exclude=0) == 1
+    assert index.tables.nbytes() / len(index.tables) <= 200
