@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo demo-s3 test lint clean
+.PHONY: install demo demo-s3 test lint eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo-s3: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# extraction quality on ../shared/eval, next to standalone trafilatura
+eval: $(STAMP)
+	$(BIN)/python -m newsarchive.evalreport --eval-dir ../shared/eval
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

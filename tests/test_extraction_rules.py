@@ -1,0 +1,160 @@
+"""Unit tests of the general rules around trafilatura in ``pipelines/extraction.py``: body
+trimming, and title, author and date read from the page's own metadata."""
+
+from __future__ import annotations
+
+from lxml import html as lxml_html
+
+from newsarchive.evalreport import metadata_agrees
+from pipelines.extraction import (
+    _jsonld_nodes,
+    clean_author,
+    clean_text,
+    extract_article,
+    page_author,
+    page_published,
+    page_title,
+)
+
+STORY = [
+    "The council approved the new harbour budget on Tuesday after a long debate.",
+    "Work on the northern pier is to start in spring and last about six months.",
+]
+
+
+def _tree(head: str, body: str = "") -> lxml_html.HtmlElement:
+    return lxml_html.fromstring(f"<html><head>{head}</head><body>{body}</body></html>")
+
+
+def test_cross_links_and_link_blocks_are_removed_anywhere() -> None:
+    text = "\n".join([STORY[0], "Read more: Harbour plans delayed again", STORY[1],
+                      "Don't miss", "Mayor resigns over budget", "Storm damages pier [PICTURES]",
+                      "The mayor said the works would not disturb the ferry timetable."])
+    assert clean_text(text) == "\n".join(
+        [*STORY, "The mayor said the works would not disturb the ferry timetable."])
+
+
+def test_trailing_credits_prompts_and_copyright_are_trimmed() -> None:
+    text = "\n".join([*STORY, "Reporting by Jane Doe; Editing by John Roe",
+                      "Subscribe to our morning newsletter",
+                      "Follow us on Twitter and Facebook.", "© 2026 Gazette Media", "Comments"])
+    assert clean_text(text) == "\n".join(STORY)
+
+
+def test_leading_headline_dateline_and_reading_time_are_trimmed() -> None:
+    text = "\n".join(["Harbour budget approved", "Tuesday, 3 March 2026 at 10:15",
+                      "Reading time: 2 minutes", *STORY])
+    assert clean_text(text, title="Harbour budget approved") == "\n".join(STORY)
+
+
+def test_body_lines_that_merely_look_like_boilerplate_are_kept() -> None:
+    text = "\n".join([STORY[0], "More than 300 residents signed the petition against it.",
+                      "Related coverage of the vote will follow next week, the paper said.",
+                      STORY[1], "— Harbour Watch (@harbourwatch) March 3, 2026"])
+    assert clean_text(text) == text
+
+
+def test_share_widget_text_glued_to_a_sentence_is_removed() -> None:
+    assert clean_text("Small steps add up over a year. Click To Tweet") == \
+        "Small steps add up over a year."
+
+
+def test_title_prefers_the_shown_headline_over_tab_titles() -> None:
+    tree = _tree('<title>Harbour budget approved | The Gazette</title>'
+                 '<meta property="og:site_name" content="The Gazette">'
+                 '<meta property="og:title" content="Harbour budget approved - The Gazette">',
+                 "<h1>Harbour budget approved</h1>")
+    assert page_title(tree, _jsonld_nodes(tree)) == "Harbour budget approved"
+
+
+def test_title_falls_back_to_the_h1_within_a_decorated_title() -> None:
+    tree = _tree("<title>Harbour budget approved by council :: Gazette Online</title>",
+                 "<h1>Harbour budget approved by council</h1>")
+    assert page_title(tree, []) == "Harbour budget approved by council"
+
+
+def test_author_from_jsonld_and_meta_without_by_prefix() -> None:
+    tree = _tree('<script type="application/ld+json">{"@type": "NewsArticle", "author": '
+                 '[{"@type": "Person", "name": "Jane Doe"}, {"name": "John Roe"}]}</script>')
+    assert page_author(tree, _jsonld_nodes(tree)) == "Jane Doe; John Roe"
+    tree = _tree('<meta name="author" content="By Jane Doe and John Roe">')
+    assert page_author(tree, []) == "Jane Doe; John Roe"
+    assert clean_author("By Jane Doe, https://twitter.com/janedoe") == "Jane Doe"
+
+
+def test_published_keeps_full_timestamps_and_reads_spelled_out_dates() -> None:
+    tree = _tree('<meta property="article:published_time" content="2026-03-03T10:15:00Z">')
+    assert page_published(tree) == "2026-03-03T10:15:00Z"
+    tree = _tree('<script type="application/ld+json">{"@type": "NewsArticle", '
+                 '"datePublished": "March 3, 2026, 10:15 AM EST"}</script>')
+    assert page_published(tree) == "2026-03-03T10:15:00-05:00"
+
+
+def test_extract_article_reads_jsonld_metadata() -> None:
+    page = b"""<html><head><title>Harbour budget approved | The Gazette</title>
+      <script type="application/ld+json">{"@context": "https://schema.org",
+        "@graph": [{"@type": "NewsArticle", "headline": "Harbour budget approved",
+        "author": {"@type": "Person", "name": "Jane Doe"},
+        "datePublished": "2026-03-03T10:15:00+01:00"}]}</script></head>
+      <body><article><h1>Harbour budget approved</h1>
+      <p>The council approved the new harbour budget on Tuesday after a long debate.</p>
+      <p>Work on the northern pier is to start in spring and last about six months.</p>
+      <p>Read more: Harbour plans delayed again</p>
+      <p>The mayor said the works would not disturb the ferry timetable this summer.</p>
+      <p>Reporting by Jane Doe; Editing by John Roe</p></article></body></html>"""
+    result = extract_article(page, "https://gazette.example/2026/03/03/harbour")
+    assert result is not None
+    assert (result.title, result.author) == ("Harbour budget approved", "Jane Doe")
+    assert result.published == "2026-03-03T10:15:00+01:00"
+    assert "Read more" not in result.text and "Editing by" not in result.text
+    assert result.text.endswith("ferry timetable this summer.")
+
+
+def test_eval_report_metadata_comparison_is_lenient_on_spelling_only() -> None:
+    assert metadata_agrees("title", "Harbour budget approved",
+                           "Harbour budget approved | The Gazette")
+    assert not metadata_agrees("title", "Harbour", "Harbour budget approved")
+    assert metadata_agrees("author", "Jane Doe; John Roe", "By Jane Doe and John Roe")
+    assert metadata_agrees("published", "2026-03-03T09:15:00Z", "2026-03-03T10:15:00+01:00")
+    assert metadata_agrees("published", "2026-03-03T10:15:00+01:00", "March 3, 2026")
+    assert not metadata_agrees("published", "2026-03-04", "2026-03-03T10:15:00+01:00")
+
+
+def test_tag_clouds_shortcodes_and_calls_to_action_are_trimmed() -> None:
+    text = "\n".join([STORY[0], '[button link="https://gazette.example/tip"]Send a tip[/button]',
+                      STORY[1], "harbour, budget, council, northern pier, ferry timetable",
+                      "Follow our full coverage of the harbour at https://gazette.example/harbour",
+                      "Get the print edition every month. Click here for more information."])
+    assert clean_text(text) == "\n".join(STORY)
+
+
+def test_a_long_closing_paragraph_is_kept_even_if_it_mentions_a_newsletter() -> None:
+    closing = ("The harbour master, who has written a weekly newsletter for fishermen for twenty "
+               "years, said the works were overdue and that the northern pier had been unsafe "
+               "since the winter storms, when two boats were damaged at their moorings, and "
+               "that the council should have acted much sooner.")
+    assert clean_text("\n".join([*STORY, closing])) == "\n".join([*STORY, closing])
+
+
+def test_spans_inside_paragraphs_do_not_lose_their_words() -> None:
+    page = b"""<html><body><article><h1>Harbour budget approved</h1>
+      <p>The council approved the new harbour budget on Tuesday after a long debate.</p>
+      <p>The paper reported that <span class="link"><a href="/x">the mayor will resign</a></span>
+      before the works on the northern pier start in spring this year.</p>
+      <p>Work on the northern pier is to start in spring and last about six months.</p>
+      </article></body></html>"""
+    result = extract_article(page, "https://gazette.example/2026/03/03/harbour")
+    assert result is not None and "reported that the mayor will resign before" in result.text
+
+
+def test_author_handles_and_addresses_are_dropped() -> None:
+    assert clean_author("By Jane Doe (@janedoe)") == "Jane Doe"
+    assert clean_author("jane@gazette.example") is None
+
+
+def test_published_prefers_a_declaration_with_the_time_of_day() -> None:
+    tree = _tree('<meta name="date" content="2026-03-03">'
+                 '<script type="application/ld+json">{"@type": "NewsArticle", '
+                 '"datePublished": "2026-03-03T10:15:00+01:00"}</script>')
+    assert page_published(tree) == "2026-03-03T10:15:00+01:00"
+    assert page_published(_tree('<meta name="date" content="2019">')) is None
