@@ -27,6 +27,7 @@ from dateutil import parser as dateutil_parser
 from lxml import html as lxml_html
 
 from newsarchive.evaluation import EvalPage, aggregate, load_eval_set, page_scores
+from newsarchive.jsonld import jsonld_objects, types_of
 from pipelines.extraction import EXTRACTOR, Extraction, decode_html, extract_article
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,22 +65,10 @@ def _norm_text(value: str) -> str:
 
 
 def _jsonld_articles(tree: lxml_html.HtmlElement) -> Iterator[dict]:
-    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
-        try:
-            data = json.loads(script)
-        except ValueError:
-            continue
-        stack = [data]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, list):
-                stack.extend(node)
-            elif isinstance(node, dict):
-                kind = node.get("@type")
-                kinds = kind if isinstance(kind, list) else [kind]
-                if any(isinstance(k, str) and k.endswith("Article") for k in kinds):
-                    yield node
-                stack.extend(node.get("@graph") or [])
+    scripts = tree.xpath('//script[@type="application/ld+json"]/text()')
+    for node in jsonld_objects(scripts):
+        if any(kind.endswith("Article") for kind in types_of(node)):
+            yield node
 
 
 def _first_meta(tree: lxml_html.HtmlElement, *xpaths: str) -> str | None:

@@ -11,7 +11,6 @@ than trafilatura's metadata pass), drop links to other stories, and trim boilerp
 from __future__ import annotations
 
 import html as html_lib
-import json
 import re
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from lxml import html as lxml_html
 from w3lib.encoding import html_to_unicode
 
 from newsarchive import __version__
+from newsarchive.jsonld import jsonld_objects, types_of
 from pipelines.fingerprint import content_hash, simhash
 
 EXTRACTOR = f"newsarchive {__version__} / trafilatura {trafilatura.__version__}"
@@ -60,24 +60,9 @@ _ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|Report|Posting)$")
 
 def _jsonld_nodes(tree: lxml_html.HtmlElement) -> list[dict]:
     """Article-typed JSON-LD objects of the page, in document order (@graph flattened)."""
-    found: list[dict] = []
-    for script in tree.xpath('//script[@type="application/ld+json"]/text()')[:10]:
-        try:
-            data = json.loads(script)
-        except ValueError:
-            continue
-        stack = [data]
-        while stack:
-            node = stack.pop(0)
-            if isinstance(node, list):
-                stack.extend(node)
-            elif isinstance(node, dict):
-                kinds = node.get("@type")
-                kinds = kinds if isinstance(kinds, list) else [kinds]
-                if any(isinstance(k, str) and _ARTICLE_TYPE.search(k) for k in kinds):
-                    found.append(node)
-                stack.extend(node.get("@graph") or [])
-    return found
+    scripts = tree.xpath('//script[@type="application/ld+json"]/text()')
+    return [node for node in jsonld_objects(scripts)
+            if any(_ARTICLE_TYPE.search(kind) for kind in types_of(node))]
 
 
 # zone abbreviations common in spelled-out US and UK news dates (dateutil knows only UTC/GMT)
