@@ -82,9 +82,9 @@ def run_site_crawl(config_path: str, archive_uri: str | None, site: str) -> int:
     return code
 
 
-def run_daily_dump(config_path: str, archive_uri: str | None) -> int:
-    """The previous UTC day's dump, scheduled after that day's crawls."""
-    day = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+def run_daily_dump(config_path: str, archive_uri: str | None, day: str | None = None) -> int:
+    """A day's dump (by default the previous UTC day's), scheduled after that day's crawls."""
+    day = day or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
     logger.info("run start: dump of %s", day)
     code, output = _run_child(["dump", *_base_args(config_path, archive_uri), "--date", day])
     log = logger.info if code == 0 else logger.error

@@ -308,3 +308,19 @@ def _no_stray_children() -> Iterator[None]:
     from schedules import jobs
 
     jobs.stop_children(30)
+
+
+def test_the_daily_dump_job_dumps_a_crawled_day(web: FixtureWeb, local_archive: Archive,
+                                                tmp_path: Path, caplog) -> None:
+    from schedules.jobs import run_daily_dump
+
+    config = write_config(tmp_path / "news.toml", web, local_archive, tmp_path / "spool",
+                          sites=("partner",))
+    assert run_cli("crawl", "--config", str(config)).returncode == 0
+    day = read_reports(local_archive.storage)[0]["started_at"][:10]
+    caplog.set_level("INFO", logger="newsarchive.schedule")
+    assert run_daily_dump(str(config), None, day) == 0
+    assert local_archive.storage.exists(f"dumps/date={day}/_SUCCESS")
+    manifest = json.loads(local_archive.storage.get_bytes(f"dumps/date={day}/manifest.json"))
+    assert manifest["rows_total"] == 5
+    assert f"run end: dump of {day}, exit 0" in caplog.text
