@@ -46,14 +46,32 @@ def inflate(body: bytes, limit: int = MAX_XML_BYTES) -> bytes:
     return out.getvalue()
 
 
-def _root(body: bytes) -> etree._Element | None:
+def _parse(body: bytes) -> tuple[etree._Element | None, str | None]:
+    """(root, problem): the parsed tree (recovered from broken markup where possible) and
+    what was wrong with the document for the run report (None when nothing was)."""
     body = inflate(body).lstrip()
     if not body:
-        return None
+        return None, "empty document"
+    parser = _parser()
     try:
-        return etree.fromstring(body, parser=_parser())
-    except etree.XMLSyntaxError:
-        return None
+        root = etree.fromstring(body, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        return None, f"not XML: {exc}"
+    errors = [e for e in parser.error_log if e.level >= etree.ErrorLevels.ERROR]
+    if root is None:
+        return None, "not XML"
+    # feeds and sitemaps never need entity declarations; billion-laughs bombs and XXE do (the
+    # parser expands or fetches none of them, but such a document is hostile, not news)
+    dtd = root.getroottree().docinfo.internalDTD
+    if dtd is not None and any(True for _ in dtd.iterentities()):
+        return None, "declares XML entities (refused: entity expansion or external entities)"
+    if errors:
+        return root, f"malformed XML, recovered what parsed: {errors[0].message}"
+    return root, None
+
+
+def _root(body: bytes) -> etree._Element | None:
+    return _parse(body)[0]
 
 
 def _local(tag: object) -> str:
@@ -69,13 +87,19 @@ def _child_text(element: etree._Element, *names: str) -> str | None:
 
 def parse_sitemap(body: bytes) -> tuple[str, list[Entry]]:
     """("index", child sitemaps) or ("urlset", pages) or ("invalid", [])."""
-    root = _root(body)
+    kind, entries, _ = read_sitemap(body)
+    return kind, entries
+
+
+def read_sitemap(body: bytes) -> tuple[str, list[Entry], str | None]:
+    """parse_sitemap's answer and what was wrong with the document (None if nothing)."""
+    root, problem = _parse(body)
     if root is None:
-        return "invalid", []
+        return "invalid", [], problem
     kind = _local(root.tag)
     child_tag = {"sitemapindex": "sitemap", "urlset": "url"}.get(kind)
     if child_tag is None:
-        return "invalid", []
+        return "invalid", [], f"not a sitemap (root element <{kind}>)"
     entries = []
     for element in root:
         if _local(element.tag) != child_tag:
@@ -86,15 +110,30 @@ def parse_sitemap(body: bytes) -> tuple[str, list[Entry]]:
                                                                                  "lastmod")
             entries.append(Entry(loc, published))
         if len(entries) >= MAX_ENTRIES:
+            problem = problem or f"more than {MAX_ENTRIES} entries: the rest ignored"
             break
-    return ("index" if kind == "sitemapindex" else "urlset"), entries
+    return ("index" if kind == "sitemapindex" else "urlset"), entries, problem
 
 
 def parse_feed(body: bytes) -> list[Entry] | None:
     """Item links of an RSS 2.0, RSS 1.0 or Atom feed; None if the body is not a feed."""
-    root = _root(body)
+    return read_feed(body)[0]
+
+
+def read_feed(body: bytes) -> tuple[list[Entry] | None, str | None]:
+    """parse_feed's answer and what was wrong with the document (None if nothing)."""
+    root, problem = _parse(body)
     if root is None:
-        return None
+        return None, problem
+    entries, kind = _feed_entries(root)
+    if entries is None:
+        return None, f"not an RSS or Atom feed (root element <{kind}>)"
+    if len(entries) >= MAX_ENTRIES:
+        problem = problem or f"more than {MAX_ENTRIES} entries: the rest ignored"
+    return entries, problem
+
+
+def _feed_entries(root: etree._Element) -> tuple[list[Entry] | None, str]:
     kind = _local(root.tag)
     entries: list[Entry] = []
     if kind in ("rss", "rdf"):
@@ -106,7 +145,7 @@ def parse_feed(body: bytes) -> list[Entry] | None:
                 entries.append(Entry(link, _child_text(item, "pubdate", "date")))
             if len(entries) >= MAX_ENTRIES:
                 break
-        return entries
+        return entries, kind
     if kind == "feed":
         for entry in root:
             if _local(entry.tag) != "entry":
@@ -116,8 +155,8 @@ def parse_feed(body: bytes) -> list[Entry] | None:
                 entries.append(Entry(link, _child_text(entry, "published", "updated")))
             if len(entries) >= MAX_ENTRIES:
                 break
-        return entries
-    return None
+        return entries, kind
+    return None, kind
 
 
 def _guid_link(item: etree._Element) -> str | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import ipaddress
+import email.utils
 import logging
 import socket
+import time
 from urllib.parse import urlsplit
 
 from scrapy.crawler import Crawler
@@ -14,7 +15,9 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 
 from archive.warc import HttpExchange
+from crawler.addresses import is_public_address
 from crawler.context import RunContext
+from crawler.resolver import REFUSED_HOSTS
 from crawler.urls import same_site
 
 logger = logging.getLogger(__name__)
@@ -34,14 +37,6 @@ def site_of(request: Request, context: RunContext) -> str | None:
     return None
 
 
-def is_public_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    # is_global also excludes shared (100.64/10), documentation and benchmark ranges
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved)
-
-
 class BlockedRequest(IgnoreRequest):
     """A request the site guard refused; ``kind`` says why, for the error counts."""
 
@@ -51,9 +46,14 @@ class BlockedRequest(IgnoreRequest):
 
 
 class SiteGuardMiddleware:
-    """Refuses requests outside their site's domains, to non-public addresses (after DNS, for
-    redirects too, since a redirect is a new request through this chain) unless the config
-    allows private networks, and beyond ``max_pages_per_site``."""
+    """Refuses requests outside their site's domains, to non-public addresses unless the config
+    allows private networks (redirects too, since a redirect is a new request through this
+    chain), and beyond ``max_pages_per_site``.
+
+    Address literals are checked here; names are checked early here too, but the check that
+    counts is :class:`crawler.resolver.GuardedResolver`'s on the address actually dialled
+    (this lookup and Twisted's could differ: DNS rebinding). Names that resolver refused are
+    refused here at once, so their retries never reach the network."""
 
     def __init__(self, crawler: Crawler, context: RunContext) -> None:
         self.crawler = crawler
@@ -98,6 +98,8 @@ class SiteGuardMiddleware:
     async def _public(self, url: str) -> bool:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
+        if host in REFUSED_HOSTS:
+            return False
         if host in self._host_ok:
             return self._host_ok[host]
         try:
@@ -107,10 +109,67 @@ class SiteGuardMiddleware:
                 infos = await asyncio.get_running_loop().getaddrinfo(
                     host, parts.port or 443, type=socket.SOCK_STREAM)
             except OSError:
-                return True  # let the download fail with its own DNS error
+                # not an answer: the resolver Twisted dials through checks (and fails closed)
+                return True
             ok = all(is_public_address(info[4][0]) for info in infos)
         self._host_ok[host] = ok
         return ok
+
+
+# a site asking for more than this is waited on for this long, then asked again (bounded retries)
+MAX_RETRY_AFTER = 300.0
+
+
+def retry_after_seconds(value: bytes | None, now: float | None = None) -> float | None:
+    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date), capped at
+    MAX_RETRY_AFTER; None when absent or unreadable."""
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+class RetryAfterMiddleware:
+    """Honours Retry-After on 429 and 503: the whole host waits that long (at most
+    MAX_RETRY_AFTER) before its next request, and Scrapy's RetryMiddleware asks again.
+
+    Placed just above RetryMiddleware (550): sees the answer before it is retried, and every
+    request (the retry included) waits here before it reaches the downloader."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self._not_before: dict[str, float] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
+        return cls(crawler)
+
+    async def process_request(self, request: Request) -> None:
+        host = urlsplit(request.url).netloc.lower()
+        wait = self._not_before.get(host, 0.0) - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if response.status in (429, 503):
+            seconds = retry_after_seconds(response.headers.get("Retry-After"))
+            if seconds:
+                host = urlsplit(request.url).netloc.lower()
+                until = time.monotonic() + seconds
+                self._not_before[host] = max(self._not_before.get(host, 0.0), until)
+                logger.warning("%s answered %d: pausing %s for %.0f s (Retry-After)",
+                               request.url, response.status, host, seconds)
+        return response
 
 
 def _fetched_at() -> tuple[str, str]:

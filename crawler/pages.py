@@ -7,6 +7,7 @@ extra on the reactor thread and only articles are sent to the extraction workers
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlsplit
 
 from scrapy.http import TextResponse
@@ -75,3 +76,37 @@ def is_article(response: TextResponse, url_patterns: tuple, listed: bool) -> boo
 
 def _not_a_hub(url: str) -> bool:
     return urlsplit(url).path.strip("/") != ""
+
+
+_HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]",
+                         re.I | re.S)
+
+
+def sniffs_as_html(body: bytes) -> bool:
+    """The body starts like an HTML document (after a BOM, spaces and comments)."""
+    return bool(_HTML_START.match(body[:1024].removeprefix(b"\xef\xbb\xbf")))
+
+
+def looks_binary(body: bytes, encoding: str) -> bool:
+    """NUL bytes early in a body that is not UTF-16/32: an image or archive, not a page."""
+    if encoding.lower().replace("-", "").startswith(("utf16", "utf32")):
+        return False
+    return b"\x00" in body[:4096]
+
+
+def charset_check(body: bytes, encoding: str) -> tuple[bool, str | None]:
+    """(bad, better): whether the body does not decode in its declared or detected charset,
+    and the charset to use instead. UTF-8 that does not decode is nearly always Windows-1252
+    (a CMS declaring the wrong charset); for other charsets there is no better guess."""
+    try:
+        body.decode(encoding)
+        return False, None
+    except (UnicodeDecodeError, LookupError):
+        pass
+    if encoding.lower().replace("-", "").replace("_", "") in ("utf8", "ascii", "usascii"):
+        try:
+            body.decode("windows-1252")
+            return True, "windows-1252"
+        except UnicodeDecodeError:
+            pass
+    return True, None

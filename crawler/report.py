@@ -48,6 +48,8 @@ def _site_stats(stats: dict[str, Any], site: str) -> dict[str, Any]:
         "not_modified": stats.get(prefix + "not_modified", 0),
         "blocked": dict(blocked),
         "skipped_max_pages": stats.get(prefix + "skipped/max_pages", 0),
+        # links, feed and sitemap entries not even queued: the queue holds 2 x the page budget
+        "skipped_queue_full": stats.get(prefix + "skipped/queue_full", 0),
     }
 
 

@@ -33,6 +33,10 @@ DEPTH_PRIORITY = 1
 SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 LOG_LEVEL = "INFO"
+# the resolver Twisted dials through refuses non-public addresses (no DNS-rebinding gap)
+TWISTED_DNS_RESOLVER = "crawler.resolver.GuardedResolver"
+# Scrapy's own URLLENGTH_LIMIT would drop long links silently; the spider counts them
+URLLENGTH_LIMIT = 0
 # dropping unchanged or duplicate articles is the normal outcome, counted in the run report
 DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"
 
@@ -40,6 +44,8 @@ DOWNLOADER_MIDDLEWARES = {
     # after robots.txt (100), so refused pages cost no budget; robots.txt fetches pass
     # through the whole chain too, so they meet the scope and SSRF checks all the same
     "crawler.middlewares.SiteGuardMiddleware": 110,
+    # just above RetryMiddleware (550): a 429/503 with Retry-After pauses its host
+    "crawler.middlewares.RetryAfterMiddleware": 560,
     # right next to the network: sees every response (redirects, retried errors) as received
     "crawler.middlewares.WarcArchiveMiddleware": 800,
 }
@@ -69,5 +75,6 @@ def settings_from_config(config: Config) -> dict[str, Any]:
         "AUTOTHROTTLE_ENABLED": crawl.download_delay > 0,
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_requests_per_domain,
         "DOWNLOAD_MAXSIZE": max_bytes,
+        "DOWNLOAD_TIMEOUT": crawl.download_timeout,
         "DOWNLOAD_WARNSIZE": max_bytes // 2,
     }

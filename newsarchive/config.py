@@ -52,6 +52,8 @@ class CrawlConfig:
     extract_max_tasks: int = 500
     extract_memory_mb: int = 1024
     max_page_mb: float = 16.0
+    # seconds a response may take to arrive in full (slow drips included)
+    download_timeout: float = 30.0
     # near-duplicates are looked for among articles archived in these last days
     near_duplicate_days: int = 30
 
@@ -289,6 +291,7 @@ def _read_crawl(path: str, table: Any) -> CrawlConfig:
         extract_max_tasks=int(r.number("extract_max_tasks", d.extract_max_tasks, 1, 10**7)),
         extract_memory_mb=int(r.number("extract_memory_mb", d.extract_memory_mb, 64, 65536)),
         max_page_mb=float(r.number("max_page_mb", d.max_page_mb, 0.01, 1024)),
+        download_timeout=float(r.number("download_timeout", d.download_timeout, 1, 600)),
         near_duplicate_days=int(r.number("near_duplicate_days", d.near_duplicate_days, 1, 3650)),
     )
     r.reject_unknown()

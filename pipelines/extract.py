@@ -62,7 +62,10 @@ class ExtractPipeline:
             logger.error("extraction failed (%s) for %s: %s", exc.kind, item.url, exc)
             raise DropItem(f"extraction {exc.kind}: {item.url}") from None
         if extraction is None:
+            # a JavaScript-only page, a paywall stub, a redesign the extractor misses
             stats.inc_value(f"newsarchive/{item.site}/articles/empty")
-            logger.info("no article body found in %s", item.url)
+            self.context.errors.add(item.site, "empty", item.url,
+                                    "no article text found (JavaScript-only page?)")
+            logger.warning("empty %s: no article text found", item.url)
             raise DropItem(f"no article body: {item.url}")
         return ExtractedArticle(item, extraction)

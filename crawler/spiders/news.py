@@ -15,17 +15,24 @@ from typing import Any
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.http import Request, Response, TextResponse
+from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.context import RunContext, config_from_settings
-from crawler.discovery import XmlTooLarge, parse_feed, parse_sitemap
+from crawler.discovery import XmlTooLarge, read_feed, read_sitemap
+from crawler.faults import describe, error_kind
 from crawler.items import ArticlePage
 from crawler.middlewares import FETCHED_AT_META, SITE_META, WARC_META, BlockedRequest
-from crawler.pages import declared_canonical, is_article
+from crawler.pages import (
+    charset_check,
+    declared_canonical,
+    is_article,
+    looks_binary,
+    sniffs_as_html,
+)
 from crawler.polling import PollState, load_poll_state, parse_date, poll_state_key
 from crawler.settings import settings_from_config
 from crawler.urls import canonical_url, is_asset_url, normalize_url, same_site
@@ -37,6 +44,8 @@ LISTED_META = "newsarchive_listed"
 SITEMAP_DEPTH_META = "newsarchive_sitemap_depth"
 ENTRY_META = "newsarchive_entry"
 MAX_SITEMAP_NESTING = 4
+# browsers' and Scrapy's own limit; longer links are counted (Scrapy would drop them silently)
+MAX_URL_LENGTH = 2083
 
 
 class NewsSpider(scrapy.Spider):
@@ -74,6 +83,7 @@ class NewsSpider(scrapy.Spider):
         spider.poll = {site.name: load_poll_state(storage, site.name) for site in spider.sites}
         spider.context.close_steps.append(spider._save_poll_state)
         crawler.signals.connect(spider._robots_parsed, signal=signals.robots_parsed)
+        crawler.signals.connect(spider._request_dropped, signal=signals.request_dropped)
         return spider
 
     # -- start ---------------------------------------------------------------------------
@@ -184,8 +194,8 @@ class NewsSpider(scrapy.Spider):
     def parse_page(self, response: Response) -> Iterator[Request | ArticlePage]:
         if self._unchanged(response):
             return
-        if not isinstance(response, TextResponse) or b"html" not in (
-                response.headers.get("Content-Type") or b"text/html").lower():
+        response = self._as_html(response)
+        if response is None:
             return
         site = self.context.config.site(response.meta[SITE_META])
         depth = response.meta.get(DEPTH_META, 0)
@@ -206,17 +216,40 @@ class NewsSpider(scrapy.Spider):
                 if url not in pages and self._admit(site.name):
                     yield self._page_request(url, site.name, depth + 1)
 
+    def _as_html(self, response: Response) -> TextResponse | None:
+        """The response as an HTML page, or None when it is not one. HTML under a wrong
+        Content-Type (octet-stream, an image type) is still read as HTML, and counted;
+        binary bytes under text/html are counted and not parsed."""
+        declared = (response.headers.get("Content-Type") or b"text/html").lower()
+        site = response.meta[SITE_META]
+        if isinstance(response, TextResponse) and b"html" in declared:
+            if looks_binary(response.body, response.encoding):
+                self._count_error(site, "not_html", response.url,
+                                  "binary content served as text/html")
+                return None
+            return response
+        if not sniffs_as_html(response.body):
+            return None  # a PDF, an image, a document: archived raw, nothing to parse
+        self._count_error(site, "wrong_content_type", response.url,
+                          f"HTML served as {declared.decode('latin-1')[:80]}; read as HTML")
+        return response.replace(cls=HtmlResponse)
+
     def _links(self, response: TextResponse, site: SiteConfig) -> Iterator[str]:
         # scoped by host name here, not by LinkExtractor(allow_domains=...), which compares
         # host:port and so never matches a site served on a non-default port
         for link in self._link_extractor.extract_links(response):
             if (not link.nofollow and same_site(link.url, site.domains)
                     and not is_asset_url(link.url)):
-                yield normalize_url(link.url)
+                url = normalize_url(link.url)
+                if len(url) > MAX_URL_LENGTH:
+                    self._count_error(site.name, "url_too_long", url[:200] + "...",
+                                      f"link of {len(url)} characters (limit {MAX_URL_LENGTH})")
+                    continue
+                yield url
 
     def _article(self, response: TextResponse, site: SiteConfig) -> ArticlePage:
         pointer = response.meta.get(WARC_META)
-        content_type = response.headers.get("Content-Type")
+        content_type = self._content_type(response, site.name)
         return ArticlePage(
             site=site.name,
             url=response.url,
@@ -224,11 +257,26 @@ class NewsSpider(scrapy.Spider):
                                         site.domains),
             fetched_at=response.meta.get(FETCHED_AT_META) or "",
             body=response.body,
-            content_type=content_type.decode("latin-1") if content_type else None,
+            content_type=content_type,
             warc_filename=pointer.filename if pointer else None,
             warc_offset=pointer.offset if pointer else None,
             warc_length=pointer.length if pointer else None,
         )
+
+    def _content_type(self, response: TextResponse, site: str) -> str | None:
+        """The Content-Type the extractor decodes by: the server's, unless the page does not
+        decode in its charset (counted; a better charset is named when there is one)."""
+        header = response.headers.get("Content-Type")
+        declared = header.decode("latin-1") if header else None
+        if declared and "html" not in declared.lower():
+            declared = None  # a wrong type (counted already): let the extractor sniff
+        bad, better = charset_check(response.body, response.encoding)
+        if not bad:
+            return declared
+        fix = f"decoded as {better}" if better else "undecodable bytes replaced"
+        self._count_error(site, "bad_encoding", response.url,
+                          f"does not decode as {response.encoding}; {fix}")
+        return f"text/html; charset={better}" if better else declared
 
     # -- feeds and sitemaps ----------------------------------------------------------------
     def parse_feed(self, response: Response) -> Iterator[Request]:
@@ -236,12 +284,12 @@ class NewsSpider(scrapy.Spider):
             return
         site = self.context.config.site(response.meta[SITE_META])
         try:
-            entries = parse_feed(response.body)
-        except XmlTooLarge as exc:
-            entries = None
-            self._count_error(site.name, "bad_feed", response.url, str(exc))
+            entries, problem = read_feed(response.body)
+        except (XmlTooLarge, OSError, EOFError) as exc:
+            entries, problem = None, str(exc)
+        if problem:
+            self._count_error(site.name, "bad_feed", response.url, problem)
         if entries is None:
-            self._count_error(site.name, "bad_feed", response.url, "not an RSS or Atom feed")
             return
         for entry in entries:
             url = normalize_url(response.urljoin(entry.url))
@@ -256,12 +304,12 @@ class NewsSpider(scrapy.Spider):
         nesting = response.meta.get(SITEMAP_DEPTH_META, 0)
         self._sitemaps_seen.add(response.url)
         try:
-            kind, entries = parse_sitemap(response.body)
+            kind, entries, problem = read_sitemap(response.body)
         except (XmlTooLarge, OSError, EOFError) as exc:
-            self._count_error(site.name, "bad_sitemap", response.url, str(exc))
-            return
+            kind, entries, problem = "invalid", [], str(exc)
+        if problem:
+            self._count_error(site.name, "bad_sitemap", response.url, problem)
         if kind == "invalid":
-            self._count_error(site.name, "bad_sitemap", response.url, "not a sitemap")
             return
         if kind == "index":
             # an index may keep its validators when a child changes: never skip one
@@ -269,7 +317,10 @@ class NewsSpider(scrapy.Spider):
         for entry in entries:
             url = response.urljoin(entry.url)
             if kind == "index":
-                if nesting < MAX_SITEMAP_NESTING and url not in self._sitemaps_seen:
+                if url == response.url or nesting >= MAX_SITEMAP_NESTING:
+                    self._count_error(site.name, "bad_sitemap", response.url,
+                                      f"sitemap index loops or nests too deep: {url}")
+                elif url not in self._sitemaps_seen:
                     self._sitemaps_seen.add(url)
                     yield self._sitemap_request(url, site.name, nesting + 1)
             elif (same_site(url, site.domains)
@@ -289,10 +340,25 @@ class NewsSpider(scrapy.Spider):
             kind = "http_4xx" if status < 500 else "http_5xx"
             self._count_error(site, kind, request.url, f"HTTP {status}")
             return
-        if failure.check(scrapy.exceptions.IgnoreRequest):
+        kind = error_kind(failure.value, request.url, stopping=not self.crawler.crawling)
+        if kind is None:
             return  # robots.txt, page budget: not errors
-        self._count_error(site, f"download_{failure.type.__name__}", request.url,
-                          str(failure.value))
+        message = describe(failure.value, kind)
+        # counted under the URL that was linked; where the redirects ended goes in the message
+        first = (request.meta.get("redirect_urls") or [request.url])[0]
+        if first != request.url:
+            message = f"{message} (redirected {len(request.meta['redirect_urls'])} times, " \
+                      f"last to {request.url})"
+        self._count_error(site, kind, first, message)
+
+    def _request_dropped(self, request: Request, **_: Any) -> None:
+        """A redirect back to a URL of its own chain (A -> B -> A) is dropped by the
+        dupefilter without a word: count it, or the linked page would vanish silently."""
+        chain = request.meta.get("redirect_urls") or []
+        if request.url in chain:
+            site = request.meta.get(SITE_META, "-")
+            self._count_error(site, "redirect_loop", chain[0],
+                              f"redirects in a loop: {' -> '.join(chain)} -> {request.url}")
 
     def _count_error(self, site: str, kind: str, url: str, message: str) -> None:
         self.crawler.stats.inc_value(f"newsarchive/{site}/errors/{kind}")
