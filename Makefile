@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo demo-s3 test lint eval clean
+.PHONY: install demo demo-s3 test lint eval bench bench-long clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ test: $(STAMP)
 # extraction quality on ../shared/eval, next to standalone trafilatura
 eval: $(STAMP)
 	$(BIN)/python -m newsarchive.evalreport --eval-dir ../shared/eval
+
+# end-to-end throughput, CPU, memory, S3 requests, bytes: a loopback web built from ../shared/eval
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+bench-long: $(STAMP)
+	$(BIN)/python -m bench --long
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
