@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo demo-s3 test lint eval bench bench-long clean
+.PHONY: install demo demo-s3 test soak lint eval bench bench-long clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ demo-s3: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# repeated kill -9 and fault soaks, too long for every CI run
+soak: $(STAMP)
+	$(BIN)/python -m pytest -q -s -m soak tests/test_kill.py
+
 # extraction quality on ../shared/eval, next to standalone trafilatura
 eval: $(STAMP)
 	$(BIN)/python -m newsarchive.evalreport --eval-dir ../shared/eval
@@ -38,4 +42,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache archive/raw archive/records archive/runs archive/dumps archive/state archive/.tmp .newsarchive
+	rm -rf $(VENV) .pytest_cache .ruff_cache archive/raw archive/records archive/runs archive/dumps archive/state archive/locks archive/.tmp .newsarchive

@@ -9,21 +9,32 @@ newer generation than its own has lost the lease (it stalled past the expiry) an
 
 Expiry compares wall clocks of different machines: keep ``lease_seconds`` well above any clock
 skew between them (the default, 300 s, is).
+
+Storage unreachable at start: the lease cannot be read or taken, and refusing to crawl would
+lose the run (its files can wait in the spool). So the crawl goes on under a *machine-local*
+lease instead, an ``flock`` on ``<tmp>/newsarchive-locks/<archive digest>/site=NAME.lock``, with
+one WARNING saying so: crawls on this machine still never overlap; a crawl of the same site on
+another machine during the outage is not excluded (at worst it records an article twice).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
+import hashlib
 import json
 import logging
 import os
 import socket
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from archive.keys import validate_site
-from archive.storage import Storage
+from archive.storage import Storage, StorageError
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -57,6 +68,11 @@ class Lease:
     info: dict
     ttl: float
     clock: Clock
+    local_fd: int | None = None  # a machine-local lease (storage was unreachable): its flock
+
+    @property
+    def local(self) -> bool:
+        return self.local_fd is not None
 
     @property
     def key(self) -> str:
@@ -68,6 +84,8 @@ class Lease:
 
     def renew(self) -> bool:
         """Push the expiry forward; False if someone took the lease over meanwhile."""
+        if self.local:
+            return True  # the flock lasts as long as the process
         if _newest(self.storage, self.site)[0] != self.generation:
             logger.error("lost the lease of site %s: it expired and another crawl took it",
                          self.site)
@@ -76,6 +94,10 @@ class Lease:
         return True
 
     def release(self) -> None:
+        if self.local_fd is not None:
+            os.close(self.local_fd)  # closing drops the flock
+            self.local_fd = None
+            return
         if _newest(self.storage, self.site)[0] == self.generation:
             self._write(self.clock(), released=True)
 
@@ -105,7 +127,54 @@ def _is_live(holder: dict, now: dt.datetime) -> bool:
 
 def acquire(storage: Storage, site: str, crawl_id: str, ttl: float,
             clock: Clock = utc_now) -> Lease:
-    """Take the site's lease or raise LeaseHeld."""
+    """Take the site's lease or raise LeaseHeld; a machine-local one if storage is down."""
+    try:
+        return _acquire_stored(storage, site, crawl_id, ttl, clock)
+    except StorageError as exc:
+        lease = _acquire_local(storage, site, crawl_id, ttl, clock)
+        logger.warning("storage unreachable, crawling site %s under a lease local to this "
+                       "machine (%s), not the archive's: %s", site, lease.info["lock"], exc)
+        return lease
+
+
+def local_lock_path(storage: Storage, site: str) -> Path:
+    """The machine-local lease file of a site: one per archive location, shared by every
+    spool directory and user of this machine."""
+    digest = hashlib.sha256(storage.location().encode()).hexdigest()[:16]
+    return (Path(tempfile.gettempdir()) / "newsarchive-locks" / digest
+            / f"site={validate_site(site)}.lock")
+
+
+def _acquire_local(storage: Storage, site: str, crawl_id: str, ttl: float,
+                   clock: Clock) -> Lease:
+    path = local_lock_path(storage, site)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o1777)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _read_holder(fd)
+        os.close(fd)
+        raise LeaseHeld(site, holder) from None
+    now = clock()
+    info = {"site": site, "crawl_id": crawl_id, "lock": str(path),
+            "owner": f"{socket.gethostname()}:{os.getpid()}", "acquired_at": now.isoformat(),
+            "expires_at": "the end of that process", "released": False}
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps(info).encode(), 0)
+    return Lease(storage, site, -1, info, ttl, clock, local_fd=fd)
+
+
+def _read_holder(fd: int) -> dict:
+    with contextlib.suppress(OSError, ValueError):
+        holder = json.loads(os.pread(fd, 4096, 0))
+        if isinstance(holder, dict):
+            return holder
+    return {}
+
+
+def _acquire_stored(storage: Storage, site: str, crawl_id: str, ttl: float,
+                    clock: Clock) -> Lease:
     newest, key = _newest(storage, site)
     if key is not None:
         try:

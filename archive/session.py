@@ -9,12 +9,14 @@ on a background thread so that storage latency never stalls the crawl.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from archive import keys
@@ -24,6 +26,8 @@ from archive.storage import Storage
 from archive.warc import HttpExchange, WarcFile, WarcPointer
 
 logger = logging.getLogger(__name__)
+# finishing gives up after this long without one successful upload (storage unreachable)
+STALL_SECONDS = 60.0
 
 
 @dataclass
@@ -36,10 +40,12 @@ class SiteOutput:
 class Uploader(threading.Thread):
     """Drains the spool in order while the crawl runs; retries with backoff on failure."""
 
-    def __init__(self, spool: Spool, storage: Storage, max_backoff: float = 30.0) -> None:
+    def __init__(self, spool: Spool, storage: Storage, max_backoff: float = 30.0,
+                 stall_seconds: float = STALL_SECONDS) -> None:
         super().__init__(name="newsarchive-uploader", daemon=True)
         self.spool, self.storage = spool, storage
         self.max_backoff = max_backoff
+        self.stall_seconds = stall_seconds
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()  # one drain at a time, so order holds
@@ -66,16 +72,40 @@ class Uploader(threading.Thread):
                 backoff = 0.5
 
     def finish(self, timeout: float) -> int:
-        """Stop the thread, then drain here until empty or ``timeout``; how many remain."""
+        """Stop the thread, then drain here; how many files remain only in the spool.
+
+        Bounded twice: ``timeout`` in all, and ``stall_seconds`` without a single successful
+        upload (storage unreachable: waiting longer only delays the exit code that says so;
+        the files wait in the spool for the next run)."""
         self._stopping.set()
         self._wake.set()
-        self.join(timeout=max(timeout, 1.0))
-        deadline = time.monotonic() + timeout
-        backoff = 0.5
-        while (pending := self._drain()) and time.monotonic() + backoff < deadline:
+        start = time.monotonic()
+        deadline = start + timeout
+        self.join(timeout=max(min(timeout, self.stall_seconds), 1.0))
+        backoff, last_progress, before = 0.5, start, None
+        while True:
+            pending = self._drain_until(deadline)
+            now = time.monotonic()
+            if before is None or pending < before:
+                last_progress, before = now, pending
+            if not pending or now + backoff >= deadline:
+                break
+            if now + backoff - last_progress > self.stall_seconds:
+                logger.error("storage unreachable: no upload succeeded for %.0f s, giving up "
+                             "with %d file(s) in the spool", now - last_progress, pending)
+                break
             time.sleep(backoff)
             backoff = min(backoff * 2, self.max_backoff)
         return pending
+
+    def _drain_until(self, deadline: float) -> int:
+        """One drain, unless the thread's drain still holds the lock past ``deadline``."""
+        if not self._lock.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
+            return len(self.spool.pending())
+        try:
+            return self.spool.drain(self.storage)
+        finally:
+            self._lock.release()
 
 
 class ArchiveSession:
@@ -93,6 +123,10 @@ class ArchiveSession:
         # turns the states of a record file's records into the bytes of its state segment;
         # set by the stage that knows the state's format (the store pipeline)
         self.state_encoder: Callable[[list[Any]], bytes] | None = None
+        # told (site, key, message) of every file lost to a local write error (disk full)
+        # while committing, when no caller is there to catch it; the run must not exit 0
+        self.on_write_error: Callable[[str, str, str], None] | None = None
+        self.write_errors = 0
         self.uploader = Uploader(spool, storage)
         self.uploader.start()
 
@@ -105,7 +139,11 @@ class ArchiveSession:
             warc = WarcFile(self.spool.new_path(".warc.gz"), key, self.software,
                             index_path=self.spool.new_path(".cdxj"))
             self._warcs[(day, site)] = warc
-        pointer = warc.write_exchange(exchange)
+        try:
+            pointer = warc.write_exchange(exchange)
+        except OSError:
+            self.write_errors += 1
+            raise
         if warc.size >= self.roll_bytes:
             self._commit_warc(day, site)
         return pointer
@@ -121,7 +159,14 @@ class ArchiveSession:
             key = keys.records_key(day, site, self.crawl_id, seq)
             rec = RecordFile(self.spool.new_path(".jsonl.gz"), key)
             self._records[(day, site)] = rec
-        rec.write(record)
+        try:
+            rec.write(record)
+        except OSError:
+            # the gzip stream lost bytes it had already consumed: the whole file is unusable.
+            # Its dedup segment is dropped with it, so the next run records these again
+            self.write_errors += 1
+            self._drop(self._records.pop((day, site)).path, rec.close)
+            raise
         if state is not None:
             rec.states.append(state)
         if record.get("warc_filename"):
@@ -130,8 +175,16 @@ class ArchiveSession:
             self._commit_records(day, site)
 
     def enqueue_bytes(self, key: str, data: bytes) -> None:
-        """A small object (state, report) that must follow everything enqueued so far."""
-        self.spool.enqueue_bytes(data, key)
+        """A small object (state, report) that must follow everything enqueued so far.
+        Not spooled if the disk is full: reported, and the run fails."""
+        try:
+            self.spool.enqueue_bytes(data, key)
+        except OSError as exc:
+            self.write_errors += 1
+            logger.error("could not write %s to the spool: %s", key, exc.strerror or exc)
+            if self.on_write_error is not None:
+                self.on_write_error("", key, str(exc))
+            return
         self.uploader.poke()
 
     # -- committing ----------------------------------------------------------------------------
@@ -145,10 +198,9 @@ class ArchiveSession:
         if warc is None:
             return
         warc.close()
-        self.spool.enqueue(warc.path, warc.key)
-        # after its WARC in the upload order: an index never points at a WARC not yet stored
+        # the index after its WARC in the upload order: it never points at a WARC not stored
         index_key = keys.cdxj_key_for(warc.key)
-        self.spool.enqueue(warc.index_path, index_key)
+        self.spool.enqueue_batch([(warc.path, warc.key), (warc.index_path, index_key)])
         out = self.sites[site]
         out.raw_bytes += warc.size + warc.index_size
         out.files += [warc.key, index_key]
@@ -164,25 +216,56 @@ class ArchiveSession:
         self._record_warcs.pop((day, site), None)
         rec.close()
         size = rec.path.stat().st_size
-        self.spool.enqueue(rec.path, rec.key)
+        batch = [(rec.path, rec.key)]
         if rec.states and self.state_encoder is not None:
-            # right behind its record file: whatever moment a crash picks, the state never
-            # claims a record that is not stored, and stored records are never left unclaimed
-            # for long (a crash between the two makes the next run rewrite that one file's
-            # articles, nothing more)
-            self.spool.enqueue_bytes(self.state_encoder(rec.states),
-                                     keys.dedup_segment_key_for(rec.key))
+            # right behind its record file, and in one batch with it: whatever moment a crash
+            # picks, the state never claims a record that is not stored, and a stored record
+            # is never left unclaimed (its articles would be recorded again by the next run)
+            segment = self.spool.bytes_file(self.state_encoder(rec.states))
+            batch.append((segment, keys.dedup_segment_key_for(rec.key)))
+        self.spool.enqueue_batch(batch)
         out = self.sites[site]
         out.record_bytes += size
         out.files.append(rec.key)
         self.uploader.poke()
 
     def commit_all(self) -> None:
-        """Close and enqueue every open file: WARCs first, then the records pointing at them."""
+        """Close and enqueue every open file: WARCs first, then the records pointing at them.
+        A file that cannot be finished (disk full) is dropped and reported, the others go on."""
         for day, site in list(self._warcs):
-            self._commit_warc(day, site)
+            self._guarded(self._commit_warc, day, site, self._warcs[(day, site)].key)
         for day, site in list(self._records):
-            self._commit_records(day, site)
+            self._guarded(self._commit_records, day, site, self._records[(day, site)].key)
+
+    def _guarded(self, commit: Callable[[str, str], None], day: str, site: str, key: str
+                 ) -> None:
+        try:
+            commit(day, site)
+        except OSError as exc:
+            self.write_errors += 1
+            logger.error("could not finish %s in the spool, dropped (its pages will be "
+                         "fetched again by the next run): %s", key, exc.strerror or exc)
+            self._drop_open(day, site)
+            if self.on_write_error is not None:
+                self.on_write_error(site, key, str(exc))
+
+    def _drop_open(self, day: str, site: str) -> None:
+        """Forget and delete the files of (day, site) still open after a failed commit."""
+        warc = self._warcs.pop((day, site), None)
+        if warc is not None:
+            self._drop(warc.path, warc.close, warc.index_path)
+        rec = self._records.pop((day, site), None)
+        if rec is not None:
+            self._drop(rec.path, rec.close)
+
+    @staticmethod
+    def _drop(path: Path, close: Callable[[], None], *others: Path | None) -> None:
+        with contextlib.suppress(OSError):
+            close()
+        for leftover in (path, *others):
+            if leftover is not None:
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
 
     def finish(self, upload_timeout: float) -> int:
         """Upload what is queued; returns how many files are still only in the spool."""

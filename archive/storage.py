@@ -16,8 +16,11 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from newsarchive.config import ArchiveConfig
 
 from archive.keys import InvalidName, validate_key
 
@@ -183,13 +186,18 @@ class LocalStorage:
         return str(self.root / key) if key else str(self.root)
 
 
-def open_storage(uri: str, endpoint_url: str | None = None) -> Storage:
-    """The backend for an archive URI: ``s3://bucket/prefix``, ``file:///abs/path`` or a path."""
+def open_storage(archive: ArchiveConfig, uri: str | None = None) -> Storage:
+    """The backend for the config's archive (or ``uri`` with the same settings):
+    ``s3://bucket/prefix``, ``file:///abs/path`` or a path."""
+    uri = uri or archive.uri
     parsed = urlparse(uri)
     if parsed.scheme == "s3":
         from archive.s3 import S3Storage
 
-        return S3Storage.from_uri(uri, endpoint_url=endpoint_url)
+        return S3Storage.from_uri(uri, endpoint_url=archive.endpoint_url,
+                                  connect_timeout=archive.s3_connect_timeout,
+                                  read_timeout=archive.s3_read_timeout,
+                                  max_attempts=archive.s3_max_attempts)
     if parsed.scheme == "file":
         return LocalStorage(parsed.path)
     if parsed.scheme and len(parsed.scheme) > 1:

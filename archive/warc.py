@@ -86,7 +86,9 @@ class WarcFile:
         self.index_path = index_path  # where close() writes the CDXJ; None: no index file
         self.index_size = 0
         self._index: list[CdxjEntry] = []
-        self._fh = open(path, "wb")
+        # unbuffered: each record is one write of whole gzip members, so a failed write (disk
+        # full) is known at once and cut back off (see _append) instead of surfacing later
+        self._fh = open(path, "wb", buffering=0)
         self._builder = WARCWriter(io.BytesIO(), gzip=False, warc_version="1.1")
         self.size = 0
         self.records = 0
@@ -101,7 +103,15 @@ class WarcFile:
         compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS | 16)
         data = compressor.compress(buffer.getvalue()) + compressor.flush()
         offset = self.size
-        self._fh.write(data)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[self._fh.write(view):]
+        except OSError:
+            # a partial member would shift every later offset: the file stays as it was
+            self._fh.truncate(offset)
+            self._fh.seek(offset)
+            raise
         self.size += len(data)
         return offset, len(data)
 

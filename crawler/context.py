@@ -84,7 +84,7 @@ class RunContext:
         self.started_monotonic = time.monotonic()
         self.errors = ErrorLog()
         self.software = f"newsarchive/{__version__}"
-        self.storage: Storage = open_storage(config.archive.uri, config.archive.endpoint_url)
+        self.storage: Storage = open_storage(config.archive)
         self.spool = Spool(config.archive.spool_dir, self.storage.location())
         self.storage_failed = False
         # a replay reads the raw archive of one day (maybe from another root than it writes)
@@ -115,8 +115,8 @@ class RunContext:
             replay = settings.getdict("NEWSARCHIVE_REPLAY")
             if replay:
                 context.replay_day = replay["day"]
-                context.source_storage = open_storage(replay["source"],
-                                                      context.config.archive.endpoint_url)
+                context.source_storage = open_storage(context.config.archive,
+                                                      replay["source"])
             setattr(crawler, _ATTR, context)
         return context
 
@@ -126,6 +126,7 @@ class RunContext:
             roll = int(self.config.archive.roll_size_mb * 1024 * 1024)
             self._session = ArchiveSession(self.storage, self.spool, self.crawl_id,
                                            self.software, roll)
+            self._session.on_write_error = self._session_write_failed
         return self._session
 
     def take_leases(self, sites: tuple[SiteConfig, ...]) -> tuple[SiteConfig, ...]:
@@ -158,10 +159,17 @@ class RunContext:
         return self.replay_day, frozenset(site.name for site in self.crawl_sites)
 
     def storage_failure(self, site: str, url: str, exc: Exception) -> None:
-        """A file of this run could not be written locally: the run must not exit 0."""
+        """A file of this run could not be written locally: the run must not exit 0. Logged
+        at ERROR once per site (a full disk fails every write after the first)."""
+        self._session_write_failed(site, url, str(exc))
+
+    def _session_write_failed(self, site: str, key: str, message: str) -> None:
+        first = not self.errors.counts.get(site or "-", {}).get("storage_write")
         self.storage_failed = True
-        self.errors.add(site, "storage_write", url, str(exc))
-        logger.error("could not write to the spool for %s: %s", url, exc)
+        if site:  # a run-wide file (state, report) has no site to count it under
+            self.errors.add(site, "storage_write", key, message)
+        (logger.error if first else logger.debug)(
+            "could not write to the spool for %s: %s", key, message)
 
     def site_names(self) -> list[str]:
         return [s.name for s in self.config.sites]
@@ -179,8 +187,7 @@ class RunContext:
         report = build_report(self, reason)
         key = run_report_key(crawl_day(self.crawl_id), self.crawl_id)
         session.enqueue_bytes(key, report.encode("utf-8"))
-        pending = session.finish(self.crawler.settings.getfloat("NEWSARCHIVE_UPLOAD_TIMEOUT",
-                                                                600.0))
+        pending = session.finish(self.config.archive.upload_timeout)
         if self._lease_keeper is not None:
             self._lease_keeper.stop()  # released only now that the run's files are stored
         self.final = {"reason": reason, "pending_uploads": pending, "report_key": key}

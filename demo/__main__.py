@@ -48,7 +48,7 @@ def run_local(config: str) -> int:
         code = _newsarchive("crawl", "--config", config)
         _newsarchive("ls", "--config", config)
     settings = load_config(config)
-    _show_records(open_storage(settings.archive.uri, settings.archive.endpoint_url))
+    _show_records(open_storage(settings.archive))
     return code
 
 

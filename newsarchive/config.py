@@ -35,6 +35,11 @@ class ArchiveConfig:
     spool_dir: str = ".newsarchive/spool"
     # files are rolled (closed and stored) at about this size
     roll_size_mb: float = 100.0
+    # the end of a run waits this long at most for its uploads (then they wait in the spool)
+    upload_timeout: float = 600.0
+    s3_connect_timeout: float = 10.0
+    s3_read_timeout: float = 60.0
+    s3_max_attempts: int = 5
 
 
 @dataclass(frozen=True)
@@ -260,6 +265,11 @@ def _read_archive(path: str, table: Any) -> ArchiveConfig:
         endpoint_url=endpoint,
         spool_dir=r.get("spool_dir", str, defaults.spool_dir),
         roll_size_mb=r.number("roll_size_mb", defaults.roll_size_mb, 0.001, 5000),
+        upload_timeout=float(r.number("upload_timeout", defaults.upload_timeout, 1, 86400)),
+        s3_connect_timeout=float(r.number("s3_connect_timeout", defaults.s3_connect_timeout,
+                                          0.1, 600)),
+        s3_read_timeout=float(r.number("s3_read_timeout", defaults.s3_read_timeout, 0.1, 3600)),
+        s3_max_attempts=int(r.number("s3_max_attempts", defaults.s3_max_attempts, 1, 20)),
     )
     r.reject_unknown()
     return config

@@ -53,7 +53,11 @@ def _failure_report(context: RunContext, error: str | None) -> None:
               "finished_at": utc_now_iso(), "finish_reason": "error",
               "error": error or "the crawl stopped before it could close", "sites": {}}
     key = run_report_key(crawl_day(context.crawl_id), context.crawl_id)
-    context.spool.enqueue_bytes(json.dumps(report, indent=2).encode(), key)
+    try:
+        context.spool.enqueue_bytes(json.dumps(report, indent=2).encode(), key)
+    except OSError as exc:
+        print(f"newsarchive crawl: could not write the failure report to the spool "
+              f"{context.spool.root}: {exc.strerror or exc}", file=sys.stderr)
     context.spool.drain(context.storage)
 
 

@@ -86,7 +86,7 @@ def _quiet_stdout() -> None:
 
 
 def _dump(config: Config, day: str, fmt: str | None, output: str | None) -> str:
-    storage = open_storage(config.archive.uri, config.archive.endpoint_url)
+    storage = open_storage(config.archive)
     if output is None:
         return _to_archive(storage, config, day)
     if output == "-":

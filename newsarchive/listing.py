@@ -31,7 +31,7 @@ def _run_alerts(storage, key: str) -> list[str]:
 
 
 def run_ls(config: Config, day: str | None) -> int:
-    storage = open_storage(config.archive.uri, config.archive.endpoint_url)
+    storage = open_storage(config.archive)
     prefix = f"records/date={day}/" if day else "records/"
     table: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for info in storage.list(prefix):

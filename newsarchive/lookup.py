@@ -47,7 +47,7 @@ def run_replay_url(config: Config, url: str, day: str | None) -> int:
     if problem:
         return _fail(problem, EXIT_USAGE)
     try:
-        storage = open_storage(config.archive.uri, config.archive.endpoint_url)
+        storage = open_storage(config.archive)
         capture = latest_capture(storage, url, day)
         if capture is None:
             when = f" on {day}" if day else ""

@@ -117,3 +117,10 @@ def warc_target_uris(storage: Storage) -> list[tuple[str, int]]:
                     found.append((record.rec_headers.get_header("WARC-Target-URI"),
                                   int(record.http_headers.get_statuscode())))
     return found
+
+
+def set_archive_keys(config: Path, **values: float | int) -> Path:
+    """Add keys to the config's [archive] table (e.g. short timeouts for dead storage)."""
+    lines = "".join(f"{key} = {value}\n" for key, value in values.items())
+    config.write_text(config.read_text().replace("[archive]\n", "[archive]\n" + lines, 1))
+    return config

@@ -327,11 +327,12 @@ def test_credentials_never_appear_in_output_reports_or_help(web: HostileWeb, s3_
     wrong_secret = "WrongSecret" + uuid.uuid4().hex
     outputs = [run_cli("crawl", "-v", "--config", str(config), env=env, timeout=120)]
     assert outputs[0].returncode == 0, outputs[0].stderr[-3000:]
-    spool2 = config.read_text().replace('spool"', 'spool2"')
+    spool2 = config.read_text().replace('spool"', 'spool2"').replace(
+        "[archive]\n", "[archive]\nupload_timeout = 3\n", 1)
     config.write_text(spool2.replace(f"s3://{bucket}/", "s3://no-such-bucket-here/"))
-    # `scrapy crawl` for its -s: uploads that keep failing are given up after 3 s, not 600
+    # uploads that keep failing are given up after 3 s, not 600
     outputs.append(run_cli("crawl", "news", "-s", f"NEWSARCHIVE_CONFIG={config}",
-                           "-s", "NEWSARCHIVE_UPLOAD_TIMEOUT=3", module="scrapy.cmdline",
+                           module="scrapy.cmdline",
                            timeout=120, env={**env, "AWS_SECRET_ACCESS_KEY": wrong_secret}))
     assert "SignatureDoesNotMatch" in outputs[1].stderr  # it failed, and said so
     outputs += [run_cli("--help", env=env), run_cli("crawl", "--help", env=env)]

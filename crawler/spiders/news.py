@@ -160,7 +160,8 @@ class NewsSpider(scrapy.Spider):
 
     def _save_poll_state(self, reason: str) -> None:
         """Only a clean, complete run may tell the next one what it can skip."""
-        if reason != "finished":
+        if reason != "finished" or self.context.storage_failed:
+            # a poll state lets the next run skip what this one saw: not after losing files
             return
         stats = self.crawler.stats
         for site in self.sites:
