@@ -6,13 +6,13 @@ extra on the reactor thread and only articles are sent to the extraction workers
 
 from __future__ import annotations
 
-import json
 import re
 from urllib.parse import urlsplit
 
 from scrapy.http import TextResponse
 
 from crawler.urls import looks_like_article_url
+from newsarchive.jsonld import jsonld_objects, types_of
 
 ARTICLE_TYPES = frozenset({
     "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle",
@@ -31,25 +31,8 @@ def declared_canonical(response: TextResponse) -> str | None:
 
 
 def _jsonld_types(response: TextResponse) -> set[str]:
-    types: set[str] = set()
-    for script in response.xpath('//script[@type="application/ld+json"]/text()').getall()[:10]:
-        try:
-            data = json.loads(script)
-        except ValueError:
-            continue
-        stack = [data]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, list):
-                stack.extend(node)
-            elif isinstance(node, dict):
-                kind = node.get("@type")
-                for value in kind if isinstance(kind, list) else [kind]:
-                    if isinstance(value, str):
-                        types.add(value.lower())
-                stack.extend(node.get("@graph", []) if isinstance(node.get("@graph"), list)
-                             else [])
-    return types
+    scripts = response.xpath('//script[@type="application/ld+json"]/text()').getall()
+    return {kind.lower() for node in jsonld_objects(scripts) for kind in types_of(node)}
 
 
 def page_says_article(response: TextResponse) -> bool | None:
