@@ -50,9 +50,16 @@ class Uploader(threading.Thread):
         self._stopping = threading.Event()
         self._lock = threading.Lock()  # one drain at a time, so order holds
 
-    def _drain(self) -> int:
-        with self._lock:
+    def _drain(self, deadline: float | None = None) -> int:
+        """One drain; with ``deadline``, not waiting past it for the other drain's lock (then
+        the count of what is pending)."""
+        wait = -1 if deadline is None else max(deadline - time.monotonic(), 0.0)
+        if not self._lock.acquire(timeout=wait):
+            return len(self.spool.pending())
+        try:
             return self.spool.drain(self.storage)
+        finally:
+            self._lock.release()
 
     def poke(self) -> None:
         self._wake.set()
@@ -84,7 +91,7 @@ class Uploader(threading.Thread):
         self.join(timeout=max(min(timeout, self.stall_seconds), 1.0))
         backoff, last_progress, before = 0.5, start, None
         while True:
-            pending = self._drain_until(deadline)
+            pending = self._drain(deadline)
             now = time.monotonic()
             if before is None or pending < before:
                 last_progress, before = now, pending
@@ -97,15 +104,6 @@ class Uploader(threading.Thread):
             time.sleep(backoff)
             backoff = min(backoff * 2, self.max_backoff)
         return pending
-
-    def _drain_until(self, deadline: float) -> int:
-        """One drain, unless the thread's drain still holds the lock past ``deadline``."""
-        if not self._lock.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
-            return len(self.spool.pending())
-        try:
-            return self.spool.drain(self.storage)
-        finally:
-            self._lock.release()
 
 
 class ArchiveSession:
@@ -126,7 +124,6 @@ class ArchiveSession:
         # told (site, key, message) of every file lost to a local write error (disk full)
         # while committing, when no caller is there to catch it; the run must not exit 0
         self.on_write_error: Callable[[str, str, str], None] | None = None
-        self.write_errors = 0
         self.uploader = Uploader(spool, storage)
         self.uploader.start()
 
@@ -139,11 +136,7 @@ class ArchiveSession:
             warc = WarcFile(self.spool.new_path(".warc.gz"), key, self.software,
                             index_path=self.spool.new_path(".cdxj"))
             self._warcs[(day, site)] = warc
-        try:
-            pointer = warc.write_exchange(exchange)
-        except OSError:
-            self.write_errors += 1
-            raise
+        pointer = warc.write_exchange(exchange)
         if warc.size >= self.roll_bytes:
             self._commit_warc(day, site)
         return pointer
@@ -164,7 +157,6 @@ class ArchiveSession:
         except OSError:
             # the gzip stream lost bytes it had already consumed: the whole file is unusable.
             # Its dedup segment is dropped with it, so the next run records these again
-            self.write_errors += 1
             self._drop(self._records.pop((day, site)).path, rec.close)
             raise
         if state is not None:
@@ -180,10 +172,9 @@ class ArchiveSession:
         try:
             self.spool.enqueue_bytes(data, key)
         except OSError as exc:
-            self.write_errors += 1
-            logger.error("could not write %s to the spool: %s", key, exc.strerror or exc)
-            if self.on_write_error is not None:
-                self.on_write_error("", key, str(exc))
+            if self.on_write_error is None:
+                raise
+            self.on_write_error("", key, str(exc))
             return
         self.uploader.poke()
 
@@ -242,7 +233,6 @@ class ArchiveSession:
         try:
             commit(day, site)
         except OSError as exc:
-            self.write_errors += 1
             logger.error("could not finish %s in the spool, dropped (its pages will be "
                          "fetched again by the next run): %s", key, exc.strerror or exc)
             self._drop_open(day, site)

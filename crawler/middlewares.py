@@ -16,7 +16,7 @@ from scrapy.http import Request, Response
 
 from archive.warc import HttpExchange
 from crawler.addresses import is_public_address
-from crawler.context import RunContext
+from crawler.context import RunContext, utc_now_iso
 from crawler.resolver import REFUSED_HOSTS
 from crawler.urls import same_site
 
@@ -172,11 +172,6 @@ class RetryAfterMiddleware:
         return response
 
 
-def _fetched_at() -> tuple[str, str]:
-    now = dt.datetime.now(dt.UTC)
-    return now.isoformat(timespec="microseconds").replace("+00:00", "Z"), now.date().isoformat()
-
-
 class WarcArchiveMiddleware:
     """Writes every response that comes off the network to the WARC, before redirects, retries
     and decompression touch it, and leaves its WARC pointer in the request's meta."""
@@ -193,7 +188,8 @@ class WarcArchiveMiddleware:
         site = site_of(request, self.context)
         if site is None:
             return response
-        fetched_at, day = _fetched_at()
+        fetched_at = utc_now_iso()
+        day = fetched_at[:10]
         exchange = HttpExchange(
             url=response.url,
             method=request.method,
