@@ -44,6 +44,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--profile", action="store_true",
                    help="also run the local crawl under cProfile (main process only)")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
+    p.add_argument("--identity", action="store_true",
+                   help="serve article pages uncompressed (default: gzip, as news sites do)")
     args = p.parse_args(argv)
     if args.long:
         args.pages = args.pages if args.pages != 2000 else 50000
@@ -139,7 +141,7 @@ def run_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     per_site = max(1, args.pages // args.sites)
     sites = build_sites(templates, args.sites, per_site, args.dup_every)
     results: dict[str, Any] = {"templates": len(templates), "rejected_pages": rejected}
-    with Web(sites) as web:
+    with Web(sites, gzip_articles=not args.identity) as web:
         results["web"] = {"sites": len(sites), "articles_per_site": per_site,
                           "duplicates": sum(s.is_duplicate(n) for s in sites
                                             for n in range(s.articles)),

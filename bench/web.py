@@ -10,11 +10,13 @@ new URL: an exact duplicate the dedup stage must drop.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from functools import cached_property
 from pathlib import Path
 
 from pipelines.extraction import extract_article
@@ -40,6 +42,17 @@ class Template:
 
     def render(self, marker: str) -> bytes:
         return self.head + marker.encode() + self.tail
+
+    @cached_property
+    def gzip_parts(self) -> tuple[bytes, bytes]:
+        """``head`` and ``tail`` as gzip members, compressed once: a page is served as
+        head member + marker member + tail member, a valid multi-member gzip body (RFC 1952),
+        so gzip costs the server next to nothing per request."""
+        return gzip.compress(self.head, 6, mtime=0), gzip.compress(self.tail, 6, mtime=0)
+
+    def render_gzip(self, marker: str) -> bytes:
+        head, tail = self.gzip_parts
+        return head + gzip.compress(marker.encode(), 1, mtime=0) + tail
 
 
 def marker_for(site: int, n: int) -> str:
@@ -111,12 +124,16 @@ class Site:
     def is_duplicate(self, n: int) -> bool:
         return self.dup_every > 0 and n % self.dup_every == self.dup_every - 1
 
-    def article_body(self, n: int) -> bytes:
-        tpl = self.templates[(n * 7 + self.index) % len(self.templates)]
+    def article_template(self, n: int) -> tuple[Template, str]:
+        """The page behind article ``n`` and its marker (a duplicate repeats n - 1's)."""
         if self.is_duplicate(n):
-            tpl = self.templates[((n - 1) * 7 + self.index) % len(self.templates)]
-            return tpl.render(marker_for(self.index, n - 1))
-        return tpl.render(marker_for(self.index, n))
+            n -= 1
+        return (self.templates[(n * 7 + self.index) % len(self.templates)],
+                marker_for(self.index, n))
+
+    def article_body(self, n: int) -> bytes:
+        tpl, marker = self.article_template(n)
+        return tpl.render(marker)
 
     def article_number(self, path: str) -> int | None:
         m = re.fullmatch(r"/news/2026/11/(\d{2})/story-(\d{6})\.html", path)
@@ -196,23 +213,31 @@ def render_hubs(site: Site) -> None:
 _TYPES = {".xml": b"application/xml", ".txt": b"text/plain"}
 
 
-def _head(status: bytes, ctype: bytes, length: int) -> bytes:
-    return (b"HTTP/1.1 " + status + b"\r\nContent-Type: " + ctype + b"\r\nContent-Length: "
-            + str(length).encode() + b"\r\nConnection: keep-alive\r\n\r\n")
+def _head(status: bytes, ctype: bytes, length: int, gzipped: bool = False) -> bytes:
+    encoding = b"\r\nContent-Encoding: gzip\r\nVary: Accept-Encoding" if gzipped else b""
+    return (b"HTTP/1.1 " + status + b"\r\nContent-Type: " + ctype + encoding
+            + b"\r\nContent-Length: " + str(length).encode()
+            + b"\r\nConnection: keep-alive\r\n\r\n")
+
+
+_ACCEPTS_GZIP = re.compile(rb"\r\naccept-encoding:[^\r]*\bgzip\b", re.IGNORECASE)
 
 
 class Web:
     """All sites on 127.0.0.1 (one port each), served by one asyncio loop in a thread."""
 
-    def __init__(self, sites: list[Site]) -> None:
+    def __init__(self, sites: list[Site], gzip_articles: bool = True) -> None:
         self.sites = sites
+        # news sites send their pages gzip-encoded to clients that accept it; the crawl then
+        # archives (and pays for) the bytes as a real site would send them
+        self.gzip_articles = gzip_articles
         self.requests = 0
         self.article_hits = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._servers: list[asyncio.Server] = []
 
-    def respond(self, site: Site, path: str) -> tuple[bytes, bytes]:
+    def respond(self, site: Site, path: str, accepts_gzip: bool = False) -> tuple[bytes, bytes]:
         self.requests += 1
         path = path.split("?", 1)[0]
         if path in site.hubs:
@@ -223,7 +248,11 @@ class Web:
         if n is None:
             return _head(b"404 Not Found", b"text/plain", 9), b"not found"
         self.article_hits += 1
-        body = site.article_body(n)
+        tpl, marker = site.article_template(n)
+        if accepts_gzip and self.gzip_articles:
+            body = tpl.render_gzip(marker)
+            return _head(b"200 OK", b"text/html", len(body), gzipped=True), body
+        body = tpl.render(marker)
         return _head(b"200 OK", b"text/html", len(body)), body
 
     async def _handle(self, site: Site, reader: asyncio.StreamReader,
@@ -232,7 +261,8 @@ class Web:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 method, target = head.split(b" ", 2)[:2]
-                status, body = self.respond(site, target.decode("latin-1"))
+                status, body = self.respond(site, target.decode("latin-1"),
+                                            _ACCEPTS_GZIP.search(head) is not None)
                 writer.write(status if method == b"HEAD" else status + body)
                 await writer.drain()
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError,
@@ -247,6 +277,9 @@ class Web:
                 lambda r, w, s=site: self._handle(s, r, w), "127.0.0.1", 0)
             site.port = server.sockets[0].getsockname()[1]
             render_hubs(site)
+            if self.gzip_articles:
+                for tpl in site.templates:
+                    _ = tpl.gzip_parts  # compressed before the clock starts
             self._servers.append(server)
 
     def start(self) -> Web:

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 @dataclass
 class ArticlePage:
-    """A fetched page the spider judged to be an article, with where its raw bytes lie."""
+    """A fetched page the spider judged to be an article, with where its raw bytes lie.
+    Its canonical URL is made after extraction, from what the page declares."""
 
     site: str
     url: str
-    canonical_url: str
     fetched_at: str
     body: bytes = field(repr=False)
     content_type: str | None

@@ -31,7 +31,7 @@ from pipelines.dedup_index import (
     decode_segment,
 )
 from pipelines.extract import ExtractedArticle
-from pipelines.extraction import EXTRACTOR, Extraction
+from pipelines.extraction import EXTRACTOR
 
 logger = logging.getLogger(__name__)
 def article_id(canonical: str) -> str:
@@ -134,16 +134,16 @@ class DedupPipeline:
     def _count(self, site: str, outcome: str) -> None:
         self.crawler.stats.inc_value(f"newsarchive/{site}/articles/{outcome}")
 
-    def _decide(self, page: ArticlePage, id_: int, content: int, simhash: int
+    def _decide(self, page: ArticlePage, canonical: str, id_: int, content: int, simhash: int
                 ) -> tuple[int, int | None]:
         """(version, near-duplicate id) of a record to write, or DropItem with the outcome."""
         previous = self.index.latest(id_)
         if id_ in self._recorded_this_run:
             self._count(page.site, "duplicate")
-            raise DropItem(f"already recorded in this run: {page.canonical_url}")
+            raise DropItem(f"already recorded in this run: {canonical}")
         if previous is not None and previous.content == content:
             self._count(page.site, "unchanged")
-            raise DropItem(f"unchanged: {page.canonical_url}")
+            raise DropItem(f"unchanged: {canonical}")
         if previous is None and self.index.id_with_content(content) is not None:
             self._count(page.site, "duplicate")
             raise DropItem(f"same text already archived under another URL: {page.url}")
@@ -152,13 +152,14 @@ class DedupPipeline:
         self._count(page.site, outcome)
         return (previous.version + 1 if previous else 1), near
 
-    def _fields(self, page: ArticlePage, extraction: Extraction, version: int,
-                near: int | None) -> dict[str, Any]:
+    def _fields(self, item: ExtractedArticle, version: int, near: int | None
+                ) -> dict[str, Any]:
         """The record, CONTRACT §5."""
+        page, extraction = item.page, item.extraction
         return {
-            "id": article_id(page.canonical_url),
+            "id": article_id(item.canonical_url),
             "url": page.url,
-            "canonical_url": page.canonical_url,
+            "canonical_url": item.canonical_url,
             "site": page.site,
             "title": extraction.title,
             "author": extraction.author,
@@ -180,11 +181,11 @@ class DedupPipeline:
         if not isinstance(item, ExtractedArticle):
             return item
         page, extraction = item.page, item.extraction
-        id_ = int(article_id(page.canonical_url), 16)
+        id_ = int(article_id(item.canonical_url), 16)
         content = hash_prefix(extraction.content_hash)
-        version, near = self._decide(page, id_, content, extraction.simhash)
+        version, near = self._decide(page, item.canonical_url, id_, content, extraction.simhash)
         entry = StateEntry(id_, content, extraction.simhash, version)
         self.index.add(entry)
         self._recorded_this_run.add(id_)
         return ArticleRecord(page.site, page.fetched_at[:10],
-                             self._fields(page, extraction, version, near), entry)
+                             self._fields(item, version, near), entry)

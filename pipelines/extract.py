@@ -3,6 +3,8 @@
 trafilatura is CPU-bound; run inline it would stall every download behind it and use one core.
 Pages go to a :class:`ProcessPool` (one worker per core by default); the pipeline awaits the
 result, so Scrapy's CONCURRENT_ITEMS and scraper-slot limits give natural backpressure.
+The page's declared canonical URL is read by the worker too, from the tree it parses anyway:
+the reactor thread then parses an article page only when it needs its links.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.context import RunContext
 from crawler.items import ArticlePage
+from crawler.urls import canonical_url
 from pipelines.extraction import Extraction, extract_article
 from pipelines.workers import PoolLimits, ProcessPool, WorkerError
 
@@ -26,6 +29,7 @@ logger = logging.getLogger(__name__)
 class ExtractedArticle:
     page: ArticlePage
     extraction: Extraction
+    canonical_url: str  # the basis of the article's id (crawler.urls.canonical_url)
 
 
 class ExtractPipeline:
@@ -68,4 +72,6 @@ class ExtractPipeline:
                                     "no article text found (JavaScript-only page?)")
             logger.warning("empty %s: no article text found", item.url)
             raise DropItem(f"no article body: {item.url}")
-        return ExtractedArticle(item, extraction)
+        domains = self.context.config.site(item.site).domains
+        return ExtractedArticle(item, extraction,
+                                canonical_url(item.url, extraction.declared_canonical, domains))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 import trafilatura
 from dateutil import parser as dateutil_parser
@@ -36,6 +37,9 @@ class Extraction:
     language: str | None
     content_hash: str
     simhash: int
+    # rel=canonical / og:url as the page declares it, absolute; the crawl decides whether to
+    # trust it (same site?) when it makes the article's canonical URL
+    declared_canonical: str | None = None
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
@@ -361,6 +365,17 @@ def clean_text(text: str, title: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def page_canonical(tree: lxml_html.HtmlElement, url: str) -> str | None:
+    """rel=canonical, else og:url, resolved as a browser would (against <base href>)."""
+    base = next((v.strip() for v in tree.xpath("//base/@href") if v.strip()), None)
+    base = urljoin(url, base) if base else url
+    for xpath in ('//link[@rel="canonical"]/@href', '//meta[@property="og:url"]/@content'):
+        value = next(iter(tree.xpath(xpath)), None)
+        if value and value.strip():
+            return urljoin(base, value.strip())
+    return None
+
+
 def _fallback_date(tree: lxml_html.HtmlElement, url: str) -> str | None:
     """htmldate's look at the markup and URL, only for pages that declare no date (it is the
     costly part of metadata extraction, so it does not run on every page)."""
@@ -392,6 +407,7 @@ def extract_article(body: bytes, url: str, content_type: str | None = None) -> E
     author = page_author(tree, articles)
     published = page_published(tree, articles) or _fallback_date(tree, url)
     language = page_language(tree)
+    canonical = page_canonical(tree, url)
     _unwrap_paragraph_spans(tree)
     doc = trafilatura.bare_extraction(
         tree, url=url, with_metadata=False, include_comments=False, include_tables=True,
@@ -410,4 +426,5 @@ def extract_article(body: bytes, url: str, content_type: str | None = None) -> E
         language=language or (doc.language or None),
         content_hash=content_hash(text),
         simhash=simhash(text),
+        declared_canonical=canonical,
     )

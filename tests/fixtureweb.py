@@ -1574,6 +1574,18 @@ class _Server(ThreadingHTTPServer):
                     pass  # already gone
 
 
+def _encoded(response: _Response, site: str, accept_encoding: str) -> _Response:
+    """The partner sends its HTML gzip-encoded to clients that accept it, as most news sites
+    do; dailyplanet sends it plain. The crawl must archive and read both."""
+    if (site != PARTNER or "gzip" not in accept_encoding.lower()
+            or not response.content_type.startswith("text/html")):
+        return response
+    return _Response(response.status, response.content_type,
+                     gzip.compress(response.body, mtime=0), response.last_modified,
+                     (*response.headers, ("Content-Encoding", "gzip"),
+                      ("Vary", "Accept-Encoding")))
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like the servers a crawler really meets
     server_version = "fixtureweb/1.0"
@@ -1593,7 +1605,8 @@ class _Handler(BaseHTTPRequestHandler):
         web = self.server.web
         web._record(self.server.server_address[0], self.command, self.path,
                     dict(self.headers.items()))
-        response = web._respond(self.server.site, self.path)
+        response = _encoded(web._respond(self.server.site, self.path), self.server.site,
+                            self.headers.get("Accept-Encoding") or "")
         etag = _etag(response.body) if response.status == 200 else None
         if etag and _etag_matches(self.headers.get("If-None-Match"), etag):
             self._send_head(304, response, etag, length=None)

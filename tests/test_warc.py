@@ -70,3 +70,23 @@ def test_content_encoded_body_is_stored_as_received_and_readable(tmp_path: Path)
             assert headers.get_header("X-Archive-Orig-Transfer-Encoding") == "chunked"
             # the bytes as received, which warcio decodes by their Content-Encoding
             assert record.content_stream().read() == b"<html>hello</html>"
+
+
+def test_compressed_payload_is_not_compressed_again(tmp_path: Path) -> None:
+    """A gzip-encoded body goes into its record's member as is (stored blocks): recompressing
+    it would cost CPU for nothing. The member stays a gzip member any reader takes."""
+    path = tmp_path / "z.warc.gz"
+    warc = WarcFile(path, "raw/date=2026-11-25/site=a/c-00000.warc.gz", "t")
+    page = b"<html><body>" + b"".join(b"<p>paragraph %d of the story</p>" % i
+                                      for i in range(2000)) + b"</body></html>"
+    raw = gzip.compress(page)
+    pointer = warc.write_exchange(_exchange("https://n.example/gz", raw, [
+        (b"Content-Type", b"text/html"), (b"Content-Encoding", b"gzip")]))
+    plain = warc.write_exchange(_exchange("https://n.example/plain", page))
+    warc.close()
+    data = path.read_bytes()
+    assert raw in data[pointer.offset:pointer.offset + pointer.length]
+    assert plain.length < len(page) / 5  # an identity body is compressed
+    member = data[pointer.offset:pointer.offset + pointer.length]
+    record = next(iter(ArchiveIterator(io.BytesIO(member))))
+    assert record.content_stream().read() == page

@@ -28,14 +28,14 @@ from crawler.items import ArticlePage
 from crawler.middlewares import FETCHED_AT_META, SITE_META, WARC_META, BlockedRequest
 from crawler.pages import (
     charset_check,
-    declared_canonical,
     is_article,
     looks_binary,
+    next_page_hrefs,
     sniffs_as_html,
 )
 from crawler.polling import PollState, load_poll_state, parse_date, poll_state_key
 from crawler.settings import settings_from_config
-from crawler.urls import canonical_url, is_asset_url, normalize_url, same_site
+from crawler.urls import is_asset_url, normalize_url, same_site
 from newsarchive.config import SiteConfig
 
 logger = logging.getLogger(__name__)
@@ -207,7 +207,7 @@ class NewsSpider(scrapy.Spider):
         # pagination first, at the same depth: the dupefilter keeps the first request for a
         # URL, and a "Next" anchor seen as an ordinary link would cost the pages a hop
         pages = set()
-        for href in response.xpath('//link[@rel="next"]/@href | //a[@rel="next"]/@href').getall():
+        for href in next_page_hrefs(response):
             url = normalize_url(response.urljoin(href))
             if same_site(url, site.domains) and url not in pages and self._admit(site.name):
                 pages.add(url)
@@ -254,8 +254,6 @@ class NewsSpider(scrapy.Spider):
         return ArticlePage(
             site=site.name,
             url=response.url,
-            canonical_url=canonical_url(response.url, declared_canonical(response),
-                                        site.domains),
             fetched_at=response.meta.get(FETCHED_AT_META) or "",
             body=response.body,
             content_type=content_type,
