@@ -12,6 +12,7 @@ import tomllib
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -91,7 +92,7 @@ class SiteConfig:
     follow_depth: int = 2
     schedule: str | None = None
 
-    @property
+    @cached_property  # asked for every link and response of the site
     def domains(self) -> tuple[str, ...]:
         """allowed_domains, or the hosts of start_urls, feeds and sitemaps."""
         if self.allowed_domains:

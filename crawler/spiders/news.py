@@ -269,6 +269,10 @@ class NewsSpider(scrapy.Spider):
         declared = header.decode("latin-1") if header else None
         if declared and "html" not in declared.lower():
             declared = None  # a wrong type (counted already): let the extractor sniff
+        # Scrapy decodes with replacement characters: without one, the bytes decoded cleanly,
+        # and the text is decoded once already (meta-refresh check), so that costs one scan
+        if "\ufffd" not in response.text:
+            return declared
         bad, better = charset_check(response.body, response.encoding)
         if not bad:
             return declared
