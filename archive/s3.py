@@ -128,8 +128,11 @@ class S3Storage:
         secret_key: str | None = None,
         session_token: str | None = None,
         session: boto3.session.Session | None = None,
-        multipart_threshold: int = 64 * MiB,
-        multipart_chunksize: int = 16 * MiB,
+        # Every PUT and part is a billed write request. A WARC of the default roll size
+        # (100 MB, plus the record that crossed it) goes up in one PUT, not 1 + 7 + 1 requests;
+        # bigger files still go in parts, 64 MiB each, retried and sent in parallel per part.
+        multipart_threshold: int = 128 * MiB,
+        multipart_chunksize: int = 64 * MiB,
         max_concurrency: int = 4,
         page_size: int = 1000,
         max_attempts: int = 5,

@@ -65,7 +65,7 @@ def sum_report(report: dict[str, Any]) -> dict[str, Any]:
         for key, value in site["articles"].items():
             outcomes[key] = outcomes.get(key, 0) + value
     return {"crawl_id": report["crawl_id"], "finish_reason": report.get("finish_reason"),
-            "duration_s": report.get("duration_s"),
+            "duration_s": report.get("duration_s"), "cpu_seconds": report.get("cpu_seconds"),
             "pages_fetched": sum(s["pages_fetched"] for s in sites),
             "records": sum(s["records_written"] for s in sites), "outcomes": outcomes,
             "errors_total": report.get("errors_total"),

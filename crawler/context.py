@@ -7,12 +7,14 @@ instead of each reading settings or files on their own.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import resource
 import secrets
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +106,7 @@ class RunContext:
         self.close_steps: list[Callable[[str], None]] = []
         self._lease_keeper: LeaseKeeper | None = None
         self.final_report: dict[str, Any] = {}
+        self.stage_cpu: Counter[str] = Counter()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunContext:
@@ -170,6 +173,29 @@ class RunContext:
             self.errors.add(site, "storage_write", key, message)
         (logger.error if first else logger.debug)(
             "could not write to the spool for %s: %s", key, message)
+
+    @contextlib.contextmanager
+    def cpu_of(self, stage: str) -> Iterator[None]:
+        """Counts the CPU time the calling thread spends in the block under ``stage`` (the
+        run report's ``cpu_seconds``): thread time, so other threads' work is not billed."""
+        start = time.thread_time()
+        try:
+            yield
+        finally:
+            self.stage_cpu[stage] += time.thread_time() - start
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU so far: the whole process, the extraction workers (exited children), and the
+        stages timed with :meth:`cpu_of`; the process total less the stages is fetching,
+        parsing and Scrapy's own work."""
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        stages = dict(self.stage_cpu)
+        if self._session is not None:
+            stages["upload"] = self._session.uploader.cpu_seconds
+        return {"process": round(own.ru_utime + own.ru_stime, 3),
+                "extract_workers": round(children.ru_utime + children.ru_stime, 3),
+                **{name: round(value, 3) for name, value in sorted(stages.items())}}
 
     def site_names(self) -> list[str]:
         return [s.name for s in self.config.sites]

@@ -1,4 +1,5 @@
-"""Downloader middlewares: the site guard (scope, SSRF, page budget) and the WARC archiver."""
+"""Downloader middlewares: the site guard (scope, SSRF, page budget), Retry-After, the WARC
+archiver, and compressed responses kept untyped until Scrapy decompresses them."""
 
 from __future__ import annotations
 
@@ -220,7 +221,8 @@ class WarcArchiveMiddleware:
             warc_date=fetched_at,
         )
         try:
-            pointer = self.context.session.write_exchange(site, day, exchange)
+            with self.context.cpu_of("warc"):
+                pointer = self.context.session.write_exchange(site, day, exchange)
         except OSError as exc:
             self.context.storage_failure(site, response.url, exc)
             raise IgnoreRequest(f"not archived: {response.url}") from exc

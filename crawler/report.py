@@ -73,6 +73,7 @@ def build_report_data(context: RunContext, reason: str) -> dict[str, Any]:
         "finished_at": utc_now_iso(),
         "duration_s": round(time.monotonic() - context.started_monotonic, 3),
         "finish_reason": reason,
+        "cpu_seconds": context.cpu_seconds(),
         "archive": context.storage.location(),
         "software": context.software,
         "sites": sites,

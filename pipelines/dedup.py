@@ -183,7 +183,9 @@ class DedupPipeline:
         page, extraction = item.page, item.extraction
         id_ = int(article_id(item.canonical_url), 16)
         content = hash_prefix(extraction.content_hash)
-        version, near = self._decide(page, item.canonical_url, id_, content, extraction.simhash)
+        with self.context.cpu_of("dedup"):
+            version, near = self._decide(page, item.canonical_url, id_, content,
+                                         extraction.simhash)
         entry = StateEntry(id_, content, extraction.simhash, version)
         self.index.add(entry)
         self._recorded_this_run.add(id_)

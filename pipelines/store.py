@@ -34,7 +34,8 @@ class StorePipeline:
         if not isinstance(item, ArticleRecord):
             return item
         try:
-            self.context.session.write_record(item.site, item.day, item.fields, item.state)
+            with self.context.cpu_of("records"):
+                self.context.session.write_record(item.site, item.day, item.fields, item.state)
         except OSError as exc:
             self.context.storage_failure(item.site, item.fields["url"], exc)
             raise

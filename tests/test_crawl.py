@@ -120,6 +120,11 @@ def test_first_crawl_archives_each_article_once(web: FixtureWeb, archive: Archiv
     assert dp["errors"].get("http_4xx") == 1 and dp["errors"].get("http_5xx") == 1
     assert dp["articles"]["new"] + dp["articles"]["near_duplicate"] == 12
     assert report["sites"]["partner"]["records_written"] == 5
+    # timings by stage: the main process's own, and the extraction workers'
+    cpu = report["cpu_seconds"]
+    assert {"process", "extract_workers", "warc", "dedup", "records", "upload"} <= set(cpu)
+    assert cpu["extract_workers"] > 0 and cpu["warc"] > 0
+    assert cpu["process"] >= cpu["warc"] + cpu["dedup"] + cpu["records"]
 
 
 def test_second_run_adds_nothing_and_a_change_becomes_version_2(
