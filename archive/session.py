@@ -49,7 +49,6 @@ class Uploader(threading.Thread):
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()  # one drain at a time, so order holds
-        self.cpu_seconds = 0.0  # CPU spent uploading, whichever thread drained
 
     def _drain(self, deadline: float | None = None) -> int:
         """One drain; with ``deadline``, not waiting past it for the other drain's lock (then
@@ -57,11 +56,9 @@ class Uploader(threading.Thread):
         wait = -1 if deadline is None else max(deadline - time.monotonic(), 0.0)
         if not self._lock.acquire(timeout=wait):
             return len(self.spool.pending())
-        start = time.thread_time()
         try:
             return self.spool.drain(self.storage)
         finally:
-            self.cpu_seconds += time.thread_time() - start
             self._lock.release()
 
     def poke(self) -> None:

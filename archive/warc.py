@@ -73,10 +73,16 @@ def _headers(pairs: list[tuple[bytes, bytes]], drop: set[bytes], rename: set[byt
     return out
 
 
+# compressed content codings; servers also send "none", "utf-8" and the like on plain bodies
+_COMPRESSED_CODINGS = {b"gzip", b"x-gzip", b"deflate", b"br", b"zstd", b"compress",
+                       b"x-compress"}
+
+
 def _level_for(headers: list[tuple[bytes, bytes]]) -> int:
-    """gzip level of a response record: none when its body is content-encoded already."""
+    """gzip level of a response record: none when its body is compressed already."""
     for name, value in headers:
-        if name.lower() == b"content-encoding" and value.strip().lower() not in (b"", b"identity"):
+        if name.lower() == b"content-encoding" and any(
+                coding.strip().lower() in _COMPRESSED_CODINGS for coding in value.split(b",")):
             return STORED_LEVEL
     return GZIP_LEVEL
 

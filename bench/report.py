@@ -46,18 +46,18 @@ def _crawl_column(run: dict[str, Any], ceiling: float | None) -> dict[str, Any]:
     return col
 
 
-STAGES = ("warc", "dedup", "records", "upload")
+STAGES = ("warc", "dedup", "records")
 
 
 def _stages(cpu: dict[str, float] | None, main_cpu_s: float, pages: int) -> dict[str, Any]:
     """CPU ms per article page by stage, from the run report's ``cpu_seconds``: extraction in
-    the workers; WARC writing, dedup, record writing and uploads timed in the main process;
-    "fetch" is the rest of the main process (HTTP, Scrapy, the spider's page handling)."""
+    the workers; WARC writing, dedup and record writing timed in the main process; "rest" is
+    the main process's other CPU (HTTP, Scrapy, the spider, start-up, uploads)."""
     if not cpu:
         return {}
     out = {f"cpu_ms_{name}": _per(cpu.get(name, 0.0), pages, 1000) for name in STAGES}
     rest = main_cpu_s - sum(cpu.get(name, 0.0) for name in STAGES)
-    out["cpu_ms_fetch"] = _per(max(rest, 0.0), pages, 1000)
+    out["cpu_ms_rest"] = _per(max(rest, 0.0), pages, 1000)
     out["cpu_ms_extract"] = _per(cpu.get("extract_workers", 0.0), pages, 1000)
     return out
 
@@ -133,8 +133,8 @@ ROWS = ("wall_s", "run_duration_s", "exit_code", "pages", "article_pages", "arti
         "pages_per_s", "article_pages_per_s", "articles_per_s", "ratio_to_ceiling", "main_cpu_s",
         "workers_cpu_s", "main_cpu_pct", "workers_cpu_pct", "main_peak_rss_mb",
         "worker_peak_rss_mb", "tree_peak_rss_mb", "main_cpu_ms_per_article_page",
-        "workers_cpu_ms_per_article_page", "cpu_ms_fetch", "cpu_ms_extract", "cpu_ms_dedup",
-        "cpu_ms_warc", "cpu_ms_records", "cpu_ms_upload", "server_cpu_s", "load_avg_1m", "objects",
+        "workers_cpu_ms_per_article_page", "cpu_ms_extract", "cpu_ms_warc", "cpu_ms_dedup",
+        "cpu_ms_records", "cpu_ms_rest", "server_cpu_s", "load_avg_1m", "objects",
         "raw_bytes_per_article", "record_bytes_per_article", "dedup_state_bytes_per_article",
         "s3_requests", "s3_writes", "s3_requests_per_1000_articles",
         "s3_writes_per_1000_articles", "s3_writes_per_site", "extract_errors", "extract_empty")

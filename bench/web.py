@@ -10,9 +10,10 @@ new URL: an exact duplicate the dedup stage must drop.
 from __future__ import annotations
 
 import asyncio
-import gzip
 import re
+import struct
 import threading
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -44,15 +45,33 @@ class Template:
         return self.head + marker.encode() + self.tail
 
     @cached_property
-    def gzip_parts(self) -> tuple[bytes, bytes]:
-        """``head`` and ``tail`` as gzip members, compressed once: a page is served as
-        head member + marker member + tail member, a valid multi-member gzip body (RFC 1952),
-        so gzip costs the server next to nothing per request."""
-        return gzip.compress(self.head, 6, mtime=0), gzip.compress(self.tail, 6, mtime=0)
+    def gzip_parts(self) -> tuple[bytes, bytes, int]:
+        """``head`` and ``tail`` deflated once each, and the CRC-32 of ``head``. A page goes out
+        as one gzip member: header, head's deflate data ending in a full flush (byte-aligned,
+        no back-references across it), the marker's, tail's with the final block, trailer. So
+        gzip costs the server a CRC per request, and every reader (warcio too, which reads only
+        a body's first gzip member) sees an ordinary single-member body."""
+        return _deflated(self.head, final=False), _deflated(self.tail, final=True), \
+            zlib.crc32(self.head)
 
     def render_gzip(self, marker: str) -> bytes:
-        head, tail = self.gzip_parts
-        return head + gzip.compress(marker.encode(), 1, mtime=0) + tail
+        head, tail, crc = self.gzip_parts
+        text = marker.encode()
+        crc = zlib.crc32(self.tail, zlib.crc32(text, crc))
+        size = len(self.head) + len(text) + len(self.tail)
+        return (_GZIP_HEADER + head + _deflated(text, final=False) + tail
+                + struct.pack("<II", crc, size & 0xFFFFFFFF))
+
+
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no mtime
+
+
+def _deflated(data: bytes, final: bool) -> bytes:
+    """Raw deflate data of ``data``: ending the stream, or a full flush that later data can
+    follow from another compressor (it starts with an empty dictionary either way)."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush(zlib.Z_FINISH if final
+                                                        else zlib.Z_FULL_FLUSH)
 
 
 def marker_for(site: int, n: int) -> str:

@@ -186,13 +186,12 @@ class RunContext:
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU so far: the whole process, the extraction workers (exited children), and the
-        stages timed with :meth:`cpu_of`; the process total less the stages is fetching,
-        parsing and Scrapy's own work."""
+        stages timed with :meth:`cpu_of`. The process total less the stages is the rest:
+        fetching, Scrapy's own work, the spider, start-up and the uploads done so far (the
+        report is written before the last files go up, so those are not in it)."""
         own = resource.getrusage(resource.RUSAGE_SELF)
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         stages = dict(self.stage_cpu)
-        if self._session is not None:
-            stages["upload"] = self._session.uploader.cpu_seconds
         return {"process": round(own.ru_utime + own.ru_stime, 3),
                 "extract_workers": round(children.ru_utime + children.ru_stime, 3),
                 **{name: round(value, 3) for name, value in sorted(stages.items())}}

@@ -12,7 +12,7 @@ import time
 from urllib.parse import urlsplit
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 
 from archive.warc import HttpExchange
@@ -182,10 +182,18 @@ class EncodedBodyMiddleware:
     by running charset_normalizer over the compressed bytes: about 3 ms of reactor time a page,
     for a value thrown away at once. A plain Response has no encoding to guess; the
     decompressed response gets its proper type from HttpCompressionMiddleware as before.
-    Placed between the WARC archiver (800) and decompression (590)."""
+    Placed between the WARC archiver (800) and decompression (590); off when decompression is
+    (COMPRESSION_ENABLED), and HEAD answers, which decompression leaves alone, keep their type."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> EncodedBodyMiddleware:
+        if not crawler.settings.getbool("COMPRESSION_ENABLED", True):
+            raise NotConfigured("nothing decompresses responses")
+        return cls()
 
     def process_response(self, request: Request, response: Response) -> Response:
-        if type(response) is Response or not response.headers.get("Content-Encoding"):
+        if (type(response) is Response or request.method == "HEAD"
+                or not response.headers.get("Content-Encoding")):
             return response
         return Response(**{name: getattr(response, name) for name in Response.attributes})
 

@@ -12,6 +12,7 @@ import re
 from urllib.parse import urlsplit
 
 from scrapy.http import TextResponse
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
 from crawler.urls import looks_like_article_url
 from newsarchive.jsonld import jsonld_objects, types_of
@@ -95,6 +96,38 @@ def looks_binary(body: bytes, encoding: str) -> bool:
     if encoding.lower().replace("-", "").startswith(("utf16", "utf32")):
         return False
     return b"\x00" in body[:4096]
+
+
+# encodings a statistical guess may be trusted with: multi-byte ones have structure a guess can
+# check; single-byte code pages look alike, and there the guess is often another Latin page
+_MULTIBYTE = ("shift_jis", "shift-jis", "sjis", "cp932", "euc_jp", "euc-jp", "iso2022", "iso-2022",
+              "gb2312", "gbk", "gb18030", "big5", "cp950", "euc_kr", "euc-kr", "cp949", "utf")
+
+
+def page_encoding(response: TextResponse) -> str:
+    """The charset to decode a page in: the declared one (BOM, HTTP header, <meta>) as Scrapy
+    found it. With none declared: UTF-8 when the bytes are UTF-8; Scrapy's guess when it is a
+    multi-byte (CJK) encoding; otherwise windows-1252, the default browsers use for undeclared
+    Western pages (HTML standard, "encoding sniffing"), where a guess over a short text tends to
+    pick a Baltic or Central European page."""
+    header = response.headers.get("Content-Type") or b""
+    declared = (read_bom(response.body)[0] or http_content_type_encoding(header.decode("latin-1"))
+                or html_body_declared_encoding(response.body))
+    if declared:
+        return response.encoding
+    try:
+        response.body.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    guess = response.encoding
+    if guess.lower().startswith(_MULTIBYTE):
+        return guess
+    try:
+        response.body.decode("windows-1252")
+        return "windows-1252"
+    except UnicodeDecodeError:
+        return guess
 
 
 def charset_check(body: bytes, encoding: str) -> tuple[bool, str | None]:

@@ -20,6 +20,7 @@ from dateutil import parser as dateutil_parser
 from htmldate import find_date
 from lxml import html as lxml_html
 from w3lib.encoding import html_to_unicode
+from w3lib.html import get_base_url
 
 from newsarchive import __version__
 from newsarchive.jsonld import jsonld_objects, types_of
@@ -365,10 +366,11 @@ def clean_text(text: str, title: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def page_canonical(tree: lxml_html.HtmlElement, url: str) -> str | None:
-    """rel=canonical, else og:url, resolved as a browser would (against <base href>)."""
-    base = next((v.strip() for v in tree.xpath("//base/@href") if v.strip()), None)
-    base = urljoin(url, base) if base else url
+def page_canonical(tree: lxml_html.HtmlElement, html: str, url: str) -> str | None:
+    """rel=canonical, else og:url, resolved against the page's <base href> found the way
+    Scrapy finds it (in the first 4096 characters), so article ids stay what they were when
+    the crawler resolved canonicals itself."""
+    base = get_base_url(html[:4096], url)
     for xpath in ('//link[@rel="canonical"]/@href', '//meta[@property="og:url"]/@content'):
         value = next(iter(tree.xpath(xpath)), None)
         if value and value.strip():
@@ -407,7 +409,7 @@ def extract_article(body: bytes, url: str, content_type: str | None = None) -> E
     author = page_author(tree, articles)
     published = page_published(tree, articles) or _fallback_date(tree, url)
     language = page_language(tree)
-    canonical = page_canonical(tree, url)
+    canonical = page_canonical(tree, html, url)
     _unwrap_paragraph_spans(tree)
     doc = trafilatura.bare_extraction(
         tree, url=url, with_metadata=False, include_comments=False, include_tables=True,

@@ -59,6 +59,9 @@ UNICODE = f"{DAY}größe-überall-café-niño-story.html"
 LONG = f"{DAY}long-" + "word-" * 250 + "end.html"
 TOO_LONG = f"{DAY}too-long-" + "word-" * 800 + "end.html"
 JS_ONLY = f"{DAY}javascript-only-story-renders-nothing.html"
+# Windows-1252 with no charset anywhere: decoded as Scrapy guesses it, never as UTF-8
+UNDECLARED_CP1252 = f"{DAY}the-creperie-on-the-quay-reopens.html"
+CP1252_WORDS = "the crêpe stall by the café façade"
 # path -> the kind the report must count it under
 BAD = {
     f"{DAY}fifty-megabytes-declared-length.html": "too_large",
@@ -93,7 +96,7 @@ def _corpus(name: str, content_type: str, base: str) -> Callable[[Exchange], Non
 
 def _hostile_routes(web: HostileWeb) -> None:
     base = web.url("")
-    links = [*GOOD, SPACES, UNICODE, LONG, TOO_LONG, JS_ONLY,
+    links = [*GOOD, SPACES, UNICODE, LONG, TOO_LONG, JS_ONLY, UNDECLARED_CP1252,
              *(p for p in BAD if p.startswith(DAY))]
     home = "".join(f'<li><a href="{p}">{p[:60]}</a></li>' for p in links)
     web.routes["/"] = lambda ex: ex.send(
@@ -103,6 +106,10 @@ def _hostile_routes(web: HostileWeb) -> None:
     for path, (name, content_type, _) in GOOD.items():
         web.routes[path] = _corpus(name, content_type, base)
     web.routes[JS_ONLY] = _corpus("js-only.html", "text/html; charset=utf-8", base)
+    paragraphs = [f"{p} Regulars said {CP1252_WORDS} was déjà vu, à la française."
+                  for p in story("the crêperie on the quay")]
+    cp1252 = article_html("Crêperie reopens on the quay", paragraphs, charset=None)
+    web.routes[UNDECLARED_CP1252] = lambda ex: ex.send(cp1252.encode("cp1252"), "text/html")
     for path, topic in ((LISTED, "a story only a broken feed lists"),
                         (SPACES, "a file name with spaces"), (UNICODE, "accented file names"),
                         (LONG, "very long addresses")):
@@ -207,8 +214,10 @@ def test_the_good_pages_of_the_same_site_are_archived_once(crawl: Crawl) -> None
         assert words in record["text"] and "\ufffd" not in record["text"], record["text"]
     for path in (LISTED, SPACES, UNICODE, LONG):
         assert _url(crawl, path) in by_url, f"{path} not archived"
+    cp1252_text = by_url[_url(crawl, UNDECLARED_CP1252)]["text"]
+    assert CP1252_WORDS in cp1252_text and "\ufffd" not in cp1252_text
     hostile = [r for r in crawl.records if r["site"] == "hostile"]
-    assert len(hostile) == len(GOOD) + 4
+    assert len(hostile) == len(GOOD) + 5
 
 
 def test_nothing_partial_or_left_behind(crawl: Crawl) -> None:

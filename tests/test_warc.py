@@ -83,7 +83,11 @@ def test_compressed_payload_is_not_compressed_again(tmp_path: Path) -> None:
     pointer = warc.write_exchange(_exchange("https://n.example/gz", raw, [
         (b"Content-Type", b"text/html"), (b"Content-Encoding", b"gzip")]))
     plain = warc.write_exchange(_exchange("https://n.example/plain", page))
+    # a bogus coding on a plain body ("none", a charset name) is no reason to store it as is
+    bogus = warc.write_exchange(_exchange("https://n.example/bogus", page, [
+        (b"Content-Type", b"text/html"), (b"Content-Encoding", b"none")]))
     warc.close()
+    assert bogus.length < len(page) / 5
     data = path.read_bytes()
     assert raw in data[pointer.offset:pointer.offset + pointer.length]
     assert plain.length < len(page) / 5  # an identity body is compressed

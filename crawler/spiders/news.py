@@ -31,6 +31,7 @@ from crawler.pages import (
     is_article,
     looks_binary,
     next_page_hrefs,
+    page_encoding,
     sniffs_as_html,
 )
 from crawler.polling import PollState, load_poll_state, parse_date, poll_state_key
@@ -263,23 +264,21 @@ class NewsSpider(scrapy.Spider):
         )
 
     def _content_type(self, response: TextResponse, site: str) -> str | None:
-        """The Content-Type the extractor decodes by: the server's, unless the page does not
-        decode in its charset (counted; a better charset is named when there is one)."""
-        header = response.headers.get("Content-Type")
-        declared = header.decode("latin-1") if header else None
-        if declared and "html" not in declared.lower():
-            declared = None  # a wrong type (counted already): let the extractor sniff
+        """The Content-Type the extractor decodes by, naming the charset chosen here (declared,
+        else see :func:`page_encoding`), unless the page does not decode in it (counted; a
+        better charset is named when there is one)."""
+        encoding = page_encoding(response)
         # Scrapy decodes with replacement characters: without one, the bytes decoded cleanly,
         # and the text is decoded once already (meta-refresh check), so that costs one scan
-        if "\ufffd" not in response.text:
-            return declared
-        bad, better = charset_check(response.body, response.encoding)
+        if encoding == response.encoding and "\ufffd" not in response.text:
+            return f"text/html; charset={encoding}"
+        bad, better = charset_check(response.body, encoding)
         if not bad:
-            return declared
+            return f"text/html; charset={encoding}"
         fix = f"decoded as {better}" if better else "undecodable bytes replaced"
         self._count_error(site, "bad_encoding", response.url,
-                          f"does not decode as {response.encoding}; {fix}")
-        return f"text/html; charset={better}" if better else declared
+                          f"does not decode as {encoding}; {fix}")
+        return f"text/html; charset={better or encoding}"
 
     # -- feeds and sitemaps ----------------------------------------------------------------
     def parse_feed(self, response: Response) -> Iterator[Request]:
