@@ -7,6 +7,13 @@ generation is released or expired. The holder renews its own generation while it
 that died stops renewing, so its lease expires and the next run proceeds. A holder that finds a
 newer generation than its own has lost the lease (it stalled past the expiry) and says so.
 
+Releasing deletes the holder's generation (when it is still the newest) instead of rewriting it as
+released: a DELETE is not a write request S3 bills, and a run then costs one lease write, not two.
+The generation before it is then the newest again, released or expired, so the next run takes the
+lease at once. (A stalled holder whose successor has come and gone finds its own generation the
+newest again and renews it: nobody else holds the site by then. Leases of older versions marked
+``released`` are still honoured.)
+
 Expiry compares wall clocks of different machines: keep ``lease_seconds`` well above any clock
 skew between them (the default, 300 s, is).
 
@@ -78,8 +85,8 @@ class Lease:
     def key(self) -> str:
         return _key(self.site, self.generation)
 
-    def _write(self, expires: dt.datetime, released: bool = False) -> None:
-        self.info = {**self.info, "expires_at": expires.isoformat(), "released": released}
+    def _write(self, expires: dt.datetime) -> None:
+        self.info = {**self.info, "expires_at": expires.isoformat()}
         self.storage.put_bytes(self.key, json.dumps(self.info).encode())
 
     def renew(self) -> bool:
@@ -99,7 +106,7 @@ class Lease:
             self.local_fd = None
             return
         if _newest(self.storage, self.site)[0] == self.generation:
-            self._write(self.clock(), released=True)
+            self.storage.delete(self.key)
 
 
 def _newest(storage: Storage, site: str) -> tuple[int, str | None]:
