@@ -191,10 +191,9 @@ class RunContext:
         report is written before the last files go up, so those are not in it)."""
         own = resource.getrusage(resource.RUSAGE_SELF)
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        stages = dict(self.stage_cpu)
         return {"process": round(own.ru_utime + own.ru_stime, 3),
                 "extract_workers": round(children.ru_utime + children.ru_stime, 3),
-                **{name: round(value, 3) for name, value in sorted(stages.items())}}
+                **{name: round(value, 3) for name, value in sorted(self.stage_cpu.items())}}
 
     def site_names(self) -> list[str]:
         return [s.name for s in self.config.sites]
