@@ -42,4 +42,5 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache archive/raw archive/records archive/runs archive/dumps archive/state archive/locks archive/.tmp .newsarchive
+# build and cache files only: the archive (./data) and the spool (.newsarchive/) are user data
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from archive import __version__
 from archive.dump_formats import (
     SCHEMA_VERSION,
     DumpWriter,
@@ -54,7 +55,6 @@ from archive.dump_formats import (
 from archive.keys import DUMP_FILES, day_prefix, dump_key, parse_data_key, validate_date
 from archive.records import iter_records
 from archive.storage import Storage
-from newsarchive import __version__
 
 PARQUET, JSONL, MANIFEST, SUCCESS = DUMP_FILES
 FORMATS = ("parquet", "jsonl")

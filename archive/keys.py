@@ -7,11 +7,13 @@ crawl id can never smuggle a ``..`` or a ``/`` into a key on either backend.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 
 SITE_NAME_RE = re.compile(r"^[a-z0-9_-]+$")
 CRAWL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # a key segment: no empty segment, no "." or "..", only characters safe on S3 and file systems
 _SEGMENT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._=-]*$")
 
@@ -132,3 +134,28 @@ def cdxj_key_for(warc_key: str) -> str:
     if parts is None or parts["kind"] != "raw" or not warc_key.endswith(".warc.gz"):
         raise InvalidName(f"not a raw WARC key: {warc_key!r}")
     return warc_key[: -len(".warc.gz")] + ".cdxj"
+
+
+def validate_bucket(name: str) -> str:
+    """Check an S3 bucket name against the general-purpose bucket naming rules."""
+    bad = (
+        not isinstance(name, str)
+        or not _BUCKET_RE.fullmatch(name)
+        or ".." in name
+        or ".-" in name
+        or "-." in name
+        or name.startswith(("xn--", "sthree-"))
+        or name.endswith(("-s3alias", "--ol-s3"))
+        or _looks_like_ip(name)
+    )
+    if bad:
+        raise InvalidName(f"invalid S3 bucket name {name!r}")
+    return name
+
+
+def _looks_like_ip(name: str) -> bool:
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        return False
+    return True

@@ -9,8 +9,6 @@ that identifies a credential may reach a log.
 from __future__ import annotations
 
 import io
-import ipaddress
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,40 +20,14 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from archive.keys import InvalidName, validate_key
-from archive.storage import ObjectInfo, StorageError, validate_prefix
+from archive.keys import InvalidName, validate_bucket, validate_key
+from archive.storage import ObjectInfo, StorageError, StorageOptions, validate_prefix
 
 MiB = 1024 * 1024
 DEFAULT_REGION = "us-east-1"
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 _EXISTS_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 _READ_BUFFER = 256 * 1024
-
-
-def validate_bucket(name: str) -> str:
-    """Check an S3 bucket name against the general-purpose bucket naming rules."""
-    bad = (
-        not isinstance(name, str)
-        or not _BUCKET_RE.fullmatch(name)
-        or ".." in name
-        or ".-" in name
-        or "-." in name
-        or name.startswith(("xn--", "sthree-"))
-        or name.endswith(("-s3alias", "--ol-s3"))
-        or _looks_like_ip(name)
-    )
-    if bad:
-        raise InvalidName(f"invalid S3 bucket name {name!r}")
-    return name
-
-
-def _looks_like_ip(name: str) -> bool:
-    try:
-        ipaddress.IPv4Address(name)
-    except ValueError:
-        return False
-    return True
 
 
 def _error_code(exc: BaseException) -> tuple[str, int | None] | None:
@@ -174,13 +146,20 @@ class S3Storage:
         )
 
     @classmethod
-    def from_uri(cls, uri: str, endpoint_url: str | None = None, **options: Any) -> S3Storage:
-        """``s3://bucket`` or ``s3://bucket/some/prefix``; ``options`` go to the constructor."""
+    def from_uri(cls, uri: str, options: StorageOptions | None = None, **overrides: Any
+                 ) -> S3Storage:
+        """``s3://bucket`` or ``s3://bucket/some/prefix``, reached as ``options`` say;
+        ``overrides`` are constructor keywords (explicit keys, part sizes) for tools and tests."""
         parts = urlsplit(uri)
         if parts.scheme != "s3" or parts.query or parts.fragment:
             raise InvalidName(f"invalid S3 archive URI {uri!r}: expected s3://bucket/prefix")
+        options = options or StorageOptions()
+        settings = {"endpoint_url": options.endpoint_url,
+                    "connect_timeout": options.connect_timeout,
+                    "read_timeout": options.read_timeout,
+                    "max_attempts": options.max_attempts, **overrides}
         # the constructor validates both: a user:password@ or :port part fails as a bucket name
-        return cls(parts.netloc, parts.path, endpoint_url=endpoint_url, **options)
+        return cls(parts.netloc, parts.path, **settings)
 
     @property
     def client(self) -> Any:

@@ -1,41 +1,39 @@
-"""The storage interface and its local-path backend.
+"""The storage interface, its options, and the registry that picks a backend by URI scheme.
 
-One interface, two backends (local path here, S3 in ``archive/s3.py``); the rest of the project
-only ever sees :class:`Storage`. The one promise every backend keeps: an object appears under its
-final key only when complete. The local backend writes into ``<root>/.tmp/`` and renames into
-place (a rename inside one file system is atomic); the S3 backend relies on PUT and
-CompleteMultipartUpload being atomic.
+One interface, two backends (``archive/local.py`` for a path, ``archive/s3.py`` for S3); the
+rest of the project only ever sees :class:`Storage`. A new backend is a class with
+``from_uri(uri, options)`` added to :data:`STORAGES` (as Scrapy's ``FEED_STORAGES`` does).
+
+The one promise every backend keeps: an object appears under its final key only when complete.
+The local backend writes into ``<root>/.tmp/`` and renames into place (a rename inside one file
+system is atomic); the S3 backend relies on PUT and CompleteMultipartUpload being atomic.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
+import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 from urllib.parse import urlparse
-
-if TYPE_CHECKING:
-    from newsarchive.config import ArchiveConfig
 
 from archive.keys import InvalidName, validate_key
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
-
-
 class StorageError(Exception):
     """A storage operation failed; the message never contains credentials."""
+
+
+@dataclass(frozen=True)
+class StorageOptions:
+    """How to reach a backend, beyond its URI: the S3 endpoint, timeouts and retries (the
+    local backend needs none). Credentials are never here: they come from the AWS chain."""
+
+    endpoint_url: str | None = None
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    max_attempts: int = 5
 
 
 @dataclass(frozen=True)
@@ -89,117 +87,21 @@ def validate_prefix(prefix: str) -> str:
     return prefix
 
 
-class LocalStorage:
-    """Objects as files under a root directory; temp files live in ``<root>/.tmp``."""
-
-    def __init__(self, root: Path | str) -> None:
-        self.root = Path(root).expanduser().absolute()
-        self._tmp = self.root / ".tmp"
-
-    def _path(self, key: str) -> Path:
-        return self.root / validate_key(key)
-
-    def _tmp_file(self) -> tuple[int, str]:
-        self._tmp.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
-        # mkstemp makes 0600 files; archive files are for every reader the umask allows
-        os.fchmod(fd, 0o666 & ~_UMASK)
-        return fd, name
-
-    def _write(self, key: str, fill: Callable[[BinaryIO], None], exclusive: bool = False
-               ) -> bool:
-        """Write a temp file with ``fill``, fsync it, then put it in place in one step:
-        a rename, or for ``exclusive`` a hard link, which fails if the key exists."""
-        target = self._path(key)
-        fd, tmp_name = self._tmp_file()
-        try:
-            with os.fdopen(fd, "wb") as out:
-                fill(out)
-                out.flush()
-                os.fsync(out.fileno())
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if exclusive:
-                os.link(tmp_name, target)
-            else:
-                os.replace(tmp_name, target)
-            return True
-        except FileExistsError:
-            return False
-        except OSError as exc:
-            raise StorageError(f"cannot write {self.location(key)}: {exc.strerror}") from exc
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
-
-    def put_file(self, key: str, path: Path) -> None:
-        def copy(out: BinaryIO) -> None:
-            with open(path, "rb") as src:
-                shutil.copyfileobj(src, out, 1024 * 1024)
-
-        self._write(key, copy)
-
-    def put_bytes(self, key: str, data: bytes) -> None:
-        self._write(key, lambda out: out.write(data))
-
-    def create_exclusive(self, key: str, data: bytes) -> bool:
-        return self._write(key, lambda out: out.write(data), exclusive=True)
-
-    def get_bytes(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
-
-    def open_read(self, key: str) -> BinaryIO:
-        return open(self._path(key), "rb")
-
-    def read_range(self, key: str, offset: int, length: int) -> bytes:
-        with open(self._path(key), "rb") as fh:
-            fh.seek(offset)
-            return fh.read(length)
-
-    def list(self, prefix: str) -> Iterator[ObjectInfo]:
-        # unchecked, a prefix like "../" would walk and list the directory above the root
-        validate_prefix(prefix)
-        if not self.root.is_dir():
-            return
-        # walk only the directory the prefix names, not the whole archive
-        base_dir = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
-        start = self.root / base_dir if base_dir else self.root
-        if not start.is_dir():
-            return
-        found = []
-        for dirpath, dirnames, filenames in os.walk(start):
-            dirnames[:] = [d for d in dirnames if d != ".tmp"]
-            rel_dir = os.path.relpath(dirpath, self.root)
-            for name in filenames:
-                key = name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")
-                if key.startswith(prefix):
-                    found.append(ObjectInfo(key, os.path.getsize(os.path.join(dirpath, name))))
-        yield from sorted(found, key=lambda info: info.key)
-
-    def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
-
-    def delete(self, key: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self._path(key).unlink()
-
-    def location(self, key: str = "") -> str:
-        return str(self.root / key) if key else str(self.root)
+# URI scheme -> backend class path; loaded on first use, so a local archive never imports boto3
+STORAGES: dict[str, str] = {
+    "": "archive.local.LocalStorage",
+    "file": "archive.local.LocalStorage",
+    "s3": "archive.s3.S3Storage",
+}
 
 
-def open_storage(archive: ArchiveConfig, uri: str | None = None) -> Storage:
-    """The backend for the config's archive (or ``uri`` with the same settings):
-    ``s3://bucket/prefix``, ``file:///abs/path`` or a path."""
-    uri = uri or archive.uri
-    parsed = urlparse(uri)
-    if parsed.scheme == "s3":
-        from archive.s3 import S3Storage
-
-        return S3Storage.from_uri(uri, endpoint_url=archive.endpoint_url,
-                                  connect_timeout=archive.s3_connect_timeout,
-                                  read_timeout=archive.s3_read_timeout,
-                                  max_attempts=archive.s3_max_attempts)
-    if parsed.scheme == "file":
-        return LocalStorage(parsed.path)
-    if parsed.scheme and len(parsed.scheme) > 1:
-        raise StorageError(f"unsupported archive URI scheme {parsed.scheme!r} in {uri!r}")
-    return LocalStorage(uri)
+def open_storage(uri: str, options: StorageOptions | None = None) -> Storage:
+    """The backend for ``uri``: ``s3://bucket/prefix``, ``file:///abs/path`` or a path."""
+    scheme = urlparse(uri).scheme
+    # a one-letter scheme is a Windows drive, not a URI scheme
+    path = STORAGES.get("" if len(scheme) <= 1 else scheme)
+    if path is None:
+        raise StorageError(f"unsupported archive URI scheme {scheme!r} in {uri!r}")
+    module, _, name = path.rpartition(".")
+    backend = getattr(importlib.import_module(module), name)
+    return backend.from_uri(uri, options or StorageOptions())

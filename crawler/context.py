@@ -22,13 +22,13 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
+from archive import __version__
+from archive.config import Config, SiteConfig, load_config
 from archive.keys import run_report_key
 from archive.leases import LeaseHeld, LeaseKeeper, acquire
 from archive.session import ArchiveSession
 from archive.spool import Spool
 from archive.storage import Storage, open_storage
-from newsarchive import __version__
-from newsarchive.config import Config, SiteConfig, load_config
 
 logger = logging.getLogger(__name__)
 _ATTR = "_newsarchive_context"
@@ -86,7 +86,8 @@ class RunContext:
         self.started_monotonic = time.monotonic()
         self.errors = ErrorLog()
         self.software = f"newsarchive/{__version__}"
-        self.storage: Storage = open_storage(config.archive)
+        self.storage: Storage = open_storage(config.archive.uri,
+                                             config.archive.storage_options)
         self.spool = Spool(config.archive.spool_dir, self.storage.location())
         self.storage_failed = False
         # a replay reads the raw archive of one day (maybe from another root than it writes)
@@ -118,8 +119,8 @@ class RunContext:
             replay = settings.getdict("NEWSARCHIVE_REPLAY")
             if replay:
                 context.replay_day = replay["day"]
-                context.source_storage = open_storage(context.config.archive,
-                                                      replay["source"])
+                context.source_storage = open_storage(
+                    replay["source"], context.config.archive.storage_options)
             setattr(crawler, _ATTR, context)
         return context
 

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 from scrapy.http import TextResponse
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
+from crawler.jsonld import jsonld_objects, types_of
 from crawler.urls import looks_like_article_url
-from newsarchive.jsonld import jsonld_objects, types_of
 
 ARTICLE_TYPES = frozenset({
     "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle",

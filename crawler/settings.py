@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from newsarchive.config import Config
+from archive.config import Config
 
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["crawler.spiders"]

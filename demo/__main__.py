@@ -13,11 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from archive.config import load_config
 from archive.records import iter_records
 from archive.spool import Spool
 from archive.storage import Storage, open_storage
 from demo.site import serve
-from newsarchive.config import load_config
 
 DEMO_PORT = 8741
 SITES = {"harbourtown": ("127.0.0.1", DEMO_PORT), "valleycourier": ("127.0.0.1", DEMO_PORT + 1)}
@@ -48,7 +48,7 @@ def run_local(config: str) -> int:
         code = _newsarchive("crawl", "--config", config)
         _newsarchive("ls", "--config", config)
     settings = load_config(config)
-    _show_records(open_storage(settings.archive))
+    _show_records(open_storage(settings.archive.uri, settings.archive.storage_options))
     return code
 
 

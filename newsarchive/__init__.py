@@ -1,3 +1,5 @@
-"""newsarchive: scheduled news scraping and archiving."""
+"""newsarchive: the command line of the scheduled news archiver (nothing imports it)."""
 
-__version__ = "0.1.0"
+from archive import __version__
+
+__all__ = ["__version__"]

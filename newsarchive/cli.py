@@ -10,9 +10,11 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlparse
 
-from newsarchive import __version__
-from newsarchive.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+from archive import __version__
+from archive.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 from newsarchive.exitcodes import EXIT_USAGE
 
 
@@ -76,7 +78,27 @@ def _load(args: argparse.Namespace) -> Config:
     config = load_config(args.config).with_archive_uri(args.archive)
     for name in getattr(args, "site", None) or []:
         config.site(name)
+    _warn_old_default_store(config)
     return config
+
+
+# the archive's own top-level prefixes (CONTRACT §4) and the run state beside them
+_DATA_PREFIXES = ("raw", "records", "runs", "dumps", "state", "locks")
+
+
+def _warn_old_default_store(config: Config) -> None:
+    """One line when archive data sits in ./archive, the default store until 2026-12, while
+    this config's archive is elsewhere: that data is not lost, but it is not read either."""
+    old = Path(config.path).parent / "archive"
+    found = [name for name in _DATA_PREFIXES if (old / name).is_dir()]
+    if not found:
+        return
+    uri = urlparse(config.archive.uri)
+    if uri.scheme in ("", "file") and Path(uri.path).absolute() == old.absolute():
+        return
+    print(f"newsarchive: warning: {old}/ holds archive data ({', '.join(found)}) from the old "
+          f"default store; this run uses {config.archive.uri}. Move those folders there, or "
+          f'set [archive].uri = "./archive" in {config.path}', file=sys.stderr)
 
 
 def _configure_logging(verbose: bool) -> None:

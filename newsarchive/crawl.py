@@ -14,11 +14,11 @@ import sys
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from archive.config import Config
 from archive.keys import run_report_key
 from crawler.context import RunContext, crawl_day, new_crawl_id, utc_now_iso
 from crawler.report import format_summary
 from crawler.spiders.news import NewsSpider
-from newsarchive.config import Config
 from newsarchive.exitcodes import EXIT_FAILED, EXIT_HELD, EXIT_OK
 
 # finish reasons of a run that ended as asked: a signal (SIGTERM from a scheduler or systemd)

@@ -13,10 +13,10 @@ import os
 import sys
 from pathlib import Path
 
+from archive.config import Config
 from archive.dumps import FORMATS, DumpError, EmptyDay, build_dump, stream_jsonl, write_local
 from archive.keys import InvalidName, day_prefix, validate_date
 from archive.storage import Storage, StorageError, open_storage
-from newsarchive.config import Config
 from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 # names that say which format a file holds; a --format that contradicts one is an error
@@ -86,7 +86,7 @@ def _quiet_stdout() -> None:
 
 
 def _dump(config: Config, day: str, fmt: str | None, output: str | None) -> str:
-    storage = open_storage(config.archive)
+    storage = open_storage(config.archive.uri, config.archive.storage_options)
     if output is None:
         return _to_archive(storage, config, day)
     if output == "-":

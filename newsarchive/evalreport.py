@@ -26,8 +26,8 @@ import trafilatura
 from dateutil import parser as dateutil_parser
 from lxml import html as lxml_html
 
+from crawler.jsonld import jsonld_objects, types_of
 from newsarchive.evaluation import EvalPage, aggregate, load_eval_set, page_scores
-from newsarchive.jsonld import jsonld_objects, types_of
 from pipelines.extraction import EXTRACTOR, Extraction, decode_html, extract_article
 
 REPO = Path(__file__).resolve().parents[1]

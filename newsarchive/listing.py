@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
+from archive.config import Config
 from archive.dumps import dump_status
 from archive.keys import parse_data_key
 from archive.records import iter_records
 from archive.storage import open_storage
-from newsarchive.config import Config
 
 
 def _count_records(storage, key: str) -> int:
@@ -31,7 +31,7 @@ def _run_alerts(storage, key: str) -> list[str]:
 
 
 def run_ls(config: Config, day: str | None) -> int:
-    storage = open_storage(config.archive)
+    storage = open_storage(config.archive.uri, config.archive.storage_options)
     prefix = f"records/date={day}/" if day else "records/"
     table: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for info in storage.list(prefix):

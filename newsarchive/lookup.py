@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 
 from archive.cdxj import surt
+from archive.config import Config
 from archive.keys import InvalidName, validate_date
 from archive.lookup import CaptureError, latest_capture, read_response
 from archive.storage import StorageError, open_storage
-from newsarchive.config import Config
 from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 _PROG = "newsarchive replay"
@@ -47,7 +47,7 @@ def run_replay_url(config: Config, url: str, day: str | None) -> int:
     if problem:
         return _fail(problem, EXIT_USAGE)
     try:
-        storage = open_storage(config.archive)
+        storage = open_storage(config.archive.uri, config.archive.storage_options)
         capture = latest_capture(storage, url, day)
         if capture is None:
             when = f" on {day}" if day else ""

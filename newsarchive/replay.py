@@ -15,12 +15,12 @@ import sys
 
 from scrapy.crawler import CrawlerProcess
 
+from archive.config import Config
 from archive.keys import day_prefix, parse_data_key, segment_partition
 from archive.storage import Storage
 from crawler.context import RunContext, new_crawl_id
 from crawler.replay import ReplaySpider, replay_settings
 from crawler.report import format_summary
-from newsarchive.config import Config
 from newsarchive.crawl import crawl_settings, exit_code
 from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK
 

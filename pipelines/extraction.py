@@ -22,8 +22,8 @@ from lxml import html as lxml_html
 from w3lib.encoding import html_to_unicode
 from w3lib.html import get_base_url
 
-from newsarchive import __version__
-from newsarchive.jsonld import jsonld_objects, types_of
+from archive import __version__
+from crawler.jsonld import jsonld_objects, types_of
 from pipelines.fingerprint import content_hash, simhash
 
 EXTRACTOR = f"newsarchive {__version__} / trafilatura {trafilatura.__version__}"

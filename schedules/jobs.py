@@ -17,10 +17,10 @@ import sys
 import threading
 import time
 
+from archive.config import load_config
 from archive.keys import run_report_key
 from archive.storage import open_storage
 from crawler.context import crawl_day
-from newsarchive.config import load_config
 
 logger = logging.getLogger("newsarchive.schedule")
 _children: set[subprocess.Popen] = set()
@@ -52,7 +52,7 @@ def _run_child(args: list[str]) -> tuple[int, str]:
 def _counts(config_path: str, archive_uri: str | None, crawl_id: str) -> str:
     """'12 new, 0 updated, 3 unchanged, 1 near-duplicate, 2 errors' from the run report."""
     config = load_config(config_path).with_archive_uri(archive_uri)
-    storage = open_storage(config.archive)
+    storage = open_storage(config.archive.uri, config.archive.storage_options)
     try:
         report = json.loads(storage.get_bytes(run_report_key(crawl_day(crawl_id), crawl_id)))
     except (FileNotFoundError, ValueError, OSError):

@@ -23,7 +23,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
-from newsarchive.config import Config, ConfigError, load_config
+from archive.config import Config, ConfigError, load_config
 from schedules import jobs
 from schedules.triggers import cron_trigger
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from archive.local import LocalStorage
 from archive.s3 import MiB, S3Storage
-from archive.storage import LocalStorage, Storage
+from archive.storage import Storage
 from newsarchive.seaweed import SeaweedServer
 
 # S3's smallest part is 5 MiB: with these, a ~12 MiB file takes the multipart path in 3 parts

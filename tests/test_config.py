@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsarchive.config import ConfigError, parse_config
+from archive.config import ConfigError, parse_config
 
 GOOD = """
 [archive]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.storage import LocalStorage
+from archive.local import LocalStorage
 from tests.crawlrun import (
     Archive,
     read_records,

@@ -22,6 +22,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from archive import __version__
+from archive.config import ArchiveConfig, Config
 from archive.dump_formats import PARQUET_SCHEMA, ROW_GROUP_ROWS, SCHEMA_VERSION
 from archive.dumps import (
     DumpError,
@@ -34,11 +36,10 @@ from archive.dumps import (
     write_local,
 )
 from archive.keys import DUMP_FILES, dump_key, raw_key, records_key
+from archive.local import LocalStorage
 from archive.records import RECORD_FIELDS, RecordFile
 from archive.s3 import S3Storage
-from archive.storage import LocalStorage, Storage, StorageError
-from newsarchive import __version__
-from newsarchive.config import ArchiveConfig, Config
+from archive.storage import Storage, StorageError
 from newsarchive.dumping import run_dump
 
 DAY, OTHER_DAY = "2026-11-25", "2026-11-24"
@@ -468,7 +469,7 @@ def test_run_dump_streams_to_a_real_stdout_pipe(storage, config, tmp_path):
         lines.append(f'endpoint_url = "{config.archive.endpoint_url}"')
     config_path = tmp_path / "newsarchive.toml"
     config_path.write_text("\n".join(lines) + "\n")
-    code = ("import sys; from newsarchive.config import load_config; "
+    code = ("import sys; from archive.config import load_config; "
             "from newsarchive.dumping import run_dump; "
             f"sys.exit(run_dump(load_config({str(config_path)!r}), {DAY!r}, None, '-'))")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,

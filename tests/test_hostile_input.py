@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from archive.storage import LocalStorage
+from archive.local import LocalStorage
 from crawler.urls import normalize_url
 from tests.crawlrun import read_records, read_reports, run_cli
 from tests.hostileweb import (

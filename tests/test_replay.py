@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.storage import LocalStorage
+from archive.local import LocalStorage
 from tests.crawlrun import Archive, read_records, read_reports, run_cli, warc_response, write_config
 from tests.fixtureweb import FixtureWeb
 from tests.test_crawl import archive, crawl, local_archive, s3_archive  # fixtures

@@ -19,9 +19,9 @@ import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES
 from apscheduler.triggers.interval import IntervalTrigger
 
+from archive.config import load_config
 from archive.leases import LeaseHeld, acquire
 from archive.storage import Storage
-from newsarchive.config import load_config
 from schedules.scheduler import build_scheduler, sync_jobs
 from schedules.triggers import cron_trigger
 from tests.crawlrun import REPO, Archive, read_records, read_reports, run_cli, write_config

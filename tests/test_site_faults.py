@@ -24,11 +24,11 @@ from scrapy.settings import Settings
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from archive.storage import LocalStorage
+from archive.config import load_config
+from archive.local import LocalStorage
 from crawler import resolver as guarded
 from crawler.faults import error_kind
 from crawler.middlewares import BlockedRequest, SiteGuardMiddleware, retry_after_seconds
-from newsarchive.config import load_config
 from newsarchive.crawl import crawl_settings
 from tests.crawlrun import Archive, read_records, read_reports, run_cli
 from tests.hostileweb import (

@@ -15,10 +15,11 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-import archive.storage
+import archive.local
 from archive.keys import InvalidName
+from archive.local import LocalStorage
 from archive.s3 import MiB, S3Storage
-from archive.storage import LocalStorage, ObjectInfo, Storage, StorageError
+from archive.storage import ObjectInfo, Storage, StorageError
 from newsarchive.seaweed import SeaweedServer
 
 BAD_KEYS = ["../x", "a//b", "/abs", "", "a/../b", "a/./b", "a/"]
@@ -78,7 +79,7 @@ def _break_uploads_midway(storage: Storage, monkeypatch: pytest.MonkeyPatch) -> 
         dst.write(src.read(MiB))
         raise OSError(errno.EIO, "injected read error")
 
-    monkeypatch.setattr(archive.storage.shutil, "copyfileobj", copy_then_fail)
+    monkeypatch.setattr(archive.local.shutil, "copyfileobj", copy_then_fail)
 
 
 def test_failed_upload_leaves_previous_object_and_no_debris(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.storage import LocalStorage
+from archive.local import LocalStorage
 from newsarchive.seaweed import SeaweedServer, find_weed
 from tests.archivecheck import (
     assert_archive_sound,

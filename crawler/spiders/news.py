@@ -21,6 +21,7 @@ from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from archive.config import SiteConfig
 from crawler.context import RunContext, config_from_settings
 from crawler.discovery import XmlTooLarge, read_feed, read_sitemap
 from crawler.faults import describe, error_kind
@@ -37,7 +38,6 @@ from crawler.pages import (
 from crawler.polling import PollState, load_poll_state, parse_date, poll_state_key
 from crawler.settings import settings_from_config
 from crawler.urls import is_asset_url, normalize_url, same_site
-from newsarchive.config import SiteConfig
 
 logger = logging.getLogger(__name__)
 DEPTH_META = "newsarchive_depth"

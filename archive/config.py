@@ -7,6 +7,7 @@ leave a default in force. Every error names the file, the field and the problem 
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import tomllib
 import zoneinfo
@@ -17,10 +18,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from archive.keys import SITE_NAME_RE
+from apscheduler.triggers.cron import CronTrigger
+
+from archive.keys import SITE_NAME_RE, InvalidName, validate_bucket, validate_key
+from archive.storage import StorageOptions
 
 DEFAULT_CONFIG_PATH = "newsarchive.toml"
-DEFAULT_ARCHIVE_URI = "./archive"
+# CONTRACT §1: data never shares a folder with the source (./archive is the archive/ package)
+DEFAULT_ARCHIVE_URI = "./data"
 DEFAULT_USER_AGENT = "newsarchive/0.1 (+https://github.com/newsarchive/newsarchive)"
 
 
@@ -41,6 +46,11 @@ class ArchiveConfig:
     s3_connect_timeout: float = 10.0
     s3_read_timeout: float = 60.0
     s3_max_attempts: int = 5
+
+    @property
+    def storage_options(self) -> StorageOptions:
+        return StorageOptions(self.endpoint_url, self.s3_connect_timeout, self.s3_read_timeout,
+                              self.s3_max_attempts)
 
 
 @dataclass(frozen=True)
@@ -201,8 +211,6 @@ def _check_http_url(value: str) -> str | None:
 
 def check_archive_uri(uri: str) -> str | None:
     """What is wrong with an archive URI, or None; never echoes credentials."""
-    from archive.keys import InvalidName, validate_key
-
     if not uri.strip():
         return "must not be empty"
     parsed = urlparse(uri)
@@ -213,8 +221,6 @@ def check_archive_uri(uri: str) -> str | None:
         return f"unsupported scheme {parsed.scheme!r} (use s3://, file:// or a path)"
     if parsed.scheme != "s3":
         return None
-    from archive.s3 import validate_bucket
-
     try:
         validate_bucket(parsed.netloc)
         prefix = parsed.path.strip("/")
@@ -240,12 +246,11 @@ def _check_domain(value: str) -> str | None:
 
 
 def _check_cron(value: str) -> str | None:
-    from schedules.triggers import cron_trigger
-
     if len(value.split()) != 5:
         return f"expected a 5-field cron expression (minute hour day month weekday), got {value!r}"
     try:
-        cron_trigger(value, "UTC")
+        # the same parser the scheduler builds its triggers with
+        CronTrigger.from_crontab(value, timezone="UTC")
     except ValueError as exc:
         return f"invalid cron expression {value!r}: {exc}"
     return None
@@ -258,6 +263,7 @@ def _read_archive(path: str, table: Any) -> ArchiveConfig:
     problem = check_archive_uri(uri)
     if problem:
         r.fail("uri", problem)
+    uri = _relative_to_config(path, uri)
     endpoint = r.get("endpoint_url", str, None)
     if endpoint is not None and _check_http_url(endpoint):
         r.fail("endpoint_url", _check_http_url(endpoint) or "")
@@ -274,6 +280,14 @@ def _read_archive(path: str, table: Any) -> ArchiveConfig:
     )
     r.reject_unknown()
     return config
+
+
+def _relative_to_config(config_path: str, uri: str) -> str:
+    """A relative path in the file is relative to the file's folder (CONTRACT §3), so a cron
+    job started from any directory writes where the config says."""
+    if urlparse(uri).scheme or uri.startswith("~") or os.path.isabs(uri):
+        return uri
+    return os.path.normpath(os.path.join(os.path.dirname(config_path), uri))
 
 
 def _read_crawl(path: str, table: Any) -> CrawlConfig:
