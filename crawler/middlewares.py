@@ -15,9 +15,14 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 
+from archive.config import Config
+from archive.timestamps import utc_now_iso
 from archive.warc import HttpExchange
+from crawler.addon import config_of
 from crawler.addresses import is_public_address
-from crawler.context import RunContext, utc_now_iso
+from crawler.archive_extension import ArchiveExtension, archive_of
+from crawler.cputime import cpu_time
+from crawler.errors import ErrorLog, error_log
 from crawler.resolver import REFUSED_HOSTS
 from crawler.urls import same_site
 
@@ -27,12 +32,12 @@ WARC_META = "newsarchive_warc"
 FETCHED_AT_META = "newsarchive_fetched_at"
 
 
-def site_of(request: Request, context: RunContext) -> str | None:
+def site_of(request: Request, config: Config) -> str | None:
     """The config site a request belongs to: its meta, else the first site owning its host."""
     site = request.meta.get(SITE_META)
     if site:
         return site
-    for candidate in context.config.sites:
+    for candidate in config.sites:
         if same_site(request.url, candidate.domains):
             return candidate.name
     return None
@@ -56,23 +61,24 @@ class SiteGuardMiddleware:
     (this lookup and Twisted's could differ: DNS rebinding). Names that resolver refused are
     refused here at once, so their retries never reach the network."""
 
-    def __init__(self, crawler: Crawler, context: RunContext) -> None:
+    def __init__(self, crawler: Crawler, config: Config, errors: ErrorLog) -> None:
         self.crawler = crawler
-        self.context = context
-        self.allow_private = context.config.crawl.allow_private_networks
-        self.max_pages = context.config.crawl.max_pages_per_site
+        self.config = config
+        self.errors = errors
+        self.allow_private = config.crawl.allow_private_networks
+        self.max_pages = config.crawl.max_pages_per_site
         self._pages: dict[str, int] = {}
         self._host_ok: dict[str, bool] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SiteGuardMiddleware:
-        return cls(crawler, RunContext.from_crawler(crawler))
+        return cls(crawler, config_of(crawler.settings), error_log(crawler))
 
     async def process_request(self, request: Request) -> None:
-        site = site_of(request, self.context)
+        site = site_of(request, self.config)
         if site is None:
             self._block(None, "out_of_scope", request, "no configured site owns this host")
-        site_config = self.context.config.site(site)
+        site_config = self.config.site(site)
         if not same_site(request.url, site_config.domains):
             self._block(site, "out_of_scope", request, "outside the site's allowed_domains")
         if not self.allow_private and not await self._public(request.url):
@@ -92,7 +98,7 @@ class SiteGuardMiddleware:
         label = site or "-"
         self.crawler.stats.inc_value(f"newsarchive/{label}/blocked/{kind}")
         if site:
-            self.context.errors.add(site, f"blocked_{kind}", request.url, why)
+            self.errors.add(site, f"blocked_{kind}", request.url, why)
         logger.warning("refused %s: %s", request.url, why)
         raise BlockedRequest(kind, f"{request.url}: {why}")
 
@@ -202,17 +208,19 @@ class WarcArchiveMiddleware:
     """Writes every response that comes off the network to the WARC, before redirects, retries
     and decompression touch it, and leaves its WARC pointer in the request's meta."""
 
-    def __init__(self, crawler: Crawler, context: RunContext) -> None:
+    def __init__(self, crawler: Crawler, config: Config, archive: ArchiveExtension) -> None:
         self.crawler = crawler
-        self.context = context
+        self.config = config
+        self.archive = archive
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchiveMiddleware:
-        return cls(crawler, RunContext.from_crawler(crawler))
+        return cls(crawler, config_of(crawler.settings), archive_of(crawler))
 
     def process_response(self, request: Request, response: Response) -> Response:
-        site = site_of(request, self.context)
-        if site is None:
+        site = site_of(request, self.config)
+        session = self.archive.session
+        if site is None or session is None:
             return response
         fetched_at = utc_now_iso()
         day = fetched_at[:10]
@@ -229,10 +237,10 @@ class WarcArchiveMiddleware:
             warc_date=fetched_at,
         )
         try:
-            with self.context.cpu_of("warc"):
-                pointer = self.context.session.write_exchange(site, day, exchange)
+            with cpu_time(self.crawler.stats, "warc"):
+                pointer = session.write_exchange(site, day, exchange)
         except OSError as exc:
-            self.context.storage_failure(site, response.url, exc)
+            self.archive.write_failed(site, response.url, str(exc))
             raise IgnoreRequest(f"not archived: {response.url}") from exc
         request.meta[WARC_META] = pointer
         request.meta[FETCHED_AT_META] = fetched_at

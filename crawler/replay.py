@@ -1,5 +1,6 @@
 """Replay: the live crawl's spider and pipelines, fed from the archive's WARC files.
 
+:class:`ReplayAddon` switches a crawl into a replay (``NEWSARCHIVE_REPLAY_DAY`` names the day).
 The replay spider asks for every HTML page the day's WARC files hold with status 200; the
 replay download handler, installed for http and https, answers each request from the WARC
 record it names. Nothing goes to the network: no robots.txt, no DNS, no site guard, no WARC
@@ -19,12 +20,14 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Headers, Request, Response
 from scrapy.responsetypes import responsetypes
+from scrapy.settings import BaseSettings
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.keys import day_prefix, parse_data_key
 from archive.storage import Storage
 from archive.warc import WarcPointer
-from crawler.context import RunContext
+from crawler.addon import CONFIG_PRIORITY
+from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.middlewares import FETCHED_AT_META, SITE_META, WARC_META
 from crawler.spiders.news import DEPTH_META, NewsSpider
 
@@ -79,19 +82,19 @@ class WarcReplayDownloadHandler:
 
     lazy = False
 
-    def __init__(self, crawler: Crawler) -> None:
-        self.context = RunContext.from_crawler(crawler)
+    def __init__(self, archive: ArchiveExtension) -> None:
+        self.archive = archive
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcReplayDownloadHandler:
-        return cls(crawler)
+        return cls(archive_of(crawler))
 
     async def download_request(self, request: Request) -> Response:
         pointer = request.meta.get(REPLAY_META)
         if pointer is None:
             raise IgnoreRequest(f"replay never goes to the network: {request.url}")
         status, headers, body = await asyncio.to_thread(read_capture,
-                                                        self.context.source_storage, pointer)
+                                                        self.archive.source_storage, pointer)
         scrapy_headers = Headers(headers)
         cls = responsetypes.from_args(headers=scrapy_headers, url=request.url, body=body)
         return cls(url=request.url, status=status, headers=scrapy_headers, body=body,
@@ -111,9 +114,14 @@ class ReplaySpider(NewsSpider):
         """A replay fetches nothing: the polling state stays as the crawls left it."""
 
     async def start(self) -> AsyncIterator[Request]:
-        day = self.context.replay_day
+        await self._open_run()
+        day = self.archive.replay_day
+        assert day is not None, "a replay needs NEWSARCHIVE_REPLAY_DAY (ReplayAddon)"
         names = {site.name for site in self.sites}
-        for capture in day_captures(self.context.source_storage, day, names):
+        captures = day_captures(self.archive.source_storage, day, names)
+        # the WARC files are read in a thread, one capture at a time: streamed, never on the
+        # reactor thread
+        while (capture := await asyncio.to_thread(next, captures, None)) is not None:
             yield Request(capture.url, callback=self.parse_page, dont_filter=True,
                           errback=self.on_error,
                           meta={SITE_META: capture.site, DEPTH_META: 0, REPLAY_META:
@@ -121,8 +129,17 @@ class ReplaySpider(NewsSpider):
                                 FETCHED_AT_META: capture.fetched_at})
 
 
-def replay_settings() -> dict[str, Any]:
-    """Settings that make a crawl a replay: no network components, no raw writing."""
+class ReplayAddon:
+    """Makes a crawl a replay: no network components, no raw writing. Listed after
+    :class:`~crawler.addon.NewsarchiveAddon` in ``ADDONS``, so it overrides what the config
+    implies (robots.txt, delays), with the same priority."""
+
+    def update_settings(self, settings: BaseSettings) -> None:
+        for name, value in _replay_settings().items():
+            settings.set(name, value, priority=CONFIG_PRIORITY)
+
+
+def _replay_settings() -> dict[str, Any]:
     handler = "crawler.replay.WarcReplayDownloadHandler"
     return {
         "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},

@@ -1,23 +1,28 @@
 """The run report (``runs/date=D/<crawl_id>.json``) and the human summary printed after a crawl.
 
-Built from the crawler's stats and the run context only; it never includes credentials: the
-archive location is shown without any user info and config values are not copied in.
+Built from the crawler's stats, the error log and the archive extension only; it never includes
+credentials: the archive location is shown without any user info and config values are not
+copied in.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
 import time
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from scrapy.crawler import Crawler
+
+from archive.timestamps import utc_now_iso
+from crawler import signals as archive_signals
 from crawler.alerts import recent_site_history, site_alerts
-from crawler.context import utc_now_iso
-
-if TYPE_CHECKING:
-    from crawler.context import RunContext
+from crawler.archive_extension import ArchiveExtension, archive_of
+from crawler.cputime import cpu_seconds
+from crawler.errors import ErrorLog, error_log
 
 logger = logging.getLogger(__name__)
 OUTCOMES = ("new", "updated", "unchanged", "near_duplicate", "duplicate", "empty")
@@ -53,41 +58,46 @@ def _site_stats(stats: dict[str, Any], site: str) -> dict[str, Any]:
     }
 
 
-def build_report_data(context: RunContext, reason: str) -> dict[str, Any]:
-    stats = context.crawler.stats.get_stats() if context.crawler.stats else {}
-    session = context.session
+def build_report_data(stats: dict[str, Any], archive: ArchiveExtension, errors: ErrorLog,
+                      reason: str) -> dict[str, Any]:
+    """The run report; reads the sites' recent reports for the yield alerts (blocking I/O:
+    called in a thread, with a copy of the stats taken on the reactor thread)."""
+    assert archive.session is not None and archive.storage is not None
+    session = archive.session
     sites = {}
-    for site in context.site_names():
+    for site in (s.name for s in archive.config.sites):
         data = _site_stats(stats, site)
         out = session.sites.get(site)
-        data["errors"] = dict(context.errors.counts.get(site, {}))
+        data["errors"] = dict(errors.counts.get(site, {}))
         data["bytes_raw"] = out.raw_bytes if out else 0
         data["bytes_records"] = out.record_bytes if out else 0
         data["files"] = list(out.files) if out else []
         if data["pages_fetched"] or data["files"] or data["errors"]:
-            data["alerts"] = _alerts(context, site, data)
+            data["alerts"] = _alerts(archive, site, data)
             sites[site] = data
     return {
-        "crawl_id": context.crawl_id,
-        "started_at": context.started_at,
+        "crawl_id": archive.crawl_id,
+        "started_at": archive.started_at,
         "finished_at": utc_now_iso(),
-        "duration_s": round(time.monotonic() - context.started_monotonic, 3),
+        "duration_s": round(time.monotonic() - archive.started_monotonic, 3),
         "finish_reason": reason,
-        "cpu_seconds": context.cpu_seconds(),
-        "archive": context.storage.location(),
-        "software": context.software,
+        "cpu_seconds": cpu_seconds(stats),
+        "archive": archive.storage.location(),
+        "software": archive.software,
         "sites": sites,
-        "errors_total": context.errors.total,
-        "error_examples": context.errors.examples,
+        "errors_total": errors.total,
+        "error_examples": errors.examples,
         "robots_forbidden": stats.get("robotstxt/forbidden", 0),
-        "sites_held": [{"site": h.site, **h.holder} for h in context.held],
+        "sites_held": [{"site": h.site, **h.holder} for h in archive.held],
     }
 
 
-def _alerts(context: RunContext, site: str, data: dict[str, Any]) -> list[dict[str, str]]:
+def _alerts(archive: ArchiveExtension, site: str, data: dict[str, Any]
+            ) -> list[dict[str, str]]:
     """Yield alerts against the site's recent runs, logged as warnings."""
+    assert archive.storage is not None
     try:
-        history = recent_site_history(context.storage, site, context.started_at,
+        history = recent_site_history(archive.storage, site, archive.started_at,
                                       dt.datetime.now(dt.UTC).date())
     except Exception as exc:  # no history readable: no comparison, never a failed report
         logger.warning("yield alerts for %s skipped: run history unreadable: %s", site, exc)
@@ -98,10 +108,28 @@ def _alerts(context: RunContext, site: str, data: dict[str, Any]) -> list[dict[s
     return alerts
 
 
-def build_report(context: RunContext, reason: str) -> str:
-    data = build_report_data(context, reason)
-    context.final_report = data
-    return json.dumps(data, indent=2, sort_keys=False)
+class RunReporter:
+    """Writes the run report when the archive extension asks (``run_report_due``), after the
+    records and their state; the command line reads :attr:`report` once the crawl is over."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.report: dict[str, Any] | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunReporter:
+        reporter = cls(crawler)
+        crawler.signals.connect(reporter.write_report, signal=archive_signals.run_report_due)
+        return reporter
+
+    async def write_report(self, reason: str) -> None:
+        archive = archive_of(self.crawler)
+        stats = dict(self.crawler.stats.get_stats())
+        data = await asyncio.to_thread(build_report_data, stats, archive,
+                                       error_log(self.crawler), reason)
+        archive.enqueue_bytes(archive.report_key(),
+                              json.dumps(data, indent=2, sort_keys=False).encode("utf-8"))
+        self.report = data
 
 
 def _human_bytes(count: int) -> str:

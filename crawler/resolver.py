@@ -3,9 +3,9 @@
 The site guard middleware checks address literals and scope, but a name it resolved itself could
 resolve to another address when Twisted looks it up again to connect (DNS rebinding). This
 resolver is installed on the reactor through Scrapy's ``TWISTED_DNS_RESOLVER``, so the address
-checked is the address dialled. It fails closed: an unreadable config means private networks
-stay refused. Refused names are remembered so that the guard can refuse their retries at once
-and count them under the site that asked.
+checked is the address dialled. It fails closed: private networks are allowed only when every
+crawl of the process has a parsed config that allows them. Refused names are remembered so that
+the guard can refuse their retries at once and count them under the site that asked.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.error import DNSLookupError
 
+from archive.config import Config
 from crawler.addresses import is_public_address
 
 logger = logging.getLogger(__name__)
@@ -30,14 +31,10 @@ class PrivateAddressRefused(DNSLookupError):
 
 
 def allow_private_from(settings: Any) -> bool:
-    """``allow_private_networks`` of the crawl's config; False when it cannot be read."""
-    from crawler.context import config_from_settings
-
-    try:
-        return bool(config_from_settings(settings).crawl.allow_private_networks)
-    except Exception as exc:  # fail closed: no config, no private networks
-        logger.warning("DNS guard: config unreadable (%s); private networks refused", exc)
-        return False
+    """``allow_private_networks`` of a crawl's parsed config (the add-on leaves it in
+    ``NEWSARCHIVE_CONFIG``); False for anything else, a file path not parsed yet included."""
+    config = settings.get("NEWSARCHIVE_CONFIG")
+    return isinstance(config, Config) and config.crawl.allow_private_networks
 
 
 def check_resolved(name: str, address: str) -> str:
@@ -58,15 +55,21 @@ def check_resolved(name: str, address: str) -> str:
 class GuardedResolver(CachingThreadedResolver):
     """Scrapy's caching resolver, with every answer (cached or fresh) checked before use."""
 
-    allow_private = False
+    _process: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, reactor: Any) -> GuardedResolver:
-        # ``crawler`` is the CrawlerProcess here: its settings hold the CLI's config object,
-        # or NEWSARCHIVE_CONFIG for `scrapy crawl`
         resolver = super().from_crawler(crawler, reactor)
-        resolver.allow_private = allow_private_from(crawler.settings)
+        # ``crawler`` is the CrawlerProcess here, built before its crawls have applied their
+        # add-ons (under `scrapy crawl` they start only once the reactor runs): the config
+        # is read from the crawls at lookup time, when they are running
+        resolver._process = crawler
         return resolver
+
+    @property
+    def allow_private(self) -> bool:
+        crawlers = list(getattr(self._process, "crawlers", None) or ())
+        return bool(crawlers) and all(allow_private_from(c.settings) for c in crawlers)
 
     def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Any:  # noqa: N802
         deferred = super().getHostByName(name, timeout)

@@ -1,21 +1,31 @@
 """Scrapy settings of the project (``scrapy.cfg`` points here).
 
-Values that come from the config file are applied by the spider's ``update_settings`` with
+Values that come from the config file are applied by the add-on (``crawler/addon.py``) with
 "spider" priority, so ``scrapy crawl news -s DOWNLOAD_DELAY=0`` still overrides them.
 """
-
-from __future__ import annotations
-
-from typing import Any
-
-from archive.config import Config
 
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
-# the config file the spider reads when run through `scrapy crawl` (the CLI passes its own)
+# -- newsarchive's own settings: every NEWSARCHIVE_* key read anywhere is declared here --------
+# the config: a file path (`scrapy crawl`), or the parsed Config the command line puts here;
+# the add-on parses a path once and leaves the object in its place
 NEWSARCHIVE_CONFIG = "newsarchive.toml"
+# overrides [archive].uri when the add-on parses the file (`newsarchive --archive URI`)
+NEWSARCHIVE_ARCHIVE_URI = None
+# the run's crawl id; None: a new one (the command line sets its own, to print it)
+NEWSARCHIVE_CRAWL_ID = None
+# replay (crawler/replay.py's add-on): the UTC day whose WARC files feed the crawl, and the
+# archive they are read from (None: the archive written to)
+NEWSARCHIVE_REPLAY_DAY = None
+NEWSARCHIVE_REPLAY_SOURCE = None
+# the live progress line on a terminal (crawler/progress.py)
+NEWSARCHIVE_PROGRESS = True
+
+ADDONS = {
+    "crawler.addon.NewsarchiveAddon": 0,
+}
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
@@ -63,24 +73,8 @@ ITEM_PIPELINES = {
 }
 
 EXTENSIONS = {
+    "crawler.errors.ErrorLog": 100,
+    "crawler.archive_extension.ArchiveExtension": 200,
+    "crawler.report.RunReporter": 300,
     "crawler.progress.ProgressLine": 500,
 }
-
-
-def settings_from_config(config: Config) -> dict[str, Any]:
-    """The Scrapy settings a config implies."""
-    crawl = config.crawl
-    max_bytes = int(crawl.max_page_mb * 1024 * 1024)
-    return {
-        "USER_AGENT": crawl.user_agent,
-        "ROBOTSTXT_OBEY": crawl.obey_robots,
-        "DOWNLOAD_DELAY": crawl.download_delay,
-        # AutoThrottle never goes below DOWNLOAD_DELAY; it starts there and backs off from it
-        "AUTOTHROTTLE_START_DELAY": max(crawl.download_delay, 0.1) if crawl.download_delay
-        else 0.0,
-        "AUTOTHROTTLE_ENABLED": crawl.download_delay > 0,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_requests_per_domain,
-        "DOWNLOAD_MAXSIZE": max_bytes,
-        "DOWNLOAD_TIMEOUT": crawl.download_timeout,
-        "DOWNLOAD_WARNSIZE": max_bytes // 2,
-    }

@@ -115,7 +115,7 @@ def _replay(args: argparse.Namespace, config: Config) -> int:
     if not args.date:
         print("newsarchive replay: one of --date or --url is required", file=sys.stderr)
         return EXIT_USAGE
-    from newsarchive.replay import run_replay
+    from newsarchive.cmd_replay import run_replay
 
     return run_replay(config, args.date, args.site, args.output, verbose=args.verbose)
 
@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"newsarchive: config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.command == "crawl":
-        from newsarchive.crawl import run_crawl
+        from newsarchive.cmd_crawl import run_crawl
 
         return run_crawl(config, args.site, verbose=args.verbose)
     if args.command == "schedule":

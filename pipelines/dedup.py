@@ -10,6 +10,7 @@ machines crawling into one bucket on different days therefore agree on what is n
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
@@ -22,7 +23,8 @@ from scrapy.exceptions import DropItem
 
 from archive.keys import segment_partition
 from archive.storage import ObjectInfo, Storage, StorageError
-from crawler.context import RunContext
+from crawler.archive_extension import ArchiveExtension, archive_of
+from crawler.cputime import cpu_time
 from crawler.items import ArticlePage
 from pipelines.dedup_index import (
     DedupIndex,
@@ -106,30 +108,38 @@ class ArticleRecord:
 
 
 class DedupPipeline:
-    def __init__(self, crawler: Crawler, context: RunContext) -> None:
+    def __init__(self, crawler: Crawler, archive: ArchiveExtension) -> None:
         self.crawler = crawler
-        self.context = context
+        self.archive = archive
         self.index = DedupIndex()
         self._recorded_this_run: set[int] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
-        return cls(crawler, RunContext.from_crawler(crawler))
+        return cls(crawler, archive_of(crawler))
 
-    def open_spider(self) -> None:
-        context = self.context
-        state = DedupState(context.state_storage, context.spool.root / "state-cache")
-        today = context.replay_day or context.started_at[:10]
-        recent_from = (dt.date.fromisoformat(today)
-                       - dt.timedelta(days=context.config.crawl.near_duplicate_days)).isoformat()
-        self.index = state.load(context.replay_set_aside(), recent_from)
-        # segments still waiting in the spool describe records waiting with them
-        for entry in context.spool.pending():
-            if segment_partition(entry.key) is not None:
-                for state_entry in decode_segment(entry.data_path.read_bytes()):
-                    self.index.add(state_entry)
+    async def open_spider(self) -> None:
+        await self.archive.ready()
+        # every segment ever written is listed and read (or taken from the local cache)
+        self.index = await asyncio.to_thread(self._load_index)
         logger.info("dedup state: %d archived articles known (%d bytes of tables)",
                     len(self.index), self.index.tables.nbytes())
+
+    def _load_index(self) -> DedupIndex:
+        archive = self.archive
+        assert archive.source_storage is not None and archive.spool is not None
+        # where the dedup state is read: the archive a replay reads from, else this one
+        state = DedupState(archive.source_storage, archive.spool.root / "state-cache")
+        today = archive.replay_day or archive.started_at[:10]
+        recent_from = (dt.date.fromisoformat(today)
+                       - dt.timedelta(days=archive.config.crawl.near_duplicate_days)).isoformat()
+        index = state.load(archive.replay_set_aside(), recent_from)
+        # segments still waiting in the spool describe records waiting with them
+        for entry in archive.spool.pending():
+            if segment_partition(entry.key) is not None:
+                for state_entry in decode_segment(entry.data_path.read_bytes()):
+                    index.add(state_entry)
+        return index
 
     def _count(self, site: str, outcome: str) -> None:
         self.crawler.stats.inc_value(f"newsarchive/{site}/articles/{outcome}")
@@ -170,7 +180,7 @@ class DedupPipeline:
             "version": version,
             "near_duplicate_of": f"{near:016x}" if near is not None else None,
             "fetched_at": page.fetched_at,
-            "crawl_id": self.context.crawl_id,
+            "crawl_id": self.archive.crawl_id,
             "extractor": EXTRACTOR,
             "warc_filename": page.warc_filename,
             "warc_offset": page.warc_offset,
@@ -183,7 +193,7 @@ class DedupPipeline:
         page, extraction = item.page, item.extraction
         id_ = int(article_id(item.canonical_url), 16)
         content = hash_prefix(extraction.content_hash)
-        with self.context.cpu_of("dedup"):
+        with cpu_time(self.crawler.stats, "dedup"):
             version, near = self._decide(page, item.canonical_url, id_, content,
                                          extraction.simhash)
         entry = StateEntry(id_, content, extraction.simhash, version)

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.context import RunContext
+from archive.config import Config
+from crawler.addon import config_of
+from crawler.errors import ErrorLog, error_log
 from crawler.items import ArticlePage
 from crawler.urls import canonical_url
 from pipelines.extraction import Extraction, extract_article
@@ -33,17 +35,18 @@ class ExtractedArticle:
 
 
 class ExtractPipeline:
-    def __init__(self, crawler: Crawler, context: RunContext) -> None:
+    def __init__(self, crawler: Crawler, config: Config, errors: ErrorLog) -> None:
         self.crawler = crawler
-        self.context = context
-        crawl = context.config.crawl
+        self.config = config
+        self.errors = errors
+        crawl = config.crawl
         self.limits = PoolLimits(crawl.extract_workers, crawl.extract_timeout,
                                  crawl.extract_max_tasks, crawl.extract_memory_mb)
         self.pool: ProcessPool | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        return cls(crawler, RunContext.from_crawler(crawler))
+        return cls(crawler, config_of(crawler.settings), error_log(crawler))
 
     def open_spider(self) -> None:
         self.pool = ProcessPool(extract_article, self.limits)
@@ -62,16 +65,16 @@ class ExtractPipeline:
             extraction = await asyncio.wrap_future(future)
         except WorkerError as exc:
             stats.inc_value(f"newsarchive/{item.site}/errors/extract_{exc.kind}")
-            self.context.errors.add(item.site, f"extract_{exc.kind}", item.url, str(exc))
+            self.errors.add(item.site, f"extract_{exc.kind}", item.url, str(exc))
             logger.error("extraction failed (%s) for %s: %s", exc.kind, item.url, exc)
             raise DropItem(f"extraction {exc.kind}: {item.url}") from None
         if extraction is None:
             # a JavaScript-only page, a paywall stub, a redesign the extractor misses
             stats.inc_value(f"newsarchive/{item.site}/articles/empty")
-            self.context.errors.add(item.site, "empty", item.url,
+            self.errors.add(item.site, "empty", item.url,
                                     "no article text found (JavaScript-only page?)")
             logger.warning("empty %s: no article text found", item.url)
             raise DropItem(f"no article body: {item.url}")
-        domains = self.context.config.site(item.site).domains
+        domains = self.config.site(item.site).domains
         return ExtractedArticle(item, extraction,
                                 canonical_url(item.url, extraction.declared_canonical, domains))

@@ -11,7 +11,8 @@ import logging
 
 from scrapy.crawler import Crawler
 
-from crawler.context import RunContext
+from crawler.archive_extension import ArchiveExtension, archive_of
+from crawler.cputime import cpu_time
 from pipelines.dedup import ArticleRecord
 from pipelines.dedup_index import encode_segment
 
@@ -19,25 +20,29 @@ logger = logging.getLogger(__name__)
 
 
 class StorePipeline:
-    def __init__(self, crawler: Crawler, context: RunContext) -> None:
+    def __init__(self, crawler: Crawler, archive: ArchiveExtension) -> None:
         self.crawler = crawler
-        self.context = context
+        self.archive = archive
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        return cls(crawler, RunContext.from_crawler(crawler))
+        return cls(crawler, archive_of(crawler))
 
-    def open_spider(self) -> None:
-        self.context.session.state_encoder = encode_segment
+    async def open_spider(self) -> None:
+        await self.archive.ready()
+        assert self.archive.session is not None
+        self.archive.session.state_encoder = encode_segment
 
     def process_item(self, item: object) -> object:
         if not isinstance(item, ArticleRecord):
             return item
+        session = self.archive.session
+        assert session is not None
         try:
-            with self.context.cpu_of("records"):
-                self.context.session.write_record(item.site, item.day, item.fields, item.state)
+            with cpu_time(self.crawler.stats, "records"):
+                session.write_record(item.site, item.day, item.fields, item.state)
         except OSError as exc:
-            self.context.storage_failure(item.site, item.fields["url"], exc)
+            self.archive.write_failed(item.site, item.fields["url"], str(exc))
             raise
         stats = self.crawler.stats
         stats.inc_value(f"newsarchive/{item.site}/records")

@@ -20,7 +20,7 @@ import time
 from archive.config import load_config
 from archive.keys import run_report_key
 from archive.storage import open_storage
-from crawler.context import crawl_day
+from archive.timestamps import crawl_day
 
 logger = logging.getLogger("newsarchive.schedule")
 _children: set[subprocess.Popen] = set()

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from archive.local import LocalStorage
+from tests.crawlrun import warc_response
+
 CORPUS = Path(__file__).parent / "hostile"
 MAX_HANDLER_SECONDS = 30.0
 MAX_HEAD_BYTES = 64 * 1024
@@ -208,9 +211,6 @@ def stream(exchange: Exchange, total: int, chunk: bytes, content_length: bool) -
 def assert_archive_complete(root: Path, records: list[dict]) -> None:
     """After a crawl into ``root/archive`` with spool ``root/spool``: every record points at
     its own response in a complete WARC, and no temp file or unstored spool file is left."""
-    from archive.storage import LocalStorage
-    from tests.crawlrun import warc_response
-
     storage = LocalStorage(root / "archive")
     for record in records:
         uri, _ = warc_response(storage, record["warc_filename"], record["warc_offset"],

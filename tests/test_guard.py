@@ -23,7 +23,7 @@ def test_address_classes(address: str, public: bool) -> None:
 def _guard() -> SiteGuardMiddleware:
     config = SimpleNamespace(crawl=SimpleNamespace(allow_private_networks=False,
                                                    max_pages_per_site=10), sites=())
-    return SiteGuardMiddleware(SimpleNamespace(stats=None), SimpleNamespace(config=config))
+    return SiteGuardMiddleware(SimpleNamespace(stats=None), config, SimpleNamespace())
 
 
 def test_names_are_checked_after_resolution() -> None:

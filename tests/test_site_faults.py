@@ -27,9 +27,10 @@ from twisted.python.failure import Failure
 from archive.config import load_config
 from archive.local import LocalStorage
 from crawler import resolver as guarded
+from crawler.addon import NewsarchiveAddon
 from crawler.faults import error_kind
 from crawler.middlewares import BlockedRequest, SiteGuardMiddleware, retry_after_seconds
-from newsarchive.crawl import crawl_settings
+from newsarchive.cmd_crawl import crawl_settings
 from tests.crawlrun import Archive, read_records, read_reports, run_cli
 from tests.hostileweb import (
     Exchange,
@@ -286,10 +287,9 @@ def test_redirect_to_private_addresses_is_refused() -> None:
     config = SimpleNamespace(crawl=SimpleNamespace(allow_private_networks=False,
                                                    max_pages_per_site=10),
                              sites=(site,), site=lambda name: site)
-    context = SimpleNamespace(config=config, errors=SimpleNamespace(
-        add=lambda *a: errors.append(a)))
+    error_log = SimpleNamespace(add=lambda *a: errors.append(a))
     stats = SimpleNamespace(inc_value=lambda *a, **k: None)
-    guard = SiteGuardMiddleware(SimpleNamespace(stats=stats), context)
+    guard = SiteGuardMiddleware(SimpleNamespace(stats=stats), config, error_log)
     for target in ("http://169.254.169.254/latest/meta-data/", "http://localhost:9/admin"):
         # what RedirectMiddleware hands back: a new request through the whole chain
         redirect = Request(target, meta={"newsarchive_site": "news", "redirect_times": 1})
@@ -349,7 +349,7 @@ def test_credentials_never_appear_in_output_reports_or_help(web: HostileWeb, s3_
 @pytest.mark.parametrize("private", [False, True])
 def test_both_entry_points_install_the_guarded_resolver(tmp_path: Path, private: bool) -> None:
     """`newsarchive crawl` (config object in the settings) and `scrapy crawl` (config file
-    named by NEWSARCHIVE_CONFIG) build the resolver from the same config key."""
+    named by NEWSARCHIVE_CONFIG, parsed by the add-on) give the resolver the same config."""
     config_path = _config(tmp_path / "news.toml", tmp_path, ["http://news.example/"], private)
     cli = crawl_settings(load_config(config_path), "20261125T000000Z-000000")
     scrapy_cli = Settings()
@@ -357,8 +357,11 @@ def test_both_entry_points_install_the_guarded_resolver(tmp_path: Path, private:
     scrapy_cli.set("NEWSARCHIVE_CONFIG", str(config_path), priority="cmdline")
     for settings in (cli, scrapy_cli):
         assert settings["TWISTED_DNS_RESOLVER"] == "crawler.resolver.GuardedResolver"
-        resolver = guarded.GuardedResolver.from_crawler(SimpleNamespace(settings=settings),
-                                                        reactor=SimpleNamespace())
+        # what a crawl's settings hold once its add-ons have run (Crawler._apply_settings)
+        crawl = settings.copy()
+        NewsarchiveAddon().update_settings(crawl)
+        process = SimpleNamespace(settings=settings, crawlers=[SimpleNamespace(settings=crawl)])
+        resolver = guarded.GuardedResolver.from_crawler(process, reactor=SimpleNamespace())
         assert resolver.allow_private is private
 
 

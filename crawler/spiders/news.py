@@ -8,22 +8,25 @@ pages judged to be articles are yielded as :class:`ArticlePage` items.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
-from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.config import SiteConfig
-from crawler.context import RunContext, config_from_settings
+from crawler.addon import config_of
+from crawler.archive_extension import archive_of
 from crawler.discovery import XmlTooLarge, read_feed, read_sitemap
+from crawler.errors import error_log
 from crawler.faults import describe, error_kind
 from crawler.items import ArticlePage
 from crawler.middlewares import FETCHED_AT_META, SITE_META, WARC_META, BlockedRequest
@@ -36,7 +39,7 @@ from crawler.pages import (
     sniffs_as_html,
 )
 from crawler.polling import PollState, load_poll_state, parse_date, poll_state_key
-from crawler.settings import settings_from_config
+from crawler.signals import records_committed
 from crawler.urls import is_asset_url, normalize_url, same_site
 
 logger = logging.getLogger(__name__)
@@ -54,14 +57,6 @@ class NewsSpider(scrapy.Spider):
     # discovery on: links, pagination (the replay spider turns it off)
     follow_links = True
 
-    @classmethod
-    def update_settings(cls, settings: BaseSettings) -> None:
-        super().update_settings(settings)
-        config = config_from_settings(settings)
-        settings.set("NEWSARCHIVE_CONFIG_OBJECT", config, priority="spider")
-        for key, value in settings_from_config(config).items():
-            settings.set(key, value, priority="spider")
-
     def __init__(self, site: str | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.site_filter = [s.strip() for s in site.split(",")] if site else []
@@ -76,20 +71,27 @@ class NewsSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.context = RunContext.from_crawler(crawler)
-        spider.context.connect()
-        spider.sites = spider.context.take_leases(
-            spider.context.config.select_sites(spider.site_filter))
-        storage = spider.context.storage
-        spider.poll = {site.name: load_poll_state(storage, site.name) for site in spider.sites}
-        spider.context.close_steps.append(spider._save_poll_state)
         crawler.signals.connect(spider._robots_parsed, signal=signals.robots_parsed)
         crawler.signals.connect(spider._request_dropped, signal=signals.request_dropped)
+        crawler.signals.connect(spider._save_poll_state, signal=records_committed)
         return spider
+
+    async def _open_run(self) -> None:
+        """The run's config, error log and archive (opened, leases taken), found through the
+        crawler: the spider is built before the add-on and the extensions, so only now."""
+        self.config = config_of(self.crawler.settings)
+        self.errors = error_log(self.crawler)
+        self.archive = archive_of(self.crawler)
+        await self.archive.ready()
+        self.sites = self.archive.crawl_sites
+        storage = self.archive.storage
+        self.poll = await asyncio.to_thread(
+            lambda: {site.name: load_poll_state(storage, site.name) for site in self.sites})
 
     # -- start ---------------------------------------------------------------------------
     async def start(self) -> AsyncIterator[Request]:
-        obey_robots = self.context.config.crawl.obey_robots
+        await self._open_run()
+        obey_robots = self.config.crawl.obey_robots
         for site in self.sites:
             for url in site.start_urls:
                 yield self._entry(self._page_request(url, site.name, depth=0))
@@ -113,7 +115,7 @@ class NewsSpider(scrapy.Spider):
         exact budget on requests that get sent), so a sitemap of millions of URLs costs no
         more memory than a site's budget allows."""
         count = self._queued.get(site, 0)
-        if count >= 2 * self.context.config.crawl.max_pages_per_site:
+        if count >= 2 * self.config.crawl.max_pages_per_site:
             self.crawler.stats.inc_value(f"newsarchive/{site}/skipped/queue_full")
             return False
         self._queued[site] = count + 1
@@ -161,7 +163,7 @@ class NewsSpider(scrapy.Spider):
 
     def _save_poll_state(self, reason: str) -> None:
         """Only a clean, complete run may tell the next one what it can skip."""
-        if reason != "finished" or self.context.storage_failed:
+        if not self.poll or reason != "finished" or self.archive.storage_failed:
             # a poll state lets the next run skip what this one saw: not after losing files
             return
         stats = self.crawler.stats
@@ -169,9 +171,9 @@ class NewsSpider(scrapy.Spider):
             if stats.get_value(f"newsarchive/{site.name}/skipped/max_pages", 0):
                 continue
             old = self.poll[site.name]
-            state = PollState(parse_date(self.context.started_at),
+            state = PollState(parse_date(self.archive.started_at),
                               {**old.validators, **self._validators.get(site.name, {})})
-            self.context.session.enqueue_bytes(poll_state_key(site.name), state.to_json())
+            self.archive.enqueue_bytes(poll_state_key(site.name), state.to_json())
 
     # -- robots.txt ----------------------------------------------------------------------
     def _robots_parsed(self, robotparser: Any, request: Request) -> None:
@@ -199,7 +201,7 @@ class NewsSpider(scrapy.Spider):
         response = self._as_html(response)
         if response is None:
             return
-        site = self.context.config.site(response.meta[SITE_META])
+        site = self.config.site(response.meta[SITE_META])
         depth = response.meta.get(DEPTH_META, 0)
         if is_article(response, site.article_urls, response.meta.get(LISTED_META, False)):
             yield self._article(response, site)
@@ -284,7 +286,7 @@ class NewsSpider(scrapy.Spider):
     def parse_feed(self, response: Response) -> Iterator[Request]:
         if self._unchanged(response):
             return
-        site = self.context.config.site(response.meta[SITE_META])
+        site = self.config.site(response.meta[SITE_META])
         try:
             entries, problem = read_feed(response.body)
         except (XmlTooLarge, OSError, EOFError) as exc:
@@ -302,7 +304,7 @@ class NewsSpider(scrapy.Spider):
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         if self._unchanged(response):
             return
-        site = self.context.config.site(response.meta[SITE_META])
+        site = self.config.site(response.meta[SITE_META])
         nesting = response.meta.get(SITEMAP_DEPTH_META, 0)
         self._sitemaps_seen.add(response.url)
         try:
@@ -364,13 +366,11 @@ class NewsSpider(scrapy.Spider):
 
     def _count_error(self, site: str, kind: str, url: str, message: str) -> None:
         self.crawler.stats.inc_value(f"newsarchive/{site}/errors/{kind}")
-        self.context.errors.add(site, kind, url, message)
+        self.errors.add(site, kind, url, message)
         logger.warning("%s %s: %s", kind, url, message)
 
 
 def _origins(site: SiteConfig) -> list[str]:
-    from urllib.parse import urlsplit
-
     origins = []
     for url in (*site.start_urls, *site.feeds, *site.sitemaps):
         parts = urlsplit(url)

@@ -10,14 +10,19 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import dataclass
+from typing import Any
 
-from scrapy.crawler import CrawlerProcess
+from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
 from archive.config import Config
 from archive.keys import run_report_key
-from crawler.context import RunContext, crawl_day, new_crawl_id, utc_now_iso
-from crawler.report import format_summary
+from archive.spool import Spool
+from archive.storage import open_storage
+from archive.timestamps import crawl_day, new_crawl_id, utc_now_iso
+from crawler.archive_extension import ArchiveExtension
+from crawler.report import RunReporter, format_summary
 from crawler.spiders.news import NewsSpider
 from newsarchive.exitcodes import EXIT_FAILED, EXIT_HELD, EXIT_OK
 
@@ -39,39 +44,59 @@ class _LastError(logging.Handler):
 
 
 def crawl_settings(config: Config, crawl_id: str, verbose: bool = False) -> Settings:
+    """The project's settings with the parsed config and this run's crawl id."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
-    settings.set("NEWSARCHIVE_CONFIG_OBJECT", config, priority="cmdline")
+    settings.set("NEWSARCHIVE_CONFIG", config, priority="cmdline")
     settings.set("NEWSARCHIVE_CRAWL_ID", crawl_id, priority="cmdline")
     settings.set("LOG_LEVEL", "INFO" if verbose else "WARNING", priority="cmdline")
     return settings
 
 
-def _failure_report(context: RunContext, error: str | None) -> None:
+@dataclass
+class CrawlOutcome:
+    """What a finished crawl process left: its archive extension and its report (None when
+    the crawl died before its spider closed)."""
+
+    archive: ArchiveExtension | None
+    report: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> CrawlOutcome:
+        if crawler.extensions is None:  # died before its components were built
+            return cls(None, None)
+        reporter = crawler.get_extension(RunReporter)
+        return cls(crawler.get_extension(ArchiveExtension), reporter and reporter.report)
+
+    def exit_code(self) -> int:
+        archive = self.archive
+        if (archive is None or not self.report or archive.pending_uploads
+                or archive.closed_reason not in NORMAL_ENDINGS or archive.storage_failed):
+            return EXIT_FAILED
+        return EXIT_HELD if archive.held else EXIT_OK
+
+
+def _failure_report(config: Config, crawl_id: str, started_at: str, error: str | None) -> None:
     """A run that died before its spider closed still leaves a report, with the error."""
-    report = {"crawl_id": context.crawl_id, "started_at": context.started_at,
+    report = {"crawl_id": crawl_id, "started_at": started_at,
               "finished_at": utc_now_iso(), "finish_reason": "error",
               "error": error or "the crawl stopped before it could close", "sites": {}}
-    key = run_report_key(crawl_day(context.crawl_id), context.crawl_id)
+    key = run_report_key(crawl_day(crawl_id), crawl_id)
+    storage = open_storage(config.archive.uri, config.archive.storage_options)
+    spool = Spool(config.archive.spool_dir, storage.location())
     try:
-        context.spool.enqueue_bytes(json.dumps(report, indent=2).encode(), key)
+        spool.enqueue_bytes(json.dumps(report, indent=2).encode(), key)
     except OSError as exc:
         print(f"newsarchive crawl: could not write the failure report to the spool "
-              f"{context.spool.root}: {exc.strerror or exc}", file=sys.stderr)
-    context.spool.drain(context.storage)
-
-
-def exit_code(context: RunContext) -> int:
-    final = context.final
-    if (final.get("pending_uploads", 0) or final.get("reason") not in NORMAL_ENDINGS
-            or context.storage_failed):
-        return EXIT_FAILED
-    return EXIT_HELD if context.held else EXIT_OK
+              f"{spool.root}: {exc.strerror or exc}", file=sys.stderr)
+    spool.drain(storage)
+    spool.close()
 
 
 def run_crawl(config: Config, sites: list[str], verbose: bool = False) -> int:
     """Crawl, print the summary, and return the exit code."""
     crawl_id = new_crawl_id()
+    started_at = utc_now_iso()
     last_error = _LastError()
     logging.getLogger().addHandler(last_error)
     process = CrawlerProcess(crawl_settings(config, crawl_id, verbose))
@@ -80,18 +105,18 @@ def run_crawl(config: Config, sites: list[str], verbose: bool = False) -> int:
     logger.info("crawl %s starting: %s", crawl_id, ", ".join(sites) or "all sites")
     process.crawl(crawler, site=",".join(sites) if sites else None)
     process.start()
-    context = RunContext.from_crawler(crawler)
-    for held in context.held:
+    outcome = CrawlOutcome.of(crawler)
+    for held in outcome.archive.held if outcome.archive else []:
         print(f"newsarchive crawl: skipped {held}", file=sys.stderr)
-    if not context.final_report:
-        _failure_report(context, last_error.message)
+    if outcome.archive is None or not outcome.report:
+        _failure_report(config, crawl_id, started_at, last_error.message)
         print(f"newsarchive crawl: crawl {crawl_id} failed: {last_error.message}",
               file=sys.stderr)
         return EXIT_FAILED
-    report = context.final_report
-    print(format_summary(report, context.final.get("pending_uploads", 0),
-                         context.storage.location()))
-    code = exit_code(context)
+    report = outcome.report
+    print(format_summary(report, outcome.archive.pending_uploads,
+                         outcome.archive.storage.location() if outcome.archive.storage else ""))
+    code = outcome.exit_code()
     logger.info("crawl %s ended (%s, exit %d) in %.1fs", crawl_id, report["finish_reason"], code,
                 report["duration_s"])
     return code

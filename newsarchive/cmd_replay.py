@@ -1,11 +1,12 @@
 """``newsarchive replay --date D``: rebuild a day's records from its raw WARC files.
 
-The crawl's own spider and pipelines, fed from the archive (``crawler/replay.py``), with the
-current extractor and dedup; nothing goes to the network. The dedup baseline is what the archive
-knew before that day's crawls of the replayed sites. In place, the new record files and their
-state segments are stored first, and only then are the day's old record files and segments of
-those sites deleted: a reader sees the old day or, for a moment, both, never a partial one.
-With ``--output URI`` the rebuilt records go to another archive root with the same layout.
+The crawl's own spider and pipelines, fed from the archive by the replay add-on
+(``crawler/replay.py``), with the current extractor and dedup; nothing goes to the network.
+The dedup baseline is what the archive knew before that day's crawls of the replayed sites.
+In place, the new record files and their state segments are stored first, and only then are
+the day's old record files and segments of those sites deleted: a reader sees the old day or,
+for a moment, both, never a partial one. With ``--output URI`` the rebuilt records go to
+another archive root with the same layout.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ import logging
 import sys
 
 from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
 
 from archive.config import Config
 from archive.keys import day_prefix, parse_data_key, segment_partition
-from archive.storage import Storage
-from crawler.context import RunContext, new_crawl_id
-from crawler.replay import ReplaySpider, replay_settings
+from archive.storage import Storage, open_storage
+from archive.timestamps import new_crawl_id
+from crawler.replay import ReplaySpider
 from crawler.report import format_summary
-from newsarchive.crawl import crawl_settings, exit_code
+from newsarchive.cmd_crawl import CrawlOutcome, crawl_settings
 from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK
 
 logger = logging.getLogger("newsarchive.replay")
@@ -46,35 +48,43 @@ def _site_of(key: str) -> str | None:
     return partition[1] if partition else None
 
 
+def replay_settings(config: Config, source: Config, day: str, crawl_id: str,
+                    verbose: bool) -> Settings:
+    """The crawl's settings with the replay add-on: the day's WARC files of ``source`` feed
+    the crawl's spider and pipelines, which write into ``config``'s archive."""
+    settings = crawl_settings(config, crawl_id, verbose)
+    addons = {**settings.getdict("ADDONS"), "crawler.replay.ReplayAddon": 10}
+    settings.set("ADDONS", addons, priority="cmdline")
+    settings.set("NEWSARCHIVE_REPLAY_DAY", day, priority="cmdline")
+    settings.set("NEWSARCHIVE_REPLAY_SOURCE", source.archive.uri, priority="cmdline")
+    return settings
+
+
 def run_replay(config: Config, day: str, sites: list[str], output: str | None,
                verbose: bool = False) -> int:
     crawl_id = new_crawl_id()
     target = config.with_archive_uri(output) if output else config
-    settings = crawl_settings(target, crawl_id, verbose)
-    for name, value in replay_settings().items():
-        settings.set(name, value, priority="cmdline")
-    settings.set("NEWSARCHIVE_REPLAY", {"day": day, "source": config.archive.uri},
-                 priority="cmdline")
-    process = CrawlerProcess(settings)
+    process = CrawlerProcess(replay_settings(target, config, day, crawl_id, verbose))
     crawler = process.create_crawler(ReplaySpider)
     selected = {site.name for site in config.select_sites(sites)}
-    context = RunContext.from_crawler(crawler)
-    old_keys = [] if output else superseded_keys(context.storage, day, selected)
+    storage = open_storage(target.archive.uri, target.archive.storage_options)
+    old_keys = [] if output else superseded_keys(storage, day, selected)
     process.crawl(crawler, site=",".join(sorted(selected)))
     process.start()
-    for held in context.held:
+    outcome = CrawlOutcome.of(crawler)
+    archive = outcome.archive
+    for held in archive.held if archive else []:
         print(f"newsarchive replay: skipped {held}", file=sys.stderr)
-    if not context.final_report:
+    if archive is None or not outcome.report:
         print(f"newsarchive replay: replay of {day} did not run to its end", file=sys.stderr)
         return EXIT_FAILED
-    print(format_summary(context.final_report, context.final.get("pending_uploads", 0),
-                         context.storage.location()))
-    code = exit_code(context)
-    replayed = {site.name for site in context.crawl_sites}
+    print(format_summary(outcome.report, archive.pending_uploads, storage.location()))
+    code = outcome.exit_code()
+    replayed = {site.name for site in archive.crawl_sites}
     if code == EXIT_OK and old_keys:
         stale = [key for key in old_keys if _site_of(key) in replayed]
         for key in stale:
-            context.storage.delete(key)
+            storage.delete(key)
         print(f"replaced {len(stale)} earlier record and state files of {day}")
     elif old_keys:
         print("newsarchive replay: the earlier records of the day were kept (the replay did not "

@@ -1,0 +1,179 @@
+"""The crawl's link to the archive: storage, spool, site leases and the archive session.
+
+An extension shaped like Scrapy's ``FeedExporter``: built by ``from_crawler`` without any I/O,
+opened once off the reactor thread (whoever needs it first awaits :meth:`ArchiveExtension.
+ready`: the pipelines open before the ``spider_opened`` signal), and closed at
+``spider_closed`` by an ``async`` handler that runs every blocking step (commits, fsyncs, the
+wait for uploads, lease release) in a thread. Components find it through the crawler
+(:func:`archive_of`); nothing else holds the run's storage.
+
+Closing order is the consistency rule of ``archive/session.py``: records first, then the state
+that describes them (``records_committed``), then the run report (``run_report_due``), then the
+wait for uploads, and only then are the leases released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+
+from archive import __version__
+from archive.config import Config, SiteConfig
+from archive.keys import run_report_key
+from archive.leases import LeaseHeld, LeaseKeeper, acquire
+from archive.session import ArchiveSession
+from archive.spool import Spool
+from archive.storage import Storage, open_storage
+from archive.timestamps import crawl_day, new_crawl_id, utc_now_iso
+from crawler import signals as archive_signals
+from crawler.addon import config_of
+from crawler.errors import ErrorLog, error_log
+
+logger = logging.getLogger(__name__)
+
+
+class ArchiveExtension:
+    def __init__(self, crawler: Crawler, config: Config, crawl_id: str) -> None:
+        self.crawler = crawler
+        self.config = config
+        self.crawl_id = crawl_id
+        self.software = f"newsarchive/{__version__}"
+        self.started_at = utc_now_iso()
+        self.started_monotonic = time.monotonic()
+        settings = crawler.settings
+        # a replay reads the raw archive of one day (maybe from another root than it writes)
+        self.replay_day: str | None = settings["NEWSARCHIVE_REPLAY_DAY"]
+        self._replay_source: str | None = settings["NEWSARCHIVE_REPLAY_SOURCE"]
+        self.storage: Storage | None = None
+        self.source_storage: Storage | None = None
+        self.spool: Spool | None = None
+        self.session: ArchiveSession | None = None
+        self.crawl_sites: tuple[SiteConfig, ...] = ()
+        self.held: list[LeaseHeld] = []
+        self.storage_failed = False
+        self.pending_uploads = 0
+        self.closed_reason: str | None = None
+        self._keeper: LeaseKeeper | None = None
+        self._opening: asyncio.Future[None] | None = None
+        self._errors: ErrorLog | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchiveExtension:
+        settings = crawler.settings
+        extension = cls(crawler, config_of(settings),
+                        settings["NEWSARCHIVE_CRAWL_ID"] or new_crawl_id())
+        crawler.signals.connect(extension.ready, signal=signals.spider_opened)
+        crawler.signals.connect(extension.close_spider, signal=signals.spider_closed)
+        return extension
+
+    # -- opening -------------------------------------------------------------------------
+    async def ready(self) -> None:
+        """Open the archive once (storage, spool, leases, session), in a thread."""
+        if self._opening is None:
+            self._errors = error_log(self.crawler)
+            self._opening = asyncio.ensure_future(asyncio.to_thread(self._open))
+        await asyncio.shield(self._opening)
+
+    def _open(self) -> None:
+        archive = self.config.archive
+        self.storage = open_storage(archive.uri, archive.storage_options)
+        self.source_storage = (open_storage(self._replay_source, archive.storage_options)
+                               if self._replay_source else self.storage)
+        self.spool = Spool(archive.spool_dir, self.storage.location())
+        # files an earlier run left in the spool go first, before any state is read
+        left = self.spool.drain(self.storage)
+        if left:
+            logger.warning("%d file(s) from an earlier run still wait in the spool (%s): "
+                           "storage unreachable?", left, self.spool.ready_dir)
+        self.crawl_sites = self._take_leases(self.config.select_sites(self._site_filter()))
+        session = ArchiveSession(self.storage, self.spool, self.crawl_id, self.software,
+                                 int(archive.roll_size_mb * 1024 * 1024))
+        session.on_write_error = self.write_failed
+        self.session = session
+
+    def _site_filter(self) -> list[str]:
+        return list(getattr(self.crawler.spider, "site_filter", None) or [])
+
+    def _take_leases(self, sites: tuple[SiteConfig, ...]) -> tuple[SiteConfig, ...]:
+        """The sites this run may crawl: those whose lease it got. Held ones are remembered
+        for the report and the exit code; the keeper renews the leases while the run lasts."""
+        assert self.storage is not None
+        ttl = self.config.schedule.lease_seconds
+        leases, free = [], []
+        for site in sites:
+            try:
+                leases.append(acquire(self.storage, site.name, self.crawl_id, ttl))
+                free.append(site)
+            except LeaseHeld as held:
+                logger.warning("skipping site %s: %s", site.name, held)
+                self.held.append(held)
+        self._keeper = LeaseKeeper(leases)
+        self._keeper.start()
+        return tuple(free)
+
+    @property
+    def opened(self) -> bool:
+        return self.session is not None
+
+    # -- during the run ----------------------------------------------------------------------
+    def replay_set_aside(self) -> tuple[str, frozenset[str]] | None:
+        """For a replay: the day and sites whose state it rebuilds (the dedup baseline
+        leaves them out)."""
+        if self.replay_day is None:
+            return None
+        return self.replay_day, frozenset(site.name for site in self.crawl_sites)
+
+    def write_failed(self, site: str, key: str, message: str) -> None:
+        """A file of this run could not be written locally (disk full): the run must not
+        exit 0. Logged at ERROR once per site (a full disk fails every write after the
+        first)."""
+        errors = self._errors or error_log(self.crawler)
+        first = not errors.has(site or "-", "storage_write")
+        self.storage_failed = True
+        if site:  # a run-wide file (state, report) has no site to count it under
+            errors.add(site, "storage_write", key, message)
+        (logger.error if first else logger.debug)(
+            "could not write to the spool for %s: %s", key, message)
+
+    def enqueue_bytes(self, key: str, data: bytes) -> None:
+        """A small object (state, report) queued behind everything written so far."""
+        assert self.session is not None
+        self.session.enqueue_bytes(key, data)
+
+    # -- closing -----------------------------------------------------------------------------
+    async def close_spider(self, spider: Any, reason: str) -> None:
+        if self._opening is None or not self._opening.done() or self._opening.exception():
+            return  # never opened: nothing of this run to store
+        session = self.session
+        assert session is not None and self.spool is not None
+        await asyncio.to_thread(session.commit_all)
+        await self.crawler.signals.send_catch_log_async(archive_signals.records_committed,
+                                                        reason=reason)
+        await self.crawler.signals.send_catch_log_async(archive_signals.run_report_due,
+                                                        reason=reason)
+        self.pending_uploads = await asyncio.to_thread(session.finish,
+                                                       self.config.archive.upload_timeout)
+        if self._keeper is not None:
+            # released only now that the run's files are stored
+            await asyncio.to_thread(self._keeper.stop)
+        self.closed_reason = reason
+        if self.pending_uploads:
+            logger.error("%d finished file(s) could not be stored yet; they wait in %s and "
+                         "will be uploaded by the next run", self.pending_uploads,
+                         self.spool.ready_dir)
+
+    def report_key(self) -> str:
+        return run_report_key(crawl_day(self.crawl_id), self.crawl_id)
+
+
+def archive_of(crawler: Crawler) -> ArchiveExtension:
+    """The crawl's archive extension (a component asks once, when it is built or opened)."""
+    extension = crawler.get_extension(ArchiveExtension)
+    if extension is None:
+        raise RuntimeError("crawler.archive_extension.ArchiveExtension is not in EXTENSIONS")
+    return extension
