@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from archive import __version__
 from archive.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+from archive.keys import InvalidName, validate_crawl_id, validate_date
 from newsarchive.exitcodes import EXIT_USAGE
 
 
@@ -28,10 +29,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _date(value: str) -> str:
-    from archive.keys import InvalidName, validate_date
-
     try:
         return validate_date(value)
+    except InvalidName as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _crawl_id(value: str) -> str:
+    try:
+        return validate_crawl_id(value)
     except InvalidName as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -50,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     crawl = commands.add_parser("crawl", parents=[common], help="one crawl now")
     crawl.add_argument("--site", action="append", default=[], metavar="NAME",
                        help="crawl only this site (repeatable)")
+    crawl.add_argument("--crawl-id", type=_crawl_id, metavar="ID",
+                       help="the run's id (default: a new one); for schedulers that follow "
+                            "their runs to the report")
 
     schedule = commands.add_parser("schedule", parents=[common], help="run crawls on schedule")
     schedule.add_argument("--list", action="store_true", help="print next run times and exit")
@@ -134,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "crawl":
         from newsarchive.cmd_crawl import run_crawl
 
-        return run_crawl(config, args.site, verbose=args.verbose)
+        return run_crawl(config, args.site, verbose=args.verbose, crawl_id=args.crawl_id)
     if args.command == "schedule":
         from schedules.scheduler import run_schedule
 

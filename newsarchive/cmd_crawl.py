@@ -93,9 +93,10 @@ def _failure_report(config: Config, crawl_id: str, started_at: str, error: str |
     spool.close()
 
 
-def run_crawl(config: Config, sites: list[str], verbose: bool = False) -> int:
+def run_crawl(config: Config, sites: list[str], verbose: bool = False,
+              crawl_id: str | None = None) -> int:
     """Crawl, print the summary, and return the exit code."""
-    crawl_id = new_crawl_id()
+    crawl_id = crawl_id or new_crawl_id()
     started_at = utc_now_iso()
     last_error = _LastError()
     logging.getLogger().addHandler(last_error)

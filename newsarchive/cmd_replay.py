@@ -25,6 +25,7 @@ from crawler.replay import ReplaySpider
 from crawler.report import format_summary
 from newsarchive.cmd_crawl import CrawlOutcome, crawl_settings
 from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK
+from pipelines.dedup_state import superseded_segments
 
 logger = logging.getLogger("newsarchive.replay")
 
@@ -33,11 +34,7 @@ def superseded_keys(storage: Storage, day: str, sites: set[str]) -> list[str]:
     """The day's record files and dedup segments of these sites, as they are now."""
     found = [info.key for info in storage.list(day_prefix("records", day))
              if (parts := parse_data_key(info.key)) and parts["site"] in sites]
-    for info in storage.list(f"state/dedup/date={day}/"):
-        partition = segment_partition(info.key)
-        if partition and partition[1] in sites:
-            found.append(info.key)
-    return found
+    return found + superseded_segments(storage, day, sites)
 
 
 def _site_of(key: str) -> str | None:

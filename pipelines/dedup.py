@@ -1,11 +1,7 @@
 """Deduplication: article ids, versions, exact and near-duplicate text (CONTRACT §5).
 
-State lives with the archive, not on one disk: every crawl appends one immutable segment
-``state/dedup/date=D/site=S/<crawl_id>.bin`` per fetch day and site, listing what it archived
-(28 bytes an article), written only after
-its record files (the spool uploads in order), so the state never claims a record that is not
-there. Loading reads every segment, cached locally by name since segments never change. Two
-machines crawling into one bucket on different days therefore agree on what is new.
+The decisions are made here against the dedup index; where the index comes from and how the
+state is stored is ``pipelines/dedup_state.py``.
 """
 
 from __future__ import annotations
@@ -15,23 +11,16 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from archive.keys import segment_partition
-from archive.storage import ObjectInfo, Storage, StorageError
 from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.cputime import cpu_time
 from crawler.items import ArticlePage
-from pipelines.dedup_index import (
-    DedupIndex,
-    StateEntry,
-    TableBuilder,
-    decode_segment,
-)
+from pipelines.dedup_index import DedupIndex, StateEntry
+from pipelines.dedup_state import DedupState
 from pipelines.extract import ExtractedArticle
 from pipelines.extraction import EXTRACTOR
 
@@ -43,58 +32,6 @@ def article_id(canonical: str) -> str:
 
 def hash_prefix(content_hash: str) -> int:
     return int(content_hash[:16], 16)
-
-
-class DedupState:
-    """Segments in the archive under ``state/dedup/``, with a local cache of their bytes."""
-
-    PREFIX = "state/dedup/"
-
-    def __init__(self, storage: Storage, cache_dir: Path) -> None:
-        self.storage = storage
-        self.cache_dir = cache_dir
-
-    def load(self, set_aside: tuple[str, frozenset[str]] | None = None,
-             recent_from: str = "0000-00-00") -> DedupIndex:
-        """Everything archived; near-duplicate candidates from days ``recent_from`` on. With
-        ``set_aside=(day, sites)`` (a replay of those sites on that day), what the archive knew
-        just before that day's crawls of those sites: later days and that day's segments of
-        those sites are left out."""
-        builder = TableBuilder()
-        try:
-            segments = list(self.storage.list(self.PREFIX))
-        except StorageError as exc:
-            logger.error("dedup state unreadable from the archive (%s): using this machine's "
-                         "cache of it", exc)
-            segments = self._cached_segments()
-        for info in segments:
-            partition = segment_partition(info.key)
-            if partition is None:
-                continue
-            if set_aside is not None:
-                day, site = partition
-                if day > set_aside[0] or (day == set_aside[0] and site in set_aside[1]):
-                    continue
-            builder.add_segment(self._segment_bytes(info.key, info.size),
-                                recent=partition[0] >= recent_from)
-        return DedupIndex(builder.build())
-
-    def _cached_segments(self) -> list[ObjectInfo]:
-        if not self.cache_dir.is_dir():
-            return []
-        return [ObjectInfo(self.PREFIX + path.name.replace("_", "/", 2), path.stat().st_size)
-                for path in sorted(self.cache_dir.glob("date=*.bin"))]
-
-    def _segment_bytes(self, key: str, size: int) -> bytes:
-        cached = self.cache_dir / key[len(self.PREFIX):].replace("/", "_")
-        if cached.is_file() and cached.stat().st_size == size:
-            return cached.read_bytes()
-        data = self.storage.get_bytes(key)
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(cached)
-        return data
 
 
 @dataclass
@@ -128,18 +65,12 @@ class DedupPipeline:
     def _load_index(self) -> DedupIndex:
         archive = self.archive
         assert archive.source_storage is not None and archive.spool is not None
-        # where the dedup state is read: the archive a replay reads from, else this one
-        state = DedupState(archive.source_storage, archive.spool.root / "state-cache")
         today = archive.replay_day or archive.started_at[:10]
         recent_from = (dt.date.fromisoformat(today)
                        - dt.timedelta(days=archive.config.crawl.near_duplicate_days)).isoformat()
-        index = state.load(archive.replay_set_aside(), recent_from)
-        # segments still waiting in the spool describe records waiting with them
-        for entry in archive.spool.pending():
-            if segment_partition(entry.key) is not None:
-                for state_entry in decode_segment(entry.data_path.read_bytes()):
-                    index.add(state_entry)
-        return index
+        # where the dedup state is read: the archive a replay reads from, else this one
+        state = DedupState.beside(archive.source_storage, archive.spool)
+        return state.load(archive.replay_set_aside(), recent_from)
 
     def _count(self, site: str, outcome: str) -> None:
         self.crawler.stats.inc_value(f"newsarchive/{site}/articles/{outcome}")

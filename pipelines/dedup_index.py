@@ -1,5 +1,7 @@
 """The dedup index: what the archive holds, compact enough for archives of millions of articles.
 
+In memory only; where it comes from (the segments in the archive) is ``pipelines/dedup_state.py``.
+
 What the archive held when the run started is frozen into sorted arrays (about 120 bytes an
 article: id, text hash, simhash, version; a text-hash index over every version; ten band tables
 for near-duplicate candidates) searched by bisection. What the run adds goes into small dicts on
@@ -10,7 +12,6 @@ large the archive grows; exact duplicates and versions are checked against every
 
 from __future__ import annotations
 
-import struct
 from array import array
 from bisect import bisect_left
 from collections import defaultdict
@@ -19,8 +20,6 @@ from dataclasses import dataclass
 
 from pipelines.fingerprint import NEAR_DUPLICATE_BITS, hamming
 
-SEGMENT_MAGIC = b"NADEDUP1"
-_ENTRY = struct.Struct("<QQQI")  # id, content hash prefix, simhash, version
 # NEAR_DUPLICATE_BITS + 1 bands: two simhashes within the threshold differ in at most that
 # many bands, so they share at least one band value exactly (pigeonhole) and are compared
 _BAND_COUNT = NEAR_DUPLICATE_BITS + 1
@@ -37,22 +36,6 @@ class StateEntry:
     version: int
 
 
-def encode_segment(entries: Iterable[StateEntry]) -> bytes:
-    return SEGMENT_MAGIC + b"".join(
-        _ENTRY.pack(e.id, e.content, e.simhash, e.version) for e in entries)
-
-
-def iter_segment(data: bytes) -> Iterator[tuple[int, int, int, int]]:
-    if not data.startswith(SEGMENT_MAGIC):
-        raise ValueError("not a dedup state segment")
-    body = memoryview(data)[len(SEGMENT_MAGIC):]
-    return _ENTRY.iter_unpack(body[:len(body) - len(body) % _ENTRY.size])
-
-
-def decode_segment(data: bytes) -> list[StateEntry]:
-    return [StateEntry(*fields) for fields in iter_segment(data)]
-
-
 def _band_values(simhash: int) -> Iterator[tuple[int, int]]:
     for band, (lo, hi) in enumerate(_BANDS):
         yield band, (simhash >> lo) & ((1 << (hi - lo)) - 1)
@@ -66,8 +49,9 @@ class TableBuilder:
         self.versions = array("L")
         self.recent = bytearray()
 
-    def add_segment(self, data: bytes, recent: bool) -> None:
-        for id_, content, simhash, version in iter_segment(data):
+    def add_entries(self, entries: Iterable[tuple[int, int, int, int]], recent: bool) -> None:
+        """(id, content hash prefix, simhash, version) tuples, as a segment decodes to."""
+        for id_, content, simhash, version in entries:
             self.ids.append(id_)
             self.contents.append(content)
             self.simhashes.append(simhash)

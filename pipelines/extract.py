@@ -51,9 +51,10 @@ class ExtractPipeline:
     def open_spider(self) -> None:
         self.pool = ProcessPool(extract_article, self.limits)
 
-    def close_spider(self) -> None:
+    async def close_spider(self) -> None:
         if self.pool is not None:
-            self.pool.close()
+            # joins the worker threads (each may wait for its process): not on the reactor
+            await asyncio.to_thread(self.pool.close)
 
     async def process_item(self, item: object) -> object:
         if not isinstance(item, ArticlePage):

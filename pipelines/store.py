@@ -14,7 +14,7 @@ from scrapy.crawler import Crawler
 from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.cputime import cpu_time
 from pipelines.dedup import ArticleRecord
-from pipelines.dedup_index import encode_segment
+from pipelines.dedup_state import encode_segment
 
 logger = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ class PoolLimits:
 
 def _worker_main(conn: Connection, func: Callable[..., Any], memory_mb: int) -> None:
     try:
-        import resource
+        import resource  # Unix only: elsewhere the worker runs without a memory cap
 
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

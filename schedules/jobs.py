@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import re
 import subprocess
 import sys
 import threading
@@ -20,12 +19,11 @@ import time
 from archive.config import load_config
 from archive.keys import run_report_key
 from archive.storage import open_storage
-from archive.timestamps import crawl_day
+from archive.timestamps import crawl_day, new_crawl_id
 
 logger = logging.getLogger("newsarchive.schedule")
 _children: set[subprocess.Popen] = set()
 _children_lock = threading.Lock()
-_CRAWL_LINE = re.compile(r"^crawl (\S+) \(")
 
 
 def _base_args(config_path: str, archive_uri: str | None) -> list[str]:
@@ -70,12 +68,12 @@ def _counts(config_path: str, archive_uri: str | None, crawl_id: str) -> str:
 def run_site_crawl(config_path: str, archive_uri: str | None, site: str) -> int:
     """One scheduled crawl of one site; logs a start and an end line."""
     started = time.monotonic()
-    logger.info("run start: site %s", site)
-    code, output = _run_child(["crawl", *_base_args(config_path, archive_uri), "--site", site])
-    first = output.splitlines()[0] if output.strip() else ""
-    match = _CRAWL_LINE.match(first)
-    crawl_id = match.group(1) if match else "?"
-    counts = _counts(config_path, archive_uri, crawl_id) if match else "no report"
+    # the id is chosen here and handed to the child, so the report is found by its key
+    crawl_id = new_crawl_id()
+    logger.info("run start: site %s, crawl %s", site, crawl_id)
+    code, _ = _run_child(["crawl", *_base_args(config_path, archive_uri), "--site", site,
+                          "--crawl-id", crawl_id])
+    counts = _counts(config_path, archive_uri, crawl_id)
     log = logger.info if code in (0, 3) else logger.error
     log("run end: site %s, crawl %s, exit %d, %s, %.1fs", site, crawl_id, code, counts,
         time.monotonic() - started)

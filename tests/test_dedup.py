@@ -5,14 +5,9 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from pipelines.dedup import DedupState, article_id
-from pipelines.dedup_index import (
-    DedupIndex,
-    StateEntry,
-    TableBuilder,
-    decode_segment,
-    encode_segment,
-)
+from pipelines.dedup import article_id
+from pipelines.dedup_index import DedupIndex, StateEntry, TableBuilder
+from pipelines.dedup_state import DedupState, decode_segment, encode_segment, iter_segment
 from pipelines.fingerprint import NEAR_DUPLICATE_BITS, content_hash, hamming, simhash
 
 BASE = ("The harbour authority said on Monday that repairs to the outer wall would start in "
@@ -96,9 +91,10 @@ def test_archive_tables_answer_like_the_run_overlay_and_stay_compact() -> None:
     builder = TableBuilder()
     old = [StateEntry(i * 7919, i, simhash(BASE) if i == 3 else i * 0x9E3779B97F4A7C15 % 2**64, 1)
            for i in range(1, 2001)]
-    builder.add_segment(encode_segment(old[:1000]), recent=False)
-    builder.add_segment(encode_segment(old[1000:]), recent=True)
-    builder.add_segment(encode_segment([StateEntry(old[0].id, 99999, 5, 2)]), recent=True)
+    builder.add_entries(iter_segment(encode_segment(old[:1000])), recent=False)
+    builder.add_entries(iter_segment(encode_segment(old[1000:])), recent=True)
+    latest = encode_segment([StateEntry(old[0].id, 99999, 5, 2)])
+    builder.add_entries(iter_segment(latest), recent=True)
     index = DedupIndex(builder.build())
     assert len(index) == 2000
     assert index.latest(old[0].id).version == 2 and index.latest(old[0].id).content == 99999

@@ -1,0 +1,118 @@
+"""The dedup state: where the dedup index comes from, and the one place that knows its format.
+
+State lives with the archive, not on one disk: every record file is followed in the upload order
+by one immutable segment ``state/dedup/date=D/site=S/<crawl_id>-<nnnnn>.bin`` listing what the
+file archived (28 bytes an article: id, text hash, simhash, version), so the state never claims
+a record that is not stored. Loading lists and reads every segment, cached on this machine by
+name since segments never change, plus the segments still waiting in the spool with their
+records. Two machines crawling into one bucket therefore agree on what is new.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from archive.keys import segment_partition
+from archive.spool import STATE_CACHE, Spool
+from archive.storage import ObjectInfo, Storage, StorageError
+from pipelines.dedup_index import DedupIndex, StateEntry, TableBuilder
+
+logger = logging.getLogger(__name__)
+PREFIX = "state/dedup/"
+SEGMENT_MAGIC = b"NADEDUP1"
+_ENTRY = struct.Struct("<QQQI")  # id, content hash prefix, simhash, version
+
+
+def encode_segment(entries: Iterable[StateEntry]) -> bytes:
+    return SEGMENT_MAGIC + b"".join(
+        _ENTRY.pack(e.id, e.content, e.simhash, e.version) for e in entries)
+
+
+def iter_segment(data: bytes) -> Iterator[tuple[int, int, int, int]]:
+    if not data.startswith(SEGMENT_MAGIC):
+        raise ValueError("not a dedup state segment")
+    body = memoryview(data)[len(SEGMENT_MAGIC):]
+    return _ENTRY.iter_unpack(body[:len(body) - len(body) % _ENTRY.size])
+
+
+def decode_segment(data: bytes) -> list[StateEntry]:
+    return [StateEntry(*fields) for fields in iter_segment(data)]
+
+
+def superseded_segments(storage: Storage, day: str, sites: set[str]) -> list[str]:
+    """The day's segments of these sites: what a replay of that day replaces."""
+    found = []
+    for info in storage.list(f"{PREFIX}date={day}/"):
+        partition = segment_partition(info.key)
+        if partition and partition[1] in sites:
+            found.append(info.key)
+    return found
+
+
+class DedupState:
+    """Segments in the archive under ``state/dedup/``, with a local cache of their bytes."""
+
+    def __init__(self, storage: Storage, cache_dir: Path, spool: Spool | None = None) -> None:
+        self.storage = storage
+        self.cache_dir = cache_dir
+        self.spool = spool
+
+    @classmethod
+    def beside(cls, storage: Storage, spool: Spool) -> DedupState:
+        """The state of ``storage``, cached in the spool's state cache (where the spool keeps
+        the segments it uploads), with the segments still waiting in that spool."""
+        return cls(storage, spool.root / STATE_CACHE, spool)
+
+    def load(self, set_aside: tuple[str, frozenset[str]] | None = None,
+             recent_from: str = "0000-00-00") -> DedupIndex:
+        """Everything archived; near-duplicate candidates from days ``recent_from`` on. With
+        ``set_aside=(day, sites)`` (a replay of those sites on that day), what the archive knew
+        just before that day's crawls of those sites: later days and that day's segments of
+        those sites are left out."""
+        builder = TableBuilder()
+        try:
+            segments = list(self.storage.list(PREFIX))
+        except StorageError as exc:
+            logger.error("dedup state unreadable from the archive (%s): using this machine's "
+                         "cache of it", exc)
+            segments = self._cached_segments()
+        for info in segments:
+            partition = segment_partition(info.key)
+            if partition is None:
+                continue
+            if set_aside is not None:
+                day, site = partition
+                if day > set_aside[0] or (day == set_aside[0] and site in set_aside[1]):
+                    continue
+            builder.add_entries(iter_segment(self._segment_bytes(info.key, info.size)),
+                                recent=partition[0] >= recent_from)
+        index = DedupIndex(builder.build())
+        for entry in self._waiting():
+            index.add(entry)
+        return index
+
+    def _waiting(self) -> Iterator[StateEntry]:
+        """Segments still in the spool describe records waiting there with them."""
+        for entry in self.spool.pending() if self.spool else ():
+            if segment_partition(entry.key) is not None:
+                yield from decode_segment(entry.data_path.read_bytes())
+
+    def _cached_segments(self) -> list[ObjectInfo]:
+        if not self.cache_dir.is_dir():
+            return []
+        return [ObjectInfo(PREFIX + path.name.replace("_", "/", 2), path.stat().st_size)
+                for path in sorted(self.cache_dir.glob("date=*.bin"))]
+
+    def _segment_bytes(self, key: str, size: int) -> bytes:
+        cached = self.cache_dir / key[len(PREFIX):].replace("/", "_")
+        if cached.is_file() and cached.stat().st_size == size:
+            return cached.read_bytes()
+        data = self.storage.get_bytes(key)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(cached)
+        return data
