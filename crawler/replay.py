@@ -110,7 +110,7 @@ class ReplaySpider(NewsSpider):
     name = "news-replay"
     follow_links = False
 
-    def _save_poll_state(self, reason: str) -> None:
+    async def _save_poll_state(self, reason: str) -> None:
         """A replay fetches nothing: the polling state stays as the crawls left it."""
 
     async def start(self) -> AsyncIterator[Request]:

@@ -125,11 +125,14 @@ class RunReporter:
     async def write_report(self, reason: str) -> None:
         archive = archive_of(self.crawler)
         stats = dict(self.crawler.stats.get_stats())
-        data = await asyncio.to_thread(build_report_data, stats, archive,
-                                       error_log(self.crawler), reason)
+        self.report = await asyncio.to_thread(self._write, stats, archive, reason)
+
+    def _write(self, stats: dict[str, Any], archive: ArchiveExtension, reason: str
+               ) -> dict[str, Any]:
+        data = build_report_data(stats, archive, error_log(self.crawler), reason)
         archive.enqueue_bytes(archive.report_key(),
                               json.dumps(data, indent=2, sort_keys=False).encode("utf-8"))
-        self.report = data
+        return data
 
 
 def _human_bytes(count: int) -> str:

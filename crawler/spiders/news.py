@@ -161,19 +161,22 @@ class NewsSpider(scrapy.Spider):
             return True
         return False
 
-    def _save_poll_state(self, reason: str) -> None:
+    async def _save_poll_state(self, reason: str) -> None:
         """Only a clean, complete run may tell the next one what it can skip."""
         if not self.poll or reason != "finished" or self.archive.storage_failed:
             # a poll state lets the next run skip what this one saw: not after losing files
             return
         stats = self.crawler.stats
+        states = []
         for site in self.sites:
             if stats.get_value(f"newsarchive/{site.name}/skipped/max_pages", 0):
                 continue
             old = self.poll[site.name]
             state = PollState(parse_date(self.archive.started_at),
                               {**old.validators, **self._validators.get(site.name, {})})
-            self.archive.enqueue_bytes(poll_state_key(site.name), state.to_json())
+            states.append((poll_state_key(site.name), state.to_json()))
+        # spooling fsyncs: in a thread, in order
+        await asyncio.to_thread(lambda: [self.archive.enqueue_bytes(*s) for s in states])
 
     # -- robots.txt ----------------------------------------------------------------------
     def _robots_parsed(self, robotparser: Any, request: Request) -> None:
