@@ -18,8 +18,6 @@ from archive import keys
 from archive.cdxj import CdxjEntry, surt
 from archive.storage import Storage
 
-INDEX_SUFFIX = ".cdxj"
-
 
 class CaptureError(Exception):
     """The index points at something that is not the response it describes."""
@@ -40,22 +38,14 @@ class ArchivedResponse:
     warc_date: str
 
 
-def _day_of(index_key: str) -> str | None:
-    # raw/date=YYYY-MM-DD/site=NAME/<file>.cdxj
-    segments = index_key.split("/")
-    if len(segments) != 4 or not segments[1].startswith("date="):
-        return None
-    return segments[1][len("date="):]
-
-
 def index_keys_by_day(storage: Storage, day: str | None = None) -> dict[str, list[str]]:
     """The CDXJ keys of one day, or of every day, grouped by day."""
     # the Storage interface has no delimiter listing, so all days come from one pass over raw/
-    prefix = keys.day_prefix("raw", day) if day else "raw/"
+    prefix = keys.day_prefix(keys.RAW, day) if day else keys.kind_prefix(keys.RAW)
     found: dict[str, list[str]] = defaultdict(list)
     for info in storage.list(prefix):
-        day_of_key = _day_of(info.key)
-        if info.key.endswith(INDEX_SUFFIX) and day_of_key:
+        day_of_key = keys.index_day(info.key)
+        if day_of_key:
             found[day_of_key].append(info.key)
     return dict(found)
 

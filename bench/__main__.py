@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from archive.keys import run_report_day
 from bench import crawls
 from bench.extract_only import extraction_rate
 from bench.report import render_table, summarize
@@ -101,7 +102,7 @@ def _s3_objects(server: SeaweedServer) -> list[tuple[str, int]]:
 
 
 def _s3_report(server: SeaweedServer, objects: list[tuple[str, int]]) -> dict[str, Any]:
-    key = sorted(k for k, _ in objects if k.startswith("runs/") and k.endswith(".json"))[-1]
+    key = sorted(k for k, _ in objects if run_report_day(k) is not None)[-1]
     body = server.client().get_object(Bucket="bench", Key=f"archive/{key}")["Body"].read()
     return json.loads(body)
 

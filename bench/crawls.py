@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from archive.keys import DEDUP_STATE_PREFIX, RAW, RECORDS, RUNS, kind_prefix
 from bench.procstat import TreeStats, run_measured
 from bench.web import ARTICLE_RE, Site, Web
 
@@ -77,13 +78,13 @@ def sizes_by_prefix(objects: list[tuple[str, int]]) -> dict[str, int]:
     out = {"raw": 0, "records": 0, "dedup_state": 0, "runs": 0, "other": 0, "objects": 0}
     for key, size in objects:
         out["objects"] += 1
-        if key.startswith("raw/"):
+        if key.startswith(kind_prefix(RAW)):
             out["raw"] += size
-        elif key.startswith("records/"):
+        elif key.startswith(kind_prefix(RECORDS)):
             out["records"] += size
-        elif key.startswith("state/dedup/"):
+        elif key.startswith(DEDUP_STATE_PREFIX):
             out["dedup_state"] += size
-        elif key.startswith("runs/"):
+        elif key.startswith(kind_prefix(RUNS)):
             out["runs"] += size
         else:
             out["other"] += size

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from archive.config import Config
 from archive.dumps import dump_status
-from archive.keys import parse_data_key
+from archive.keys import RECORDS, RUNS, day_prefix, kind_prefix, parse_data_key
 from archive.records import iter_records
 from archive.storage import open_storage
 
@@ -32,7 +32,7 @@ def _run_alerts(storage, key: str) -> list[str]:
 
 def run_ls(config: Config, day: str | None) -> int:
     storage = open_storage(config.archive.uri, config.archive.storage_options)
-    prefix = f"records/date={day}/" if day else "records/"
+    prefix = day_prefix(RECORDS, day) if day else kind_prefix(RECORDS)
     table: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for info in storage.list(prefix):
         parts = parse_data_key(info.key)
@@ -43,7 +43,7 @@ def run_ls(config: Config, day: str | None) -> int:
         cell[1] += 1
     runs: dict[str, int] = defaultdict(int)
     alerts: dict[str, list[str]] = defaultdict(list)
-    for info in storage.list(f"runs/date={day}/" if day else "runs/"):
+    for info in storage.list(day_prefix(RUNS, day) if day else kind_prefix(RUNS)):
         run_day = info.key.split("/")[1][len("date="):]
         runs[run_day] += 1
         alerts[run_day].extend(_run_alerts(storage, info.key))
