@@ -83,6 +83,11 @@ def day_prefix(kind: str, day: str) -> str:
     return f"{kind}/date={validate_date(day)}/"
 
 
+def dated_prefix(kind: str, day: str | None) -> str:
+    """One day of a dated kind, or (no ``day``) every day of it."""
+    return day_prefix(kind, day) if day else kind_prefix(kind)
+
+
 def raw_key(day: str, site: str, crawl_id: str, seq: int) -> str:
     return (
         f"{day_prefix(RAW, day)}site={validate_site(site)}/"

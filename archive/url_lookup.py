@@ -37,7 +37,7 @@ class IndexedCapture:
 def index_keys_by_day(storage: Storage, day: str | None = None) -> dict[str, list[str]]:
     """The CDXJ keys of one day, or of every day, grouped by day."""
     # the Storage interface has no delimiter listing, so all days come from one pass over raw/
-    prefix = keys.day_prefix(keys.RAW, day) if day else keys.kind_prefix(keys.RAW)
+    prefix = keys.dated_prefix(keys.RAW, day)
     found: dict[str, list[str]] = defaultdict(list)
     for info in storage.list(prefix):
         day_of_key = keys.index_day(info.key)
