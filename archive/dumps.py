@@ -49,11 +49,10 @@ from archive.dump_formats import (
     JsonlWriter,
     ParquetWriter,
     open_writer,
-    record_line,
     record_problem,
 )
 from archive.keys import DUMP_FILES, day_prefix, dump_key, parse_data_key, validate_date
-from archive.records import iter_records
+from archive.records import iter_records, record_line
 from archive.storage import Storage
 
 PARQUET, JSONL, MANIFEST, SUCCESS = DUMP_FILES
