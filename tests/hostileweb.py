@@ -208,7 +208,7 @@ def stream(exchange: Exchange, total: int, chunk: bytes, content_length: bool) -
 def assert_archive_complete(root: Path, records: list[dict]) -> None:
     """After a crawl into ``root/archive`` with spool ``root/spool``: every record points at
     its own response in a complete WARC, and no temp file or unstored spool file is left."""
-    from archive.storage import LocalStorage
+    from archive.local import LocalStorage
     from tests.crawlrun import warc_response
 
     storage = LocalStorage(root / "archive")
