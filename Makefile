@@ -29,7 +29,7 @@ soak: $(STAMP)
 
 # extraction quality on ../shared/eval, next to standalone trafilatura
 eval: $(STAMP)
-	$(BIN)/python -m newsarchive.evalreport --eval-dir ../shared/eval
+	$(BIN)/python -m bench.evalreport --eval-dir ../shared/eval
 
 # end-to-end throughput, CPU, memory, S3 requests, bytes: a loopback web built from ../shared/eval
 bench: $(STAMP)

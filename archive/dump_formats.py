@@ -4,10 +4,11 @@ Writers take one record at a time so that a day never has to fit in memory: JSON
 straight to disk, Parquet converts small slices of records to Arrow and writes a row group once
 about ``ROW_GROUP_ROWS`` rows or ``ROW_GROUP_BYTES`` of Arrow data have gathered.
 
-The Parquet schema is spelled out below rather than derived from ``RECORD_FIELDS``: downstream
-tables are built on it, so it changes only on purpose, together with ``SCHEMA_VERSION`` and the
-docs (docs/dumps.md). The contract's columns come first, in contract order, with their contract
-names; two typed timestamp columns follow.
+The contract's columns come first: one per field of ``archive/records.py``'s ``Record``, in its
+order, with its name, its type (str: string, int: int64) and nullable when it may be None; two
+typed timestamp columns follow. Downstream tables are built on this schema, so it changes only
+on purpose, together with ``SCHEMA_VERSION`` and the docs (docs/dumps.md); tests/test_records.py
+pins it, so a change to ``Record`` that moves a column does not go unnoticed.
 """
 
 from __future__ import annotations
@@ -15,15 +16,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gzip
-import json
 from pathlib import Path
-from types import TracebackType
-from typing import Any, BinaryIO, Protocol, Self
+from types import NoneType, TracebackType
+from typing import Any, BinaryIO, Protocol, Self, get_args, get_type_hints
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from archive.records import RECORD_FIELDS
+from archive.records import RECORD_FIELDS, Record, record_dict, record_line
 
 SCHEMA_VERSION = 1
 # large row groups suit scans (DuckDB, Spark, pyarrow read a row group's columns in one go)
@@ -35,26 +35,21 @@ COMPRESSION = "zstd"
 
 _UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
 
+_ARROW_TYPES = {str: pa.string(), int: pa.int64()}
+
+
+def _column(name: str, hint: Any) -> pa.Field:
+    """The Parquet column of one Record field: ``str | None`` is a nullable string."""
+    args = get_args(hint)
+    nullable = NoneType in args
+    python_type = next(t for t in args if t is not NoneType) if nullable else hint
+    return pa.field(name, _ARROW_TYPES[python_type], nullable=nullable)
+
+
+_RECORD_TYPES = get_type_hints(Record)
 PARQUET_SCHEMA = pa.schema(
     [
-        pa.field("id", pa.string(), nullable=False),
-        pa.field("url", pa.string(), nullable=False),
-        pa.field("canonical_url", pa.string(), nullable=False),
-        pa.field("site", pa.string(), nullable=False),
-        pa.field("title", pa.string()),
-        pa.field("author", pa.string()),
-        pa.field("published", pa.string()),
-        pa.field("language", pa.string()),
-        pa.field("text", pa.string(), nullable=False),
-        pa.field("content_hash", pa.string(), nullable=False),
-        pa.field("version", pa.int64(), nullable=False),
-        pa.field("near_duplicate_of", pa.string()),
-        pa.field("fetched_at", pa.string(), nullable=False),
-        pa.field("crawl_id", pa.string(), nullable=False),
-        pa.field("extractor", pa.string(), nullable=False),
-        pa.field("warc_filename", pa.string(), nullable=False),
-        pa.field("warc_offset", pa.int64(), nullable=False),
-        pa.field("warc_length", pa.int64(), nullable=False),
+        *(_column(name, _RECORD_TYPES[name]) for name in RECORD_FIELDS),
         # typed copies of the two ISO 8601 strings, for range filters without string parsing
         pa.field("published_ts", _UTC_TIMESTAMP),
         pa.field("fetched_at_ts", _UTC_TIMESTAMP, nullable=False),
@@ -102,12 +97,6 @@ def parse_utc(value: str | None) -> dt.datetime | None:
         return parsed.astimezone(dt.UTC)
     except (ValueError, OverflowError):
         return None
-
-
-def record_line(record: dict[str, Any]) -> bytes:
-    """One record as a JSON Lines line, fields in contract order (as record files have them)."""
-    line = json.dumps({name: record.get(name) for name in RECORD_FIELDS}, ensure_ascii=False)
-    return line.encode("utf-8") + b"\n"
 
 
 class DumpWriter(Protocol):
@@ -174,7 +163,7 @@ class ParquetWriter(_Closing):
         self.row_groups = 0
 
     def write(self, record: dict[str, Any]) -> None:
-        row = {name: record.get(name) for name in RECORD_FIELDS}
+        row = record_dict(record)
         row["published_ts"] = parse_utc(row["published"])
         row["fetched_at_ts"] = parse_utc(row["fetched_at"])
         self._slice.append(row)

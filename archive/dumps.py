@@ -49,11 +49,18 @@ from archive.dump_formats import (
     JsonlWriter,
     ParquetWriter,
     open_writer,
-    record_line,
     record_problem,
 )
-from archive.keys import DUMP_FILES, day_prefix, dump_key, parse_data_key, validate_date
-from archive.records import iter_records
+from archive.keys import (
+    DUMP_FILES,
+    DUMPS,
+    RECORDS,
+    day_prefix,
+    dump_key,
+    parse_data_key,
+    validate_date,
+)
+from archive.records import iter_records, record_line
 from archive.storage import Storage
 
 PARQUET, JSONL, MANIFEST, SUCCESS = DUMP_FILES
@@ -113,7 +120,7 @@ def list_sources(storage: Storage, day: str) -> list[Source]:
     """The day's record files in dump order: by site name, then key (a key-ordered listing
     would put ``site=a-b/`` before ``site=a/``)."""
     found = []
-    for info in storage.list(day_prefix("records", validate_date(day))):
+    for info in storage.list(day_prefix(RECORDS, validate_date(day))):
         parts = parse_data_key(info.key)
         if parts is not None and parts["kind"] == "records":
             found.append(Source(info.key, parts["site"], info.size))
@@ -194,7 +201,7 @@ def _publish(storage: Storage, day: str, tmp: Path, manifest: Manifest) -> None:
     """Steps 2 to 6 of the protocol in the module docstring; the order is the protocol."""
     manifest_bytes = manifest.to_json()
     storage.delete(dump_key(day, SUCCESS))
-    prefix = day_prefix("dumps", day)
+    prefix = day_prefix(DUMPS, day)
     for info in storage.list(prefix):
         if info.key[len(prefix):] not in DUMP_FILES:
             storage.delete(info.key)
@@ -321,7 +328,7 @@ def _size_problem(manifest: Manifest, sizes: dict[str, int]) -> str | None:
 def dump_status(storage: Storage, day: str) -> str:
     """One line on the day's dump: "complete (N rows, CREATED_AT)", "stale (...; record files
     changed since)", "missing" or "incomplete (why)". Checks sizes, not checksums."""
-    prefix = day_prefix("dumps", day)
+    prefix = day_prefix(DUMPS, day)
     sizes = {info.key[len(prefix):]: info.size for info in storage.list(prefix)}
     if not sizes:
         return "missing"

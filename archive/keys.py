@@ -12,7 +12,8 @@ import re
 
 SITE_NAME_RE = re.compile(r"^[a-z0-9_-]+$")
 CRAWL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DAY = r"\d{4}-\d{2}-\d{2}"
+DATE_RE = re.compile(f"^{_DAY}$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # a key segment: no empty segment, no "." or "..", only characters safe on S3 and file systems
 _SEGMENT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._=-]*$")
@@ -60,22 +61,90 @@ def _seq(seq: int) -> str:
     return f"{seq:05d}"
 
 
+# the archive's top-level prefixes: the data of CONTRACT §4, and the run state beside it
+RAW, RECORDS, RUNS, DUMPS, STATE, LOCKS = "raw", "records", "runs", "dumps", "state", "locks"
+TOP_LEVEL = (RAW, RECORDS, RUNS, DUMPS, STATE, LOCKS)
+DATED_KINDS = (RAW, RECORDS, RUNS, DUMPS)  # the ones partitioned by ``date=``
+DEDUP_STATE_PREFIX = f"{STATE}/dedup/"
+POLL_STATE_PREFIX = f"{STATE}/poll/"
+
+
+def kind_prefix(kind: str) -> str:
+    """``raw/``, ``records/``, ...: everything of one kind, every day."""
+    if kind not in TOP_LEVEL:
+        raise InvalidName(f"unknown archive prefix {kind!r}")
+    return f"{kind}/"
+
+
+def day_prefix(kind: str, day: str) -> str:
+    """One day of a dated kind: ``raw/date=D/``, ``records/date=D/``, ..."""
+    if kind not in DATED_KINDS:
+        raise InvalidName(f"unknown archive prefix {kind!r}")
+    return f"{kind}/date={validate_date(day)}/"
+
+
+def dated_prefix(kind: str, day: str | None) -> str:
+    """One day of a dated kind, or (no ``day``) every day of it."""
+    return day_prefix(kind, day) if day else kind_prefix(kind)
+
+
 def raw_key(day: str, site: str, crawl_id: str, seq: int) -> str:
     return (
-        f"raw/date={validate_date(day)}/site={validate_site(site)}/"
+        f"{day_prefix(RAW, day)}site={validate_site(site)}/"
         f"{validate_crawl_id(crawl_id)}-{_seq(seq)}.warc.gz"
     )
 
 
 def records_key(day: str, site: str, crawl_id: str, seq: int) -> str:
     return (
-        f"records/date={validate_date(day)}/site={validate_site(site)}/"
+        f"{day_prefix(RECORDS, day)}site={validate_site(site)}/"
         f"{validate_crawl_id(crawl_id)}-{_seq(seq)}.jsonl.gz"
     )
 
 
 def run_report_key(day: str, crawl_id: str) -> str:
-    return f"runs/date={validate_date(day)}/{validate_crawl_id(crawl_id)}.json"
+    return f"{day_prefix(RUNS, day)}{validate_crawl_id(crawl_id)}.json"
+
+
+_RUN_REPORT_KEY_RE = re.compile(f"^{RUNS}/date=({_DAY})/" r"([^/]+)\.json$")
+
+
+def run_report_day(key: str) -> str | None:
+    """The day of a run report key (``runs/date=D/<crawl_id>.json``), or None if it is none."""
+    match = _RUN_REPORT_KEY_RE.match(key)
+    return match.group(1) if match else None
+
+
+def poll_state_key(site: str) -> str:
+    """A site's polling state (validators and watermark, ``crawler/polling.py``)."""
+    return f"{POLL_STATE_PREFIX}site={validate_site(site)}.json"
+
+
+def lease_prefix(site: str) -> str:
+    """Where the generations of a site's crawl lease lie (``archive/leases.py``)."""
+    return f"{LOCKS}/site={validate_site(site)}/"
+
+
+def lease_key(site: str, generation: int) -> str:
+    if not isinstance(generation, int) or generation < 0:
+        raise InvalidName(f"invalid lease generation {generation!r}")
+    return f"{lease_prefix(site)}lease-{generation:010d}.json"
+
+
+def lease_generation(key: str) -> int | None:
+    """The generation a lease key names, or None for any other object under the prefix."""
+    name = key.rsplit("/", 1)[-1]
+    if not (name.startswith("lease-") and name.endswith(".json")):
+        return None
+    try:
+        return int(name[len("lease-"):-len(".json")])
+    except ValueError:
+        return None
+
+
+def dedup_day_prefix(day: str) -> str:
+    """The dedup state segments of one fetch day, every site."""
+    return f"{DEDUP_STATE_PREFIX}date={validate_date(day)}/"
 
 
 def dedup_segment_key_for(records_key: str) -> str:
@@ -84,13 +153,13 @@ def dedup_segment_key_for(records_key: str) -> str:
     with the archive, so every machine writing to it agrees; one segment per record file, so
     the state never lags behind or runs ahead of the records it describes."""
     parts = parse_data_key(records_key)
-    if parts is None or parts["kind"] != "records":
+    if parts is None or parts["kind"] != RECORDS:
         raise InvalidName(f"not a record file key: {records_key!r}")
-    return (f"state/dedup/date={parts['date']}/site={parts['site']}/"
+    return (f"{dedup_day_prefix(parts['date'])}site={parts['site']}/"
             f"{parts['crawl_id']}-{parts['seq']}.bin")
 
 
-_SEGMENT_KEY_RE = re.compile(r"^state/dedup/date=(\d{4}-\d{2}-\d{2})/site=([a-z0-9_-]+)/"
+_SEGMENT_KEY_RE = re.compile(f"^{DEDUP_STATE_PREFIX}date=({_DAY})/" r"site=([a-z0-9_-]+)/"
                              r"[A-Za-z0-9][A-Za-z0-9_-]*\.bin$")
 
 
@@ -100,14 +169,21 @@ def segment_partition(key: str) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
-def day_prefix(kind: str, day: str) -> str:
-    if kind not in ("raw", "records", "runs", "dumps"):
-        raise InvalidName(f"unknown archive prefix {kind!r}")
-    return f"{kind}/date={validate_date(day)}/"
+def segment_cache_name(key: str) -> str:
+    """The flat file name a dedup segment is cached under on local disk (the spool's state
+    cache): the key below ``state/dedup/`` with ``/`` as ``_`` (``date=D_site=S_<file>.bin``)."""
+    if segment_partition(key) is None:
+        raise InvalidName(f"not a dedup segment key: {key!r}")
+    return key[len(DEDUP_STATE_PREFIX):].replace("/", "_")
+
+
+def segment_key_from_cache_name(name: str) -> str:
+    """The key of a cached dedup segment, from its :func:`segment_cache_name`."""
+    return DEDUP_STATE_PREFIX + name.replace("_", "/", 2)
 
 
 _PARTITION_RE = re.compile(
-    r"^(?P<kind>raw|records)/date=(?P<date>\d{4}-\d{2}-\d{2})/site=(?P<site>[a-z0-9_-]+)/"
+    f"^(?P<kind>{RAW}|{RECORDS})/date=(?P<date>{_DAY})/" r"site=(?P<site>[a-z0-9_-]+)/"
     r"(?P<crawl_id>[A-Za-z0-9][A-Za-z0-9_-]*)-(?P<seq>\d{5})\.(?:warc|jsonl)\.gz$"
 )
 
@@ -125,15 +201,28 @@ def dump_key(day: str, name: str) -> str:
     """One of the four fixed files of a day's dump (CONTRACT §4)."""
     if name not in DUMP_FILES:
         raise InvalidName(f"unknown dump file {name!r} (one of {', '.join(DUMP_FILES)})")
-    return f"{day_prefix('dumps', day)}{name}"
+    return f"{day_prefix(DUMPS, day)}{name}"
+
+
+WARC_SUFFIX, CDXJ_SUFFIX = ".warc.gz", ".cdxj"
 
 
 def cdxj_key_for(warc_key: str) -> str:
     """The CDXJ index beside a raw WARC: same directory and name, ``.cdxj`` for ``.warc.gz``."""
     parts = parse_data_key(warc_key)
-    if parts is None or parts["kind"] != "raw" or not warc_key.endswith(".warc.gz"):
+    if parts is None or parts["kind"] != RAW or not warc_key.endswith(WARC_SUFFIX):
         raise InvalidName(f"not a raw WARC key: {warc_key!r}")
-    return warc_key[: -len(".warc.gz")] + ".cdxj"
+    return warc_key[: -len(WARC_SUFFIX)] + CDXJ_SUFFIX
+
+
+def index_day(key: str) -> str | None:
+    """The fetch day of a CDXJ index key (``raw/date=D/site=S/<name>.cdxj``), or None for
+    anything else. Any file name is taken: the index may come from another indexer."""
+    segments = key.split("/")
+    if (len(segments) != 4 or segments[0] != RAW or not segments[1].startswith("date=")
+            or not key.endswith(CDXJ_SUFFIX)):
+        return None
+    return segments[1][len("date="):]
 
 
 def validate_bucket(name: str) -> str:

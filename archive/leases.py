@@ -40,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.keys import validate_site
+from archive.keys import lease_generation, lease_key, lease_prefix, validate_site
 from archive.storage import Storage, StorageError
 
 logger = logging.getLogger(__name__)
@@ -49,14 +49,6 @@ Clock = Callable[[], dt.datetime]
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _prefix(site: str) -> str:
-    return f"locks/site={validate_site(site)}/"
-
-
-def _key(site: str, generation: int) -> str:
-    return f"{_prefix(site)}lease-{generation:010d}.json"
 
 
 class LeaseHeld(Exception):
@@ -83,7 +75,7 @@ class Lease:
 
     @property
     def key(self) -> str:
-        return _key(self.site, self.generation)
+        return lease_key(self.site, self.generation)
 
     def _write(self, expires: dt.datetime) -> None:
         self.info = {**self.info, "expires_at": expires.isoformat()}
@@ -111,15 +103,10 @@ class Lease:
 
 def _newest(storage: Storage, site: str) -> tuple[int, str | None]:
     newest, key = -1, None
-    for info in storage.list(_prefix(site)):
-        name = info.key.rsplit("/", 1)[-1]
-        if name.startswith("lease-") and name.endswith(".json"):
-            try:
-                generation = int(name[len("lease-"):-len(".json")])
-            except ValueError:
-                continue
-            if generation > newest:
-                newest, key = generation, info.key
+    for info in storage.list(lease_prefix(site)):
+        generation = lease_generation(info.key)
+        if generation is not None and generation > newest:
+            newest, key = generation, info.key
     return newest, key
 
 
@@ -196,14 +183,14 @@ def _acquire_stored(storage: Storage, site: str, crawl_id: str, ttl: float,
             "acquired_at": now.isoformat(),
             "expires_at": (now + dt.timedelta(seconds=ttl)).isoformat(), "released": False}
     generation = newest + 1
-    if not storage.create_exclusive(_key(site, generation), json.dumps(info).encode()):
+    if not storage.create_exclusive(lease_key(site, generation), json.dumps(info).encode()):
         try:
-            holder = json.loads(storage.get_bytes(_key(site, generation)))
+            holder = json.loads(storage.get_bytes(lease_key(site, generation)))
         except (FileNotFoundError, ValueError):
             holder = {}
         raise LeaseHeld(site, holder)
     for old in range(max(0, generation - 10), generation - 1):
-        storage.delete(_key(site, old))  # keep the last two generations for inspection
+        storage.delete(lease_key(site, old))  # keep the last two generations for inspection
     return Lease(storage, site, generation, info, ttl, clock)
 
 

@@ -1,18 +1,62 @@
-"""Record files: gzipped JSON Lines, one article record (CONTRACT §5) a line."""
+"""Article records (CONTRACT §5) and record files: gzipped JSON Lines, one record a line.
+
+:class:`Record` is the one place the contract's fields are listed: their order is the order of
+the keys in every JSON line, and the dump's columns (``archive/dump_formats.py``) are derived
+from its fields and types.
+"""
 
 from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO, Any
 
-RECORD_FIELDS = (
-    "id", "url", "canonical_url", "site", "title", "author", "published", "language", "text",
-    "content_hash", "version", "near_duplicate_of", "fetched_at", "crawl_id", "extractor",
-    "warc_filename", "warc_offset", "warc_length",
-)
+
+@dataclass(frozen=True)
+class Record:
+    """One article record, fields in contract order (CONTRACT §5 says what each means)."""
+
+    id: str
+    url: str
+    canonical_url: str
+    site: str
+    title: str | None
+    author: str | None
+    published: str | None  # ISO 8601
+    language: str | None  # ISO 639-1
+    text: str
+    content_hash: str
+    version: int
+    near_duplicate_of: str | None
+    fetched_at: str  # ISO 8601 UTC
+    crawl_id: str
+    extractor: str
+    warc_filename: str  # archive key of the WARC holding the raw response
+    warc_offset: int
+    warc_length: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as the JSON object of its line: the fields, in contract order."""
+        return {name: getattr(self, name) for name in RECORD_FIELDS}
+
+
+RECORD_FIELDS = tuple(f.name for f in fields(Record))
+
+
+def record_dict(record: Record | Mapping[str, Any]) -> dict[str, Any]:
+    """A record's fields in contract order. A mapping is taken too (records read back from a
+    file, and pipelines/dedup.py's until it builds a Record): a field it lacks is None."""
+    if isinstance(record, Record):
+        return record.to_dict()
+    return {name: record.get(name) for name in RECORD_FIELDS}
+
+
+def record_line(record: Record | Mapping[str, Any]) -> bytes:
+    """One record as a JSON Lines line, as record files and dumps hold it."""
+    return json.dumps(record_dict(record), ensure_ascii=False).encode("utf-8") + b"\n"
 
 
 class RecordFile:
@@ -34,9 +78,8 @@ class RecordFile:
         uncompressed bytes is the better estimate until the disk catches up."""
         return max(self._raw.tell(), self.uncompressed // 4)
 
-    def write(self, record: dict[str, Any]) -> None:
-        line = json.dumps({f: record.get(f) for f in RECORD_FIELDS}, ensure_ascii=False)
-        data = line.encode("utf-8") + b"\n"
+    def write(self, record: Record | Mapping[str, Any]) -> None:
+        data = record_line(record)
         self._gz.write(data)
         self.uncompressed += len(data)
         self.records += 1

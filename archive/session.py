@@ -14,13 +14,13 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from archive import keys
-from archive.records import RecordFile
+from archive.records import Record, RecordFile, record_dict
 from archive.spool import Spool
 from archive.storage import Storage
 from archive.warc import HttpExchange, WarcFile, WarcPointer
@@ -131,7 +131,7 @@ class ArchiveSession:
     def write_exchange(self, site: str, day: str, exchange: HttpExchange) -> WarcPointer:
         warc = self._warcs.get((day, site))
         if warc is None:
-            seq = self._next_seq("raw", day, site)
+            seq = self._next_seq(keys.RAW, day, site)
             key = keys.raw_key(day, site, self.crawl_id, seq)
             warc = WarcFile(self.spool.new_path(".warc.gz"), key, self.software,
                             index_path=self.spool.new_path(".cdxj"))
@@ -142,18 +142,20 @@ class ArchiveSession:
         return pointer
 
     # -- records -----------------------------------------------------------------------------
-    def write_record(self, site: str, day: str, record: dict[str, Any],
+    def write_record(self, site: str, day: str, record: Record | Mapping[str, Any],
                      state: Any = None) -> None:
-        """Append a record; ``state`` is what the dedup state must learn about it, stored
-        right after the record file (see ``state_encoder``)."""
+        """Append a record (a Record; a mapping until pipelines/dedup.py builds Records);
+        ``state`` is what the dedup state must learn about it, stored right after the record
+        file (see ``state_encoder``)."""
+        fields = record_dict(record)
         rec = self._records.get((day, site))
         if rec is None:
-            seq = self._next_seq("records", day, site)
+            seq = self._next_seq(keys.RECORDS, day, site)
             key = keys.records_key(day, site, self.crawl_id, seq)
             rec = RecordFile(self.spool.new_path(".jsonl.gz"), key)
             self._records[(day, site)] = rec
         try:
-            rec.write(record)
+            rec.write(fields)
         except OSError:
             # the gzip stream lost bytes it had already consumed: the whole file is unusable.
             # Its dedup segment is dropped with it, so the next run records these again
@@ -161,8 +163,8 @@ class ArchiveSession:
             raise
         if state is not None:
             rec.states.append(state)
-        if record.get("warc_filename"):
-            self._record_warcs[(day, site)].add(record["warc_filename"])
+        if fields["warc_filename"]:
+            self._record_warcs[(day, site)].add(fields["warc_filename"])
         if rec.size >= self.roll_bytes:
             self._commit_records(day, site)
 

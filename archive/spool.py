@@ -42,14 +42,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.keys import InvalidName, validate_key
+from archive.keys import InvalidName, segment_cache_name, segment_partition, validate_key
 from archive.storage import Storage, StorageError
 
 logger = logging.getLogger(__name__)
 # uploaded dedup segments are kept here, named as pipelines/dedup.py's cache names them, so a
 # run that cannot reach storage still knows what this machine archived
 STATE_CACHE = "state-cache"
-_SEGMENT_PREFIX = "state/dedup/"
 _TOKEN_CHARS = 29  # "<20-digit ns>-<8 hex>"
 _TOKEN_RE = re.compile(r"^\d{20}-[0-9a-f]{8}")
 
@@ -267,7 +266,7 @@ class Spool:
         if self._failing:
             logger.warning("uploads work again (%s stored)", entry.key)
             self._failing = False
-        if entry.key.startswith(_SEGMENT_PREFIX):
+        if segment_partition(entry.key) is not None:
             self._keep_segment(entry)
         with contextlib.suppress(FileNotFoundError):
             entry.data_path.unlink()
@@ -279,7 +278,7 @@ class Spool:
         """Keep an uploaded dedup segment in the state cache (best effort): if storage is
         down at the start of a later run, this machine still knows its own articles."""
         cache = self.root / STATE_CACHE
-        target = cache / entry.key[len(_SEGMENT_PREFIX):].replace("/", "_")
+        target = cache / segment_cache_name(entry.key)
         with contextlib.suppress(OSError):
             cache.mkdir(exist_ok=True)
             tmp = cache / f".{entry.name}.tmp"

@@ -11,6 +11,7 @@ a reader seeks to the offset and decompresses exactly one record.
 
 Each file also gets its CDXJ index (``archive/cdxj.py``): one entry per response, kept in memory
 while the file is open (a few hundred bytes a response) and written sorted when it is closed.
+Reading the records back from the archive is ``archive/warc_reader.py``'s.
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from archive.keys import run_report_day
+from archive.run_reports import RunReport
 from bench import crawls
 from bench.extract_only import extraction_rate
 from bench.report import render_table, summarize
@@ -100,10 +102,10 @@ def _s3_objects(server: SeaweedServer) -> list[tuple[str, int]]:
     return found
 
 
-def _s3_report(server: SeaweedServer, objects: list[tuple[str, int]]) -> dict[str, Any]:
-    key = sorted(k for k, _ in objects if k.startswith("runs/") and k.endswith(".json"))[-1]
+def _s3_report(server: SeaweedServer, objects: list[tuple[str, int]]) -> RunReport:
+    key = sorted(k for k, _ in objects if run_report_day(k) is not None)[-1]
     body = server.client().get_object(Bucket="bench", Key=f"archive/{key}")["Body"].read()
-    return json.loads(body)
+    return RunReport.from_json(body)
 
 
 def run_naive(web: Web, sites: list[Site], work: Path) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import sys
@@ -11,6 +10,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from archive.keys import DEDUP_STATE_PREFIX, RAW, RECORDS, RUNS, kind_prefix
+from archive.local import LocalStorage
+from archive.run_reports import RunReport, read_run_report, run_report_keys
 from bench.procstat import TreeStats, run_measured
 from bench.web import ARTICLE_RE, Site, Web
 
@@ -58,18 +60,18 @@ def crawl_cmd(config: Path) -> list[str]:
     return [sys.executable, "-m", "newsarchive", "crawl", "--config", str(config)]
 
 
-def sum_report(report: dict[str, Any]) -> dict[str, Any]:
-    sites = report["sites"].values()
+def sum_report(report: RunReport) -> dict[str, Any]:
+    sites = report.sites.values()
     outcomes: dict[str, int] = {}
     for site in sites:
-        for key, value in site["articles"].items():
+        for key, value in site.articles.items():
             outcomes[key] = outcomes.get(key, 0) + value
-    return {"crawl_id": report["crawl_id"], "finish_reason": report.get("finish_reason"),
-            "duration_s": report.get("duration_s"), "cpu_seconds": report.get("cpu_seconds"),
-            "pages_fetched": sum(s["pages_fetched"] for s in sites),
-            "records": sum(s["records_written"] for s in sites), "outcomes": outcomes,
-            "errors_total": report.get("errors_total"),
-            "errors": [s["errors"] for s in sites if s["errors"]]}
+    return {"crawl_id": report.crawl_id, "finish_reason": report.finish_reason,
+            "duration_s": report.duration_s, "cpu_seconds": report.cpu_seconds,
+            "pages_fetched": sum(s.pages_fetched for s in sites),
+            "records": sum(s.records_written for s in sites), "outcomes": outcomes,
+            "errors_total": report.errors_total,
+            "errors": [s.errors for s in sites if s.errors]}
 
 
 def sizes_by_prefix(objects: list[tuple[str, int]]) -> dict[str, int]:
@@ -77,13 +79,13 @@ def sizes_by_prefix(objects: list[tuple[str, int]]) -> dict[str, int]:
     out = {"raw": 0, "records": 0, "dedup_state": 0, "runs": 0, "other": 0, "objects": 0}
     for key, size in objects:
         out["objects"] += 1
-        if key.startswith("raw/"):
+        if key.startswith(kind_prefix(RAW)):
             out["raw"] += size
-        elif key.startswith("records/"):
+        elif key.startswith(kind_prefix(RECORDS)):
             out["records"] += size
-        elif key.startswith("state/dedup/"):
+        elif key.startswith(DEDUP_STATE_PREFIX):
             out["dedup_state"] += size
-        elif key.startswith("runs/"):
+        elif key.startswith(kind_prefix(RUNS)):
             out["runs"] += size
         else:
             out["other"] += size
@@ -95,9 +97,10 @@ def local_objects(root: Path) -> list[tuple[str, int]]:
             if p.is_file() and ".tmp" not in p.parts]
 
 
-def local_report(root: Path) -> dict[str, Any]:
-    reports = sorted(root.glob("runs/date=*/*.json"))
-    return json.loads(reports[-1].read_text())
+def local_report(root: Path) -> RunReport:
+    """The last run report of a local archive (by key: by day, then crawl id)."""
+    storage = LocalStorage(root)
+    return read_run_report(storage, sorted(run_report_keys(storage))[-1])
 
 
 def count_jsonl(path: Path) -> int:

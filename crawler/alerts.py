@@ -11,12 +11,12 @@ only when most recent runs did bring some.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from statistics import mean
 from typing import Any
 
-from archive.keys import day_prefix
+from archive.run_reports import SiteRun, iter_run_reports
 from archive.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -25,16 +25,18 @@ HISTORY_RUNS = 20
 MIN_HISTORY = 3
 MIN_SAMPLE = 5  # pages or records a share is computed over
 
+Measure = Callable[[SiteRun], float | None]
 
-def _written(site: dict[str, Any]) -> int:
-    a = site.get("articles", {})
+
+def _written(site: SiteRun) -> int:
+    a = site.articles
     return a.get("new", 0) + a.get("updated", 0) + a.get("near_duplicate", 0)
 
 
-def _extract_failure_rate(site: dict[str, Any]) -> float | None:
-    failed = sum(v for k, v in site.get("errors", {}).items() if k.startswith("extract_"))
-    failed += site.get("articles", {}).get("empty", 0)
-    attempted = failed + sum(site.get("articles", {}).values()) - site["articles"].get("empty", 0)
+def _extract_failure_rate(site: SiteRun) -> float | None:
+    failed = sum(v for k, v in site.errors.items() if k.startswith("extract_"))
+    failed += site.articles.get("empty", 0)
+    attempted = failed + sum(site.articles.values()) - site.articles.get("empty", 0)
     return failed / attempted if attempted >= MIN_SAMPLE else None
 
 
@@ -42,41 +44,53 @@ def _share(part: int, whole: int) -> float | None:
     return part / whole if whole >= MIN_SAMPLE else None
 
 
-def _blocked_rate(site: dict[str, Any]) -> float | None:
-    status = site.get("status", {})
-    return _share(status.get("403", 0) + status.get("429", 0), site.get("pages_fetched", 0))
+def _blocked_rate(site: SiteRun) -> float | None:
+    return _share(site.status.get("403", 0) + site.status.get("429", 0), site.pages_fetched)
 
 
-def _metadata_share(site: dict[str, Any], field: str) -> float | None:
-    return _share(site.get(f"records_with_{field}", 0), site.get("records_written", 0))
+def _dated_share(site: SiteRun) -> float | None:
+    return _share(site.records_with_published, site.records_written)
 
 
-def _history_mean(history: list[dict], measure) -> float | None:
+def _authored_share(site: SiteRun) -> float | None:
+    return _share(site.records_with_author, site.records_written)
+
+
+def _history_mean(history: list[SiteRun], measure: Measure) -> float | None:
     values = [v for v in (measure(h) for h in history) if v is not None]
     return mean(values) if len(values) >= MIN_HISTORY else None
 
 
-def site_alerts(current: dict[str, Any], history: list[dict[str, Any]]) -> list[dict[str, str]]:
+def _site_run(site: SiteRun | Mapping[str, Any]) -> SiteRun:
+    # crawler/report.py still hands the current run's section over as a dict
+    return site if isinstance(site, SiteRun) else SiteRun.from_dict(site)
+
+
+_CHECKS: tuple[tuple[str, Measure, str, Callable[[float, float], bool]], ...] = (
+    ("extraction_failures", _extract_failure_rate, "extraction failures or empty bodies",
+     lambda now, before: now >= 0.2 and now >= 2 * before + 0.1),
+    ("blocked", _blocked_rate, "403/429 answers",
+     lambda now, before: now >= 0.1 and now >= before + 0.1),
+    ("dates_missing", _dated_share, "records with a date",
+     lambda now, before: before >= 0.5 and now <= before - 0.3),
+    ("authors_missing", _authored_share, "records with an author",
+     lambda now, before: before >= 0.5 and now <= before - 0.3),
+)
+
+
+def site_alerts(current: SiteRun | Mapping[str, Any],
+                history: Sequence[SiteRun | Mapping[str, Any]]) -> list[dict[str, str]]:
     """The flags for one site's run; ``history`` holds its earlier clean runs' site sections."""
     if len(history) < MIN_HISTORY:
         return []
+    now_site, earlier = _site_run(current), [_site_run(h) for h in history]
     alerts = []
-    productive = sum(1 for h in history if _written(h) > 0) / len(history)
-    if _written(current) == 0 and productive >= 0.6:
+    productive = sum(1 for h in earlier if _written(h) > 0) / len(earlier)
+    if _written(now_site) == 0 and productive >= 0.6:
         alerts.append({"kind": "zero_new", "message": f"no new or updated articles, while "
                        f"{productive:.0%} of recent runs had some"})
-    checks = (
-        ("extraction_failures", _extract_failure_rate, "extraction failures or empty bodies",
-         lambda now, before: now >= 0.2 and now >= 2 * before + 0.1),
-        ("blocked", _blocked_rate, "403/429 answers",
-         lambda now, before: now >= 0.1 and now >= before + 0.1),
-        ("dates_missing", lambda s: _metadata_share(s, "published"), "records with a date",
-         lambda now, before: before >= 0.5 and now <= before - 0.3),
-        ("authors_missing", lambda s: _metadata_share(s, "author"), "records with an author",
-         lambda now, before: before >= 0.5 and now <= before - 0.3),
-    )
-    for kind, measure, label, fires in checks:
-        now, before = measure(current), _history_mean(history, measure)
+    for kind, measure, label, fires in _CHECKS:
+        now, before = measure(now_site), _history_mean(earlier, measure)
         if now is not None and before is not None and fires(now, before):
             alerts.append({"kind": kind,
                            "message": f"{label}: {now:.0%} in this run, {before:.0%} usually"})
@@ -84,21 +98,17 @@ def site_alerts(current: dict[str, Any], history: list[dict[str, Any]]) -> list[
 
 
 def recent_site_history(storage: Storage, site: str, before: str,
-                        today: dt.date) -> list[dict[str, Any]]:
+                        today: dt.date) -> list[SiteRun]:
     """The site sections of this site's clean runs that started before ``before``, newest
     first, from the run reports of the last HISTORY_DAYS days."""
-    found: list[tuple[str, dict]] = []
+    found: list[tuple[str, SiteRun]] = []
     for offset in range(HISTORY_DAYS):
         day = (today - dt.timedelta(days=offset)).isoformat()
-        for info in storage.list(day_prefix("runs", day)):
-            try:
-                report = json.loads(storage.get_bytes(info.key))
-            except (ValueError, FileNotFoundError):
-                continue
-            section = report.get("sites", {}).get(site)
-            if (section and report.get("finish_reason") == "finished"
-                    and report.get("started_at", "") < before):
-                found.append((report["started_at"], section))
+        for report in iter_run_reports(storage, day):
+            section = report.sites.get(site)
+            if (section is not None and report.finish_reason == "finished"
+                    and report.started_at < before):
+                found.append((report.started_at, section))
         if len(found) >= HISTORY_RUNS:
             break
     found.sort(key=lambda item: item[0], reverse=True)

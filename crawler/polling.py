@@ -16,17 +16,13 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from archive.keys import validate_site
+from archive.keys import poll_state_key
 from archive.storage import Storage, StorageError
 
 logger = logging.getLogger(__name__)
 # lastmod values are often rounded or late: only entries clearly older than the last run are
 # skipped
 WATERMARK_MARGIN = dt.timedelta(hours=1)
-
-
-def poll_state_key(site: str) -> str:
-    return f"state/poll/site={validate_site(site)}.json"
 
 
 def parse_date(value: str | None) -> dt.datetime | None:

@@ -117,7 +117,7 @@ def _configure_logging(verbose: bool) -> None:
 
 def _replay(args: argparse.Namespace, config: Config) -> int:
     if args.url:
-        from newsarchive.lookup import run_replay_url
+        from newsarchive.cmd_replay_url import run_replay_url
 
         _configure_logging(args.verbose)
         return run_replay_url(config, args.url, args.date)
@@ -151,12 +151,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "replay":
         return _replay(args, config)
     if args.command == "dump":
-        from newsarchive.dumping import run_dump
+        from newsarchive.cmd_dump import run_dump
 
         _configure_logging(args.verbose)
         return run_dump(config, args.date, args.format, args.output)
     if args.command == "ls":
-        from newsarchive.listing import run_ls
+        from newsarchive.cmd_ls import run_ls
 
         _configure_logging(args.verbose)
         return run_ls(config, args.date)

@@ -16,6 +16,7 @@ from typing import Any
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.records import iter_records
+from archive.run_reports import read_run_report, run_report_keys
 from archive.storage import Storage
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,7 +67,8 @@ def read_records(storage: Storage) -> list[dict[str, Any]]:
 
 
 def read_reports(storage: Storage) -> list[dict[str, Any]]:
-    return [json.loads(storage.get_bytes(info.key)) for info in storage.list("runs/")]
+    """Every run report, read with the typed reader (so each must be one), as plain dicts."""
+    return [read_run_report(storage, key).to_dict() for key in run_report_keys(storage)]
 
 
 def warc_response(storage: Storage, key: str, offset: int, length: int) -> tuple[str, bytes]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from archive.run_reports import SiteRun
 from crawler.alerts import site_alerts
 from tests.crawlrun import Archive, read_reports, run_cli, write_config
 from tests.fixtureweb import FixtureWeb
@@ -13,18 +14,18 @@ from tests.test_crawl import crawl, local_archive, web  # fixtures and helper
 
 def _site(new: int = 10, empty: int = 0, extract_errors: int = 0, pages: int = 40,
           blocked: int = 0, records: int | None = None, dated: int | None = None,
-          authored: int | None = None) -> dict:
+          authored: int | None = None) -> SiteRun:
     written = new if records is None else records
-    return {"pages_fetched": pages, "status": {"200": pages - blocked, "403": blocked},
-            "articles": {"new": new, "updated": 0, "near_duplicate": 0, "unchanged": 5,
-                         "duplicate": 0, "empty": empty},
-            "errors": {"extract_timeout": extract_errors} if extract_errors else {},
-            "records_written": written,
-            "records_with_published": written if dated is None else dated,
-            "records_with_author": written if authored is None else authored}
+    return SiteRun(pages_fetched=pages, status={"200": pages - blocked, "403": blocked},
+                   articles={"new": new, "updated": 0, "near_duplicate": 0, "unchanged": 5,
+                             "duplicate": 0, "empty": empty},
+                   errors={"extract_timeout": extract_errors} if extract_errors else {},
+                   records_written=written,
+                   records_with_published=written if dated is None else dated,
+                   records_with_author=written if authored is None else authored)
 
 
-def _kinds(current: dict, history: list[dict]) -> set[str]:
+def _kinds(current: SiteRun, history: list[SiteRun]) -> set[str]:
     return {alert["kind"] for alert in site_alerts(current, history)}
 
 

@@ -16,12 +16,12 @@ from archive import keys
 from archive.cdxj import CdxjEntry, surt
 from archive.config import load_config
 from archive.local import LocalStorage
-from archive.lookup import find_captures, latest_capture, read_response
 from archive.session import ArchiveSession
 from archive.spool import Spool
 from archive.storage import Storage
+from archive.url_lookup import find_captures, latest_capture, read_response
 from archive.warc import HttpExchange, WarcFile
-from newsarchive.lookup import run_replay_url
+from newsarchive.cmd_replay_url import run_replay_url
 from tests import test_crawl
 from tests.crawlrun import Archive, warc_keys, warc_responses, write_config
 from tests.fixtureweb import FixtureWeb

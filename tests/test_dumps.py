@@ -1,4 +1,4 @@
-"""Daily dumps (archive/dumps.py, newsarchive/dumping.py) on both storage backends.
+"""Daily dumps (archive/dumps.py, newsarchive/cmd_dump.py) on both storage backends.
 
 The day's records are real record files written with RecordFile, not crawls: two sites whose
 names sort differently as keys ("site=harbourtown-herald/" < "site=harbourtown/") than as names,
@@ -40,7 +40,7 @@ from archive.local import LocalStorage
 from archive.records import RECORD_FIELDS, RecordFile
 from archive.s3 import S3Storage
 from archive.storage import Storage, StorageError
-from newsarchive.dumping import run_dump
+from newsarchive.cmd_dump import run_dump
 
 DAY, OTHER_DAY = "2026-11-25", "2026-11-24"
 MORNING, EVENING = "20261125T061500Z-3f9a1c", "20261125T183000Z-b27e04"
@@ -470,7 +470,7 @@ def test_run_dump_streams_to_a_real_stdout_pipe(storage, config, tmp_path):
     config_path = tmp_path / "newsarchive.toml"
     config_path.write_text("\n".join(lines) + "\n")
     code = ("import sys; from archive.config import load_config; "
-            "from newsarchive.dumping import run_dump; "
+            "from newsarchive.cmd_dump import run_dump; "
             f"sys.exit(run_dump(load_config({str(config_path)!r}), {DAY!r}, None, '-'))")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                           timeout=120)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import trafilatura
 
-from newsarchive.evaluation import evaluate, load_eval_set
+from bench.evaluation import evaluate, load_eval_set
 from pipelines.extraction import extract_article
 
 EVAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "eval"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lxml import html as lxml_html
 
-from newsarchive.evalreport import metadata_agrees
+from bench.evalreport import metadata_agrees
 from pipelines.extraction import (
     _jsonld_nodes,
     clean_author,

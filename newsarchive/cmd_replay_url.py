@@ -7,8 +7,8 @@ import sys
 from archive.cdxj import surt
 from archive.config import Config
 from archive.keys import InvalidName, validate_date
-from archive.lookup import CaptureError, latest_capture, read_response
 from archive.storage import StorageError, open_storage
+from archive.url_lookup import CaptureError, latest_capture, read_response
 from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 _PROG = "newsarchive replay"

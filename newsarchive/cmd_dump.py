@@ -15,7 +15,7 @@ from pathlib import Path
 
 from archive.config import Config
 from archive.dumps import FORMATS, DumpError, EmptyDay, build_dump, stream_jsonl, write_local
-from archive.keys import InvalidName, day_prefix, validate_date
+from archive.keys import DUMPS, InvalidName, day_prefix, validate_date
 from archive.storage import Storage, StorageError, open_storage
 from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
@@ -64,7 +64,7 @@ def _to_archive(storage: Storage, config: Config, day: str) -> str:
     files = ", ".join(f"{name} {_size(entry['bytes'])}" for name, entry in manifest.files.items())
     sources = f"{len(manifest.sources)} record file{'s' if len(manifest.sources) > 1 else ''}"
     return (f"dump {day}: {_rows(manifest.rows_per_site)} from {sources} -> "
-            f"{storage.location(day_prefix('dumps', day))} ({files}, _SUCCESS)")
+            f"{storage.location(day_prefix(DUMPS, day))} ({files}, _SUCCESS)")
 
 
 def _to_stdout(storage: Storage, day: str) -> str:

@@ -2,37 +2,36 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 
 from archive.config import Config
 from archive.dumps import dump_status
-from archive.keys import parse_data_key
+from archive.keys import RECORDS, dated_prefix, parse_data_key, run_report_day
 from archive.records import iter_records
-from archive.storage import open_storage
+from archive.run_reports import RunReportError, read_run_report, run_report_keys
+from archive.storage import Storage, open_storage
 
 
-def _count_records(storage, key: str) -> int:
+def _count_records(storage: Storage, key: str) -> int:
     with storage.open_read(key) as stream:
         return sum(1 for _ in iter_records(stream))
 
 
-def _run_alerts(storage, key: str) -> list[str]:
+def _run_alerts(storage: Storage, key: str) -> list[str]:
     try:
-        report = json.loads(storage.get_bytes(key))
-    except (ValueError, FileNotFoundError):
+        report = read_run_report(storage, key)
+    except (RunReportError, FileNotFoundError):
         return [f"unreadable run report {key}"]
-    found = [f"{site} ({report['crawl_id']}): {alert['message']}"
-             for site, data in report.get("sites", {}).items() for alert in data.get("alerts", [])]
-    if report.get("finish_reason") not in ("finished", "shutdown"):
-        found.append(f"run {report.get('crawl_id')} failed: "
-                     f"{report.get('error') or report.get('finish_reason')}")
+    found = [f"{site} ({report.crawl_id}): {alert['message']}"
+             for site, data in report.sites.items() for alert in data.alerts]
+    if not report.ended_normally:
+        found.append(f"run {report.crawl_id} failed: {report.error or report.finish_reason}")
     return found
 
 
 def run_ls(config: Config, day: str | None) -> int:
     storage = open_storage(config.archive.uri, config.archive.storage_options)
-    prefix = f"records/date={day}/" if day else "records/"
+    prefix = dated_prefix(RECORDS, day)
     table: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for info in storage.list(prefix):
         parts = parse_data_key(info.key)
@@ -43,10 +42,10 @@ def run_ls(config: Config, day: str | None) -> int:
         cell[1] += 1
     runs: dict[str, int] = defaultdict(int)
     alerts: dict[str, list[str]] = defaultdict(list)
-    for info in storage.list(f"runs/date={day}/" if day else "runs/"):
-        run_day = info.key.split("/")[1][len("date="):]
+    for key in run_report_keys(storage, day):
+        run_day = run_report_day(key)
         runs[run_day] += 1
-        alerts[run_day].extend(_run_alerts(storage, info.key))
+        alerts[run_day].extend(_run_alerts(storage, key))
     print(f"archive: {storage.location()}")
     days = sorted(set(table) | set(runs))
     if not days:

@@ -1,24 +1,21 @@
-"""Finding a URL's captures through the CDXJ indexes beside the WARC files, and reading them.
+"""Looking a URL up in the archive: its captures, through the CDXJ indexes beside the WARC
+files, and the response a capture points at.
 
 A lookup reads only indexes (small) and then one WARC record by a range read of its gzip
-member, so it costs the same on S3 as on a local path however large the WARC files are.
+member (``archive/warc_reader.py``), so it costs the same on S3 as on a local path however large
+the WARC files are.
 """
 
 from __future__ import annotations
 
-import io
-import zlib
 from collections import defaultdict
 from dataclasses import dataclass
-
-from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
 
 from archive import keys
 from archive.cdxj import CdxjEntry, surt
 from archive.storage import Storage
-
-INDEX_SUFFIX = ".cdxj"
+from archive.warc import WarcPointer
+from archive.warc_reader import WarcRecordError, WarcResponse, read_warc_response
 
 
 class CaptureError(Exception):
@@ -26,36 +23,25 @@ class CaptureError(Exception):
 
 
 @dataclass(frozen=True)
-class Capture:
+class IndexedCapture:
+    """One CDXJ line of a URL: the index entry, and where the response it describes lies."""
+
     entry: CdxjEntry
     warc_key: str  # archive key of the WARC holding the response
 
-
-@dataclass(frozen=True)
-class ArchivedResponse:
-    url: str
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes  # decoded by its Content-Encoding
-    warc_date: str
-
-
-def _day_of(index_key: str) -> str | None:
-    # raw/date=YYYY-MM-DD/site=NAME/<file>.cdxj
-    segments = index_key.split("/")
-    if len(segments) != 4 or not segments[1].startswith("date="):
-        return None
-    return segments[1][len("date="):]
+    @property
+    def pointer(self) -> WarcPointer:
+        return WarcPointer(self.warc_key, self.entry.offset, self.entry.length)
 
 
 def index_keys_by_day(storage: Storage, day: str | None = None) -> dict[str, list[str]]:
     """The CDXJ keys of one day, or of every day, grouped by day."""
     # the Storage interface has no delimiter listing, so all days come from one pass over raw/
-    prefix = keys.day_prefix("raw", day) if day else "raw/"
+    prefix = keys.dated_prefix(keys.RAW, day)
     found: dict[str, list[str]] = defaultdict(list)
     for info in storage.list(prefix):
-        day_of_key = _day_of(info.key)
-        if info.key.endswith(INDEX_SUFFIX) and day_of_key:
+        day_of_key = keys.index_day(info.key)
+        if day_of_key:
             found[day_of_key].append(info.key)
     return dict(found)
 
@@ -68,7 +54,7 @@ def _warc_key(index_key: str, filename: str) -> str:
     return keys.validate_key(filename)
 
 
-def captures_in_index(storage: Storage, index_key: str, urlkey: str) -> list[Capture]:
+def captures_in_index(storage: Storage, index_key: str, urlkey: str) -> list[IndexedCapture]:
     """The lines of one CDXJ file whose SURT key is ``urlkey``."""
     text = storage.get_bytes(index_key).decode("utf-8")
     prefix = urlkey + " "
@@ -78,17 +64,17 @@ def captures_in_index(storage: Storage, index_key: str, urlkey: str) -> list[Cap
             continue
         try:
             entry = CdxjEntry.from_line(line)
-            captures.append(Capture(entry, _warc_key(index_key, entry.filename)))
+            captures.append(IndexedCapture(entry, _warc_key(index_key, entry.filename)))
         except ValueError as exc:  # InvalidName included: a filename that is no archive key
             raise CaptureError(f"bad line in {index_key}: {exc}") from exc
     return captures
 
 
-def _order(capture: Capture) -> tuple[str, str, int]:
+def _order(capture: IndexedCapture) -> tuple[str, str, int]:
     return capture.entry.timestamp, capture.warc_key, capture.entry.offset
 
 
-def find_captures(storage: Storage, url: str, day: str | None = None) -> list[Capture]:
+def find_captures(storage: Storage, url: str, day: str | None = None) -> list[IndexedCapture]:
     """Captures of ``url`` (same SURT key), oldest first: those of ``day``, or without a day
     those of the newest day that has any. ValueError if ``url`` cannot be parsed."""
     urlkey = surt(url)
@@ -101,7 +87,7 @@ def find_captures(storage: Storage, url: str, day: str | None = None) -> list[Ca
     return []
 
 
-def latest_capture(storage: Storage, url: str, day: str | None = None) -> Capture | None:
+def latest_capture(storage: Storage, url: str, day: str | None = None) -> IndexedCapture | None:
     """The newest capture of ``url`` (of ``day`` if given); the exact URL wins over a variant
     with the same SURT key (another case, ``www.``, parameter order)."""
     captures = find_captures(storage, url, day)
@@ -110,22 +96,11 @@ def latest_capture(storage: Storage, url: str, day: str | None = None) -> Captur
     return max(captures, key=lambda c: (c.entry.url == url, *_order(c)))
 
 
-def read_response(storage: Storage, capture: Capture) -> ArchivedResponse:
-    """Read the response record a capture points at, by a range read of its gzip member."""
-    entry = capture.entry
-    member = storage.read_range(capture.warc_key, entry.offset, entry.length)
-    where = f"{capture.warc_key} at offset {entry.offset}"
+def read_response(storage: Storage, capture: IndexedCapture) -> WarcResponse:
+    """The response a capture points at, its body decoded by its Content-Encoding;
+    CaptureError if the record there is not that response."""
     try:
-        record = next(iter(ArchiveIterator(io.BytesIO(member))), None)
-        if record is None or record.rec_type != "response":
-            raise CaptureError(f"no response record in {where}")
-        target = record.rec_headers.get_header("WARC-Target-URI")
-        if target != entry.url:
-            raise CaptureError(f"{where} holds {target}, not {entry.url}")
-        body = record.content_stream().read()
-    except (ArchiveLoadFailed, zlib.error, EOFError) as exc:
-        raise CaptureError(f"unreadable record in {where}: {exc}") from exc
-    http = record.http_headers
-    return ArchivedResponse(url=entry.url, status=int(http.get_statuscode() or 0),
-                            headers=list(http.headers), body=body,
-                            warc_date=record.rec_headers.get_header("WARC-Date", ""))
+        return read_warc_response(storage, capture.pointer, expect_url=capture.entry.url,
+                                  decode=True)
+    except WarcRecordError as exc:
+        raise CaptureError(str(exc)) from exc

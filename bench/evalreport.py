@@ -5,7 +5,7 @@ the same run on the same bytes), then how often OUR title, author and published 
 what the page itself declares in its metadata (only pages that declare it are checked), and
 writes the same figures as JSON to ``bench/results/eval-<timestamp>.json``.
 
-    python -m newsarchive.evalreport [--eval-dir ../shared/eval] [--out-dir bench/results]
+    python -m bench.evalreport [--eval-dir ../shared/eval] [--out-dir bench/results]
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import trafilatura
 from dateutil import parser as dateutil_parser
 from lxml import html as lxml_html
 
+from bench.evaluation import EvalPage, aggregate, load_eval_set, page_scores
 from crawler.jsonld import jsonld_objects, types_of
-from newsarchive.evaluation import EvalPage, aggregate, load_eval_set, page_scores
 from pipelines.extraction import EXTRACTOR, Extraction, decode_html, extract_article
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,0 +1,114 @@
+"""Reading the archive's WARC files back: one response by its pointer, or a day's pages in turn.
+
+The writing side (``archive/warc.py``) works on spool files and knows nothing of storage; this
+side knows only storage, the key layout and warcio, so the URL lookup (``archive/url_lookup.py``)
+and the replay (``crawler/replay.py``) read records the same way.
+
+A pointer read is one range read of one gzip member (each record is its own member), so it costs
+the same on S3 as on a local path however large the WARC file is. A day is streamed file by file
+and record by record: a WARC file is never held in memory whole.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.recordloader import ArcWarcRecord
+
+from archive.keys import RAW, day_prefix, parse_data_key
+from archive.storage import Storage
+from archive.warc import WarcPointer
+
+
+class WarcRecordError(Exception):
+    """A pointer designates something that is not the response it should be."""
+
+
+@dataclass(frozen=True)
+class WarcResponse:
+    """One archived HTTP response, as read back from its WARC record."""
+
+    url: str  # WARC-Target-URI
+    status: int
+    headers: list[tuple[str, str]]  # as archived, Content-Encoding included
+    body: bytes  # as stored (still content-encoded), or decoded when read with decode=True
+    warc_date: str
+    pointer: WarcPointer
+
+
+@dataclass(frozen=True)
+class ArchivedPage:
+    """An HTML page a day's WARC files hold with status 200: what replay feeds the spider."""
+
+    site: str
+    url: str
+    fetched_at: str  # the record's WARC-Date, ISO 8601 UTC ending in Z
+    pointer: WarcPointer
+
+
+def read_warc_response(storage: Storage, pointer: WarcPointer, *, expect_url: str | None = None,
+                       decode: bool = False) -> WarcResponse:
+    """The response record at ``pointer``, by a range read of its gzip member. ``decode``:
+    the body decoded by its Content-Encoding (for people), else as stored (for a client that
+    decodes it itself). WarcRecordError if no response record for ``expect_url`` (when
+    given) lies there, or it cannot be read."""
+    member = storage.read_range(pointer.filename, pointer.offset, pointer.length)
+    where = f"{pointer.filename} at offset {pointer.offset}"
+    try:
+        record = next(iter(ArchiveIterator(io.BytesIO(member))), None)
+        if record is None or record.rec_type != "response":
+            raise WarcRecordError(f"no response record in {where}")
+        target = record.rec_headers.get_header("WARC-Target-URI")
+        if expect_url is not None and target != expect_url:
+            raise WarcRecordError(f"{where} holds {target}, not {expect_url}")
+        body = (record.content_stream() if decode else record.raw_stream).read()
+    except (ArchiveLoadFailed, zlib.error, EOFError) as exc:
+        raise WarcRecordError(f"unreadable record in {where}: {exc}") from exc
+    http = record.http_headers
+    return WarcResponse(url=target, status=int(http.get_statuscode() or 0),
+                        headers=list(http.headers), body=body,
+                        warc_date=record.rec_headers.get_header("WARC-Date", ""),
+                        pointer=pointer)
+
+
+def _iso_z(warc_date: str) -> str:
+    return warc_date if warc_date.endswith("Z") else warc_date.replace("+00:00", "Z")
+
+
+def _is_html_200(record: ArcWarcRecord) -> bool:
+    http = record.http_headers
+    if record.rec_type != "response" or http is None:
+        return False
+    mime = http.get_header("Content-Type") or ""
+    return http.get_statuscode() == "200" and "html" in mime.lower()
+
+
+def _pages_of_file(storage: Storage, key: str, site: str) -> Iterator[ArchivedPage]:
+    with storage.open_read(key) as stream:
+        records = ArchiveIterator(stream)
+        for record in records:
+            if not _is_html_200(record):
+                continue
+            # the offset and length are known only once the record is read to its end
+            record.content_stream().read()
+            records.read_to_end(record)
+            yield ArchivedPage(site, record.rec_headers.get_header("WARC-Target-URI"),
+                               _iso_z(record.rec_headers.get_header("WARC-Date")),
+                               WarcPointer(key, records.get_record_offset(),
+                                           records.get_record_length()))
+
+
+def archived_pages(storage: Storage, day: str, sites: set[str] | None = None
+                   ) -> Iterator[ArchivedPage]:
+    """The 200 HTML responses in the day's WARC files (of ``sites``, if given), in file order
+    (the storage listing's) and record order, streamed."""
+    for info in storage.list(day_prefix(RAW, day)):
+        parts = parse_data_key(info.key)
+        if parts is None or parts["kind"] != RAW or (sites and parts["site"] not in sites):
+            continue
+        yield from _pages_of_file(storage, info.key, parts["site"])
