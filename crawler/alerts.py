@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from statistics import mean
-from typing import Any
 
 from archive.run_reports import SiteRun, iter_run_reports
 from archive.storage import Storage
@@ -61,11 +60,6 @@ def _history_mean(history: list[SiteRun], measure: Measure) -> float | None:
     return mean(values) if len(values) >= MIN_HISTORY else None
 
 
-def _site_run(site: SiteRun | Mapping[str, Any]) -> SiteRun:
-    # crawler/report.py still hands the current run's section over as a dict
-    return site if isinstance(site, SiteRun) else SiteRun.from_dict(site)
-
-
 _CHECKS: tuple[tuple[str, Measure, str, Callable[[float, float], bool]], ...] = (
     ("extraction_failures", _extract_failure_rate, "extraction failures or empty bodies",
      lambda now, before: now >= 0.2 and now >= 2 * before + 0.1),
@@ -78,12 +72,11 @@ _CHECKS: tuple[tuple[str, Measure, str, Callable[[float, float], bool]], ...] = 
 )
 
 
-def site_alerts(current: SiteRun | Mapping[str, Any],
-                history: Sequence[SiteRun | Mapping[str, Any]]) -> list[dict[str, str]]:
+def site_alerts(current: SiteRun, history: Sequence[SiteRun]) -> list[dict[str, str]]:
     """The flags for one site's run; ``history`` holds its earlier clean runs' site sections."""
     if len(history) < MIN_HISTORY:
         return []
-    now_site, earlier = _site_run(current), [_site_run(h) for h in history]
+    now_site, earlier = current, list(history)
     alerts = []
     productive = sum(1 for h in earlier if _written(h) > 0) / len(earlier)
     if _written(now_site) == 0 and productive >= 0.6:

@@ -57,7 +57,6 @@ class ArchiveExtension:
         self.held: list[LeaseHeld] = []
         self.storage_failed = False
         self.pending_uploads = 0
-        self.closed_reason: str | None = None
         self._keeper: LeaseKeeper | None = None
         self._opening: asyncio.Future[None] | None = None
         self._errors: ErrorLog | None = None
@@ -161,7 +160,6 @@ class ArchiveExtension:
         if self._keeper is not None:
             # released only now that the run's files are stored
             await asyncio.to_thread(self._keeper.stop)
-        self.closed_reason = reason
         if self.pending_uploads:
             logger.error("%d finished file(s) could not be stored yet; they wait in %s and "
                          "will be uploaded by the next run", self.pending_uploads,

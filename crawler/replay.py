@@ -11,9 +11,7 @@ detection, extraction in the worker pool, dedup, records.
 from __future__ import annotations
 
 import asyncio
-import io
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -21,60 +19,14 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Headers, Request, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.settings import BaseSettings
-from warcio.archiveiterator import ArchiveIterator
 
-from archive.keys import day_prefix, parse_data_key
-from archive.storage import Storage
-from archive.warc import WarcPointer
+from archive.warc_reader import archived_pages, read_warc_response
 from crawler.addon import CONFIG_PRIORITY
 from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.middlewares import FETCHED_AT_META, SITE_META, WARC_META
 from crawler.spiders.news import DEPTH_META, NewsSpider
 
 REPLAY_META = "newsarchive_replay"
-
-
-@dataclass(frozen=True)
-class Capture:
-    site: str
-    url: str
-    fetched_at: str
-    pointer: WarcPointer
-
-
-def _iso_z(warc_date: str) -> str:
-    return warc_date if warc_date.endswith("Z") else warc_date.replace("+00:00", "Z")
-
-
-def day_captures(storage: Storage, day: str, sites: set[str] | None) -> Iterator[Capture]:
-    """The 200 HTML responses in the day's WARC files, in file order, streamed."""
-    for info in storage.list(day_prefix("raw", day)):
-        parts = parse_data_key(info.key)
-        if parts is None or parts["kind"] != "raw" or (sites and parts["site"] not in sites):
-            continue
-        with storage.open_read(info.key) as stream:
-            records = ArchiveIterator(stream)
-            for record in records:
-                if record.rec_type != "response" or record.http_headers is None:
-                    continue
-                mime = record.http_headers.get_header("Content-Type") or ""
-                if record.http_headers.get_statuscode() != "200" or "html" not in mime.lower():
-                    continue
-                # the offset is known only once the record is read to its end
-                record.content_stream().read()
-                records.read_to_end(record)
-                yield Capture(parts["site"], record.rec_headers.get_header("WARC-Target-URI"),
-                              _iso_z(record.rec_headers.get_header("WARC-Date")),
-                              WarcPointer(info.key, records.get_record_offset(),
-                                          records.get_record_length()))
-
-
-def read_capture(storage: Storage, pointer: WarcPointer) -> tuple[int, list, bytes]:
-    """(status, headers, body as stored) of one archived response."""
-    member = storage.read_range(pointer.filename, pointer.offset, pointer.length)
-    record = next(iter(ArchiveIterator(io.BytesIO(member))))
-    status = int(record.http_headers.get_statuscode())
-    return status, list(record.http_headers.headers), record.raw_stream.read()
 
 
 class WarcReplayDownloadHandler:
@@ -93,12 +45,12 @@ class WarcReplayDownloadHandler:
         pointer = request.meta.get(REPLAY_META)
         if pointer is None:
             raise IgnoreRequest(f"replay never goes to the network: {request.url}")
-        status, headers, body = await asyncio.to_thread(read_capture,
-                                                        self.archive.source_storage, pointer)
-        scrapy_headers = Headers(headers)
-        cls = responsetypes.from_args(headers=scrapy_headers, url=request.url, body=body)
-        return cls(url=request.url, status=status, headers=scrapy_headers, body=body,
-                   request=request)
+        archived = await asyncio.to_thread(read_warc_response, self.archive.source_storage,
+                                           pointer)
+        headers = Headers(archived.headers)
+        cls = responsetypes.from_args(headers=headers, url=request.url, body=archived.body)
+        return cls(url=request.url, status=archived.status, headers=headers,
+                   body=archived.body, request=request)
 
     async def close(self) -> None:
         return None
@@ -118,7 +70,7 @@ class ReplaySpider(NewsSpider):
         day = self.archive.replay_day
         assert day is not None, "a replay needs NEWSARCHIVE_REPLAY_DAY (ReplayAddon)"
         names = {site.name for site in self.sites}
-        captures = day_captures(self.archive.source_storage, day, names)
+        captures = archived_pages(self.archive.source_storage, day, names)
         # the WARC files are read in a thread, one capture at a time: streamed, never on the
         # reactor thread
         while (capture := await asyncio.to_thread(next, captures, None)) is not None:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import logging
 import time
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from scrapy.crawler import Crawler
 
+from archive.run_reports import RunReport, SiteRun
 from archive.timestamps import utc_now_iso
 from crawler import signals as archive_signals
 from crawler.alerts import recent_site_history, site_alerts
@@ -58,42 +59,39 @@ def _site_stats(stats: dict[str, Any], site: str) -> dict[str, Any]:
     }
 
 
-def build_report_data(stats: dict[str, Any], archive: ArchiveExtension, errors: ErrorLog,
-                      reason: str) -> dict[str, Any]:
+def build_report(stats: dict[str, Any], archive: ArchiveExtension, errors: ErrorLog,
+                 reason: str) -> RunReport:
     """The run report; reads the sites' recent reports for the yield alerts (blocking I/O:
     called in a thread, with a copy of the stats taken on the reactor thread)."""
     assert archive.session is not None and archive.storage is not None
     session = archive.session
     sites = {}
     for site in (s.name for s in archive.config.sites):
-        data = _site_stats(stats, site)
         out = session.sites.get(site)
-        data["errors"] = dict(errors.counts.get(site, {}))
-        data["bytes_raw"] = out.raw_bytes if out else 0
-        data["bytes_records"] = out.record_bytes if out else 0
-        data["files"] = list(out.files) if out else []
-        if data["pages_fetched"] or data["files"] or data["errors"]:
-            data["alerts"] = _alerts(archive, site, data)
-            sites[site] = data
-    return {
-        "crawl_id": archive.crawl_id,
-        "started_at": archive.started_at,
-        "finished_at": utc_now_iso(),
-        "duration_s": round(time.monotonic() - archive.started_monotonic, 3),
-        "finish_reason": reason,
-        "cpu_seconds": cpu_seconds(stats),
-        "archive": archive.storage.location(),
-        "software": archive.software,
-        "sites": sites,
-        "errors_total": errors.total,
-        "error_examples": errors.examples,
-        "robots_forbidden": stats.get("robotstxt/forbidden", 0),
-        "sites_held": [{"site": h.site, **h.holder} for h in archive.held],
-    }
+        run = SiteRun(**_site_stats(stats, site), errors=dict(errors.counts.get(site, {})),
+                      bytes_raw=out.raw_bytes if out else 0,
+                      bytes_records=out.record_bytes if out else 0,
+                      files=tuple(out.files) if out else ())
+        if run.pages_fetched or run.files or run.errors:
+            sites[site] = replace(run, alerts=tuple(_alerts(archive, site, run)))
+    return RunReport(
+        crawl_id=archive.crawl_id,
+        started_at=archive.started_at,
+        finished_at=utc_now_iso(),
+        duration_s=round(time.monotonic() - archive.started_monotonic, 3),
+        finish_reason=reason,
+        cpu_seconds=cpu_seconds(stats),
+        archive=archive.storage.location(),
+        software=archive.software,
+        sites=sites,
+        errors_total=errors.total,
+        error_examples=tuple(errors.examples),
+        robots_forbidden=stats.get("robotstxt/forbidden", 0),
+        sites_held=tuple({"site": h.site, **h.holder} for h in archive.held),
+    )
 
 
-def _alerts(archive: ArchiveExtension, site: str, data: dict[str, Any]
-            ) -> list[dict[str, str]]:
+def _alerts(archive: ArchiveExtension, site: str, run: SiteRun) -> list[dict[str, str]]:
     """Yield alerts against the site's recent runs, logged as warnings."""
     assert archive.storage is not None
     try:
@@ -102,7 +100,7 @@ def _alerts(archive: ArchiveExtension, site: str, data: dict[str, Any]
     except Exception as exc:  # no history readable: no comparison, never a failed report
         logger.warning("yield alerts for %s skipped: run history unreadable: %s", site, exc)
         return []
-    alerts = site_alerts(data, history)
+    alerts = site_alerts(run, history)
     for alert in alerts:
         logger.warning("yield alert for %s (%s): %s", site, alert["kind"], alert["message"])
     return alerts
@@ -110,11 +108,12 @@ def _alerts(archive: ArchiveExtension, site: str, data: dict[str, Any]
 
 class RunReporter:
     """Writes the run report when the archive extension asks (``run_report_due``), after the
-    records and their state; the command line reads :attr:`report` once the crawl is over."""
+    records and their state: the report's one writer. The command line reads :attr:`report`
+    once the crawl is over."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.report: dict[str, Any] | None = None
+        self.report: RunReport | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunReporter:
@@ -128,11 +127,10 @@ class RunReporter:
         self.report = await asyncio.to_thread(self._write, stats, archive, reason)
 
     def _write(self, stats: dict[str, Any], archive: ArchiveExtension, reason: str
-               ) -> dict[str, Any]:
-        data = build_report_data(stats, archive, error_log(self.crawler), reason)
-        archive.enqueue_bytes(archive.report_key(),
-                              json.dumps(data, indent=2, sort_keys=False).encode("utf-8"))
-        return data
+               ) -> RunReport:
+        report = build_report(stats, archive, error_log(self.crawler), reason)
+        archive.enqueue_bytes(archive.report_key(), report.to_json())
+        return report
 
 
 def _human_bytes(count: int) -> str:
@@ -144,23 +142,22 @@ def _human_bytes(count: int) -> str:
     return f"{size:.1f} GB"
 
 
-def format_summary(report: dict[str, Any], pending_uploads: int, archive: str) -> str:
+def format_summary(report: RunReport, pending_uploads: int, archive: str) -> str:
     """Per site: pages, article outcomes, errors by kind, bytes; then where the files are."""
-    lines = [f"crawl {report['crawl_id']} ({report['finish_reason']}, "
-             f"{report['duration_s']:.1f}s)"]
-    for site, data in report["sites"].items():
-        a = data["articles"]
-        errors = ", ".join(f"{k} {v}" for k, v in sorted(data["errors"].items())) or "none"
+    lines = [f"crawl {report.crawl_id} ({report.finish_reason}, {report.duration_s or 0:.1f}s)"]
+    for site, run in report.sites.items():
+        a = run.articles
+        errors = ", ".join(f"{k} {v}" for k, v in sorted(run.errors.items())) or "none"
         lines.append(
-            f"  {site}: {data['pages_fetched']} pages fetched; articles: {a['new']} new, "
+            f"  {site}: {run.pages_fetched} pages fetched; articles: {a['new']} new, "
             f"{a['updated']} updated, {a['unchanged']} unchanged, "
             f"{a['near_duplicate']} near-duplicate, {a['duplicate']} duplicate URL variants; "
-            f"errors: {errors}; written: {_human_bytes(data['bytes_raw'])} raw, "
-            f"{_human_bytes(data['bytes_records'])} records")
-    for site, data in report["sites"].items():
-        for alert in data.get("alerts", []):
+            f"errors: {errors}; written: {_human_bytes(run.bytes_raw)} raw, "
+            f"{_human_bytes(run.bytes_records)} records")
+    for site, run in report.sites.items():
+        for alert in run.alerts:
             lines.append(f"  ALERT {site}: {alert['message']}")
-    if not report["sites"]:
+    if not report.sites:
         lines.append("  nothing fetched")
     lines.append(f"  archive: {archive}")
     if pending_uploads:

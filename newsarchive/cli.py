@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 from archive import __version__
 from archive.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
-from archive.keys import InvalidName, validate_crawl_id, validate_date
+from archive.keys import TOP_LEVEL, InvalidName, validate_crawl_id, validate_date
 from newsarchive.exitcodes import EXIT_USAGE
 
 
@@ -91,15 +91,11 @@ def _load(args: argparse.Namespace) -> Config:
     return config
 
 
-# the archive's own top-level prefixes (CONTRACT §4) and the run state beside them
-_DATA_PREFIXES = ("raw", "records", "runs", "dumps", "state", "locks")
-
-
 def _warn_old_default_store(config: Config) -> None:
     """One line when archive data sits in ./archive, the default store until 2026-12, while
     this config's archive is elsewhere: that data is not lost, but it is not read either."""
     old = Path(config.path).parent / "archive"
-    found = [name for name in _DATA_PREFIXES if (old / name).is_dir()]
+    found = [name for name in TOP_LEVEL if (old / name).is_dir()]
     if not found:
         return
     uri = urlparse(config.archive.uri)

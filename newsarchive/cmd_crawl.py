@@ -7,17 +7,16 @@ lease (the other sites were crawled normally). Configuration errors (2) are the 
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Any
 
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
 from archive.config import Config
 from archive.keys import run_report_key
+from archive.run_reports import RunReport
 from archive.spool import Spool
 from archive.storage import open_storage
 from archive.timestamps import crawl_day, new_crawl_id, utc_now_iso
@@ -26,9 +25,6 @@ from crawler.report import RunReporter, format_summary
 from crawler.spiders.news import NewsSpider
 from newsarchive.exitcodes import EXIT_FAILED, EXIT_HELD, EXIT_OK
 
-# finish reasons of a run that ended as asked: a signal (SIGTERM from a scheduler or systemd)
-# makes Scrapy close the spider with "shutdown" after committing what it fetched
-NORMAL_ENDINGS = ("finished", "shutdown")
 logger = logging.getLogger("newsarchive.run")
 
 
@@ -59,7 +55,7 @@ class CrawlOutcome:
     the crawl died before its spider closed)."""
 
     archive: ArchiveExtension | None
-    report: dict[str, Any] | None
+    report: RunReport | None
 
     @classmethod
     def of(cls, crawler: Crawler) -> CrawlOutcome:
@@ -71,21 +67,20 @@ class CrawlOutcome:
     def exit_code(self) -> int:
         archive = self.archive
         if (archive is None or not self.report or archive.pending_uploads
-                or archive.closed_reason not in NORMAL_ENDINGS or archive.storage_failed):
+                or not self.report.ended_normally or archive.storage_failed):
             return EXIT_FAILED
         return EXIT_HELD if archive.held else EXIT_OK
 
 
 def _failure_report(config: Config, crawl_id: str, started_at: str, error: str | None) -> None:
     """A run that died before its spider closed still leaves a report, with the error."""
-    report = {"crawl_id": crawl_id, "started_at": started_at,
-              "finished_at": utc_now_iso(), "finish_reason": "error",
-              "error": error or "the crawl stopped before it could close", "sites": {}}
+    report = RunReport.failed(crawl_id, started_at, utc_now_iso(),
+                              error or "the crawl stopped before it could close")
     key = run_report_key(crawl_day(crawl_id), crawl_id)
     storage = open_storage(config.archive.uri, config.archive.storage_options)
     spool = Spool(config.archive.spool_dir, storage.location())
     try:
-        spool.enqueue_bytes(json.dumps(report, indent=2).encode(), key)
+        spool.enqueue_bytes(report.to_json(), key)
     except OSError as exc:
         print(f"newsarchive crawl: could not write the failure report to the spool "
               f"{spool.root}: {exc.strerror or exc}", file=sys.stderr)
@@ -118,6 +113,6 @@ def run_crawl(config: Config, sites: list[str], verbose: bool = False,
     print(format_summary(report, outcome.archive.pending_uploads,
                          outcome.archive.storage.location() if outcome.archive.storage else ""))
     code = outcome.exit_code()
-    logger.info("crawl %s ended (%s, exit %d) in %.1fs", crawl_id, report["finish_reason"], code,
-                report["duration_s"])
+    logger.info("crawl %s ended (%s, exit %d) in %.1fs", crawl_id, report.finish_reason, code,
+                report.duration_s)
     return code

@@ -18,7 +18,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from archive.config import Config
-from archive.keys import day_prefix, parse_data_key, segment_partition
+from archive.keys import RECORDS, day_prefix, parse_data_key, segment_partition
 from archive.storage import Storage, open_storage
 from archive.timestamps import new_crawl_id
 from crawler.replay import ReplaySpider
@@ -32,7 +32,7 @@ logger = logging.getLogger("newsarchive.replay")
 
 def superseded_keys(storage: Storage, day: str, sites: set[str]) -> list[str]:
     """The day's record files and dedup segments of these sites, as they are now."""
-    found = [info.key for info in storage.list(day_prefix("records", day))
+    found = [info.key for info in storage.list(day_prefix(RECORDS, day))
              if (parts := parse_data_key(info.key)) and parts["site"] in sites]
     return found + superseded_segments(storage, day, sites)
 

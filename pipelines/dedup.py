@@ -11,11 +11,11 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from archive.records import Record
 from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.cputime import cpu_time
 from crawler.items import ArticlePage
@@ -35,12 +35,12 @@ def hash_prefix(content_hash: str) -> int:
 
 
 @dataclass
-class ArticleRecord:
-    """A record ready to be written, and the state entry that says it was."""
+class RecordToStore:
+    """The dedup stage's output: a record to write into the fetch day's record file, and the
+    state entry that will say it was written."""
 
-    site: str
     day: str
-    fields: dict[str, Any]
+    record: Record
     state: StateEntry
 
 
@@ -93,30 +93,28 @@ class DedupPipeline:
         self._count(page.site, outcome)
         return (previous.version + 1 if previous else 1), near
 
-    def _fields(self, item: ExtractedArticle, version: int, near: int | None
-                ) -> dict[str, Any]:
-        """The record, CONTRACT §5."""
+    def _record(self, item: ExtractedArticle, version: int, near: int | None) -> Record:
         page, extraction = item.page, item.extraction
-        return {
-            "id": article_id(item.canonical_url),
-            "url": page.url,
-            "canonical_url": item.canonical_url,
-            "site": page.site,
-            "title": extraction.title,
-            "author": extraction.author,
-            "published": extraction.published,
-            "language": extraction.language,
-            "text": extraction.text,
-            "content_hash": extraction.content_hash,
-            "version": version,
-            "near_duplicate_of": f"{near:016x}" if near is not None else None,
-            "fetched_at": page.fetched_at,
-            "crawl_id": self.archive.crawl_id,
-            "extractor": EXTRACTOR,
-            "warc_filename": page.warc_filename,
-            "warc_offset": page.warc_offset,
-            "warc_length": page.warc_length,
-        }
+        return Record(
+            id=article_id(item.canonical_url),
+            url=page.url,
+            canonical_url=item.canonical_url,
+            site=page.site,
+            title=extraction.title,
+            author=extraction.author,
+            published=extraction.published,
+            language=extraction.language,
+            text=extraction.text,
+            content_hash=extraction.content_hash,
+            version=version,
+            near_duplicate_of=f"{near:016x}" if near is not None else None,
+            fetched_at=page.fetched_at,
+            crawl_id=self.archive.crawl_id,
+            extractor=EXTRACTOR,
+            warc_filename=page.warc_filename,
+            warc_offset=page.warc_offset,
+            warc_length=page.warc_length,
+        )
 
     def process_item(self, item: object) -> object:
         if not isinstance(item, ExtractedArticle):
@@ -130,5 +128,4 @@ class DedupPipeline:
         entry = StateEntry(id_, content, extraction.simhash, version)
         self.index.add(entry)
         self._recorded_this_run.add(id_)
-        return ArticleRecord(page.site, page.fetched_at[:10],
-                             self._fields(item, version, near), entry)
+        return RecordToStore(page.fetched_at[:10], self._record(item, version, near), entry)

@@ -15,13 +15,18 @@ import struct
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from archive.keys import segment_partition
+from archive.keys import (
+    DEDUP_STATE_PREFIX,
+    dedup_day_prefix,
+    segment_cache_name,
+    segment_key_from_cache_name,
+    segment_partition,
+)
 from archive.spool import STATE_CACHE, Spool
 from archive.storage import ObjectInfo, Storage, StorageError
 from pipelines.dedup_index import DedupIndex, StateEntry, TableBuilder
 
 logger = logging.getLogger(__name__)
-PREFIX = "state/dedup/"
 SEGMENT_MAGIC = b"NADEDUP1"
 _ENTRY = struct.Struct("<QQQI")  # id, content hash prefix, simhash, version
 
@@ -45,7 +50,7 @@ def decode_segment(data: bytes) -> list[StateEntry]:
 def superseded_segments(storage: Storage, day: str, sites: set[str]) -> list[str]:
     """The day's segments of these sites: what a replay of that day replaces."""
     found = []
-    for info in storage.list(f"{PREFIX}date={day}/"):
+    for info in storage.list(dedup_day_prefix(day)):
         partition = segment_partition(info.key)
         if partition and partition[1] in sites:
             found.append(info.key)
@@ -53,7 +58,7 @@ def superseded_segments(storage: Storage, day: str, sites: set[str]) -> list[str
 
 
 class DedupState:
-    """Segments in the archive under ``state/dedup/``, with a local cache of their bytes."""
+    """Segments in the archive (``keys.DEDUP_STATE_PREFIX``), with a local cache of their bytes."""
 
     def __init__(self, storage: Storage, cache_dir: Path, spool: Spool | None = None) -> None:
         self.storage = storage
@@ -74,7 +79,7 @@ class DedupState:
         those sites are left out."""
         builder = TableBuilder()
         try:
-            segments = list(self.storage.list(PREFIX))
+            segments = list(self.storage.list(DEDUP_STATE_PREFIX))
         except StorageError as exc:
             logger.error("dedup state unreadable from the archive (%s): using this machine's "
                          "cache of it", exc)
@@ -103,11 +108,11 @@ class DedupState:
     def _cached_segments(self) -> list[ObjectInfo]:
         if not self.cache_dir.is_dir():
             return []
-        return [ObjectInfo(PREFIX + path.name.replace("_", "/", 2), path.stat().st_size)
+        return [ObjectInfo(segment_key_from_cache_name(path.name), path.stat().st_size)
                 for path in sorted(self.cache_dir.glob("date=*.bin"))]
 
     def _segment_bytes(self, key: str, size: int) -> bytes:
-        cached = self.cache_dir / key[len(PREFIX):].replace("/", "_")
+        cached = self.cache_dir / segment_cache_name(key)
         if cached.is_file() and cached.stat().st_size == size:
             return cached.read_bytes()
         data = self.storage.get_bytes(key)

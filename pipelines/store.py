@@ -13,7 +13,7 @@ from scrapy.crawler import Crawler
 
 from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.cputime import cpu_time
-from pipelines.dedup import ArticleRecord
+from pipelines.dedup import RecordToStore
 from pipelines.dedup_state import encode_segment
 
 logger = logging.getLogger(__name__)
@@ -34,19 +34,21 @@ class StorePipeline:
         self.archive.session.state_encoder = encode_segment
 
     def process_item(self, item: object) -> object:
-        if not isinstance(item, ArticleRecord):
+        if not isinstance(item, RecordToStore):
             return item
         session = self.archive.session
         assert session is not None
+        record = item.record
         try:
             with cpu_time(self.crawler.stats, "records"):
-                session.write_record(item.site, item.day, item.fields, item.state)
+                session.write_record(record.site, item.day, record, item.state)
         except OSError as exc:
-            self.archive.write_failed(item.site, item.fields["url"], str(exc))
+            self.archive.write_failed(record.site, record.url, str(exc))
             raise
         stats = self.crawler.stats
-        stats.inc_value(f"newsarchive/{item.site}/records")
-        for field in ("published", "author"):
-            if item.fields.get(field):
-                stats.inc_value(f"newsarchive/{item.site}/records_with/{field}")
+        stats.inc_value(f"newsarchive/{record.site}/records")
+        if record.published:
+            stats.inc_value(f"newsarchive/{record.site}/records_with/published")
+        if record.author:
+            stats.inc_value(f"newsarchive/{record.site}/records_with/author")
         return item

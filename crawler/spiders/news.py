@@ -23,6 +23,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.config import SiteConfig
+from archive.keys import poll_state_key
 from crawler.addon import config_of
 from crawler.archive_extension import archive_of
 from crawler.discovery import XmlTooLarge, read_feed, read_sitemap
@@ -38,7 +39,7 @@ from crawler.pages import (
     page_encoding,
     sniffs_as_html,
 )
-from crawler.polling import PollState, load_poll_state, parse_date, poll_state_key
+from crawler.polling import PollState, load_poll_state, parse_date
 from crawler.signals import records_committed
 from crawler.urls import is_asset_url, normalize_url, same_site
 
