@@ -1,11 +1,12 @@
 """Home pages: the site's ``home`` table names teaser lists (pick rules, optionally one block
-per section) and single stories (``refs``) that the theme's ``home_main`` lays out."""
+per section) and single stories (``refs``) that the theme's ``home_main`` lays out, with the
+chrome values (a section menu) at hand too."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from testkit.fakeweb.layout import page
+from testkit.fakeweb.layout import chrome, page
 from testkit.fakeweb.listing import teasers
 from testkit.fakeweb.picks import pick
 from testkit.fakeweb.response import Response, respond
@@ -31,7 +32,7 @@ def _teaser_list(web: Web, site: Site, rule: dict[str, Any]) -> str:
 def home_page(web: Web, site: Site) -> Response:
     theme = site.theme
     spec = site.home
-    values: dict[str, Any] = {**site_values(web, site)}
+    values: dict[str, Any] = {**site_values(web, site), **chrome(web, site, None)}
     values["lists"] = {name: _teaser_list(web, site, rule)
                        for name, rule in spec.get("lists", {}).items()}
     values["refs"] = {name: StoryView(web, web.find(ref["slug"]), ref.get("query", ""))

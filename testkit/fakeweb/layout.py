@@ -17,7 +17,8 @@ from testkit.fakeweb.views import site_values, views
 
 def _nav(site: Site, current: str | None) -> str:
     theme = site.theme
-    items = [theme.fill("nav_current" if section == current else "nav_item",
+    marked = "nav_current" if theme.has("nav_current") else "nav_item"
+    items = [theme.fill(marked if section == current else "nav_item",
                         section=section, label=site.label(section)) for section in site.sections]
     return theme.separators.get("nav_item", "\n").join(items)
 

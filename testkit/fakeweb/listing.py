@@ -70,12 +70,10 @@ class Paging:
 
     def _parts(self, prefix: str, values: dict[str, Any]) -> list[str]:
         theme = self.site.theme
-        parts = [theme.fill(f"{prefix}_prev", **values)] if "prev_path" in values else []
-        if theme.has(f"{prefix}_count"):
-            parts.append(theme.fill(f"{prefix}_count", **values))
-        if "next_path" in values:
-            parts.append(theme.fill(f"{prefix}_next", **values))
-        return parts
+        # a theme without a prev (or count) template shows none
+        wanted = [("prev", "prev_path" in values), ("count", True), ("next", "next_path" in values)]
+        return [theme.fill(f"{prefix}_{part}", **values) for part, shown in wanted
+                if shown and theme.has(f"{prefix}_{part}")]
 
     def pager(self, n: int) -> str:
         theme = self.site.theme

@@ -1,9 +1,10 @@
 """Which stories (or comments) a page shows, by a rule a site table names.
 
 A rule is a table: ``pick`` is one of ``slugs`` (the listed ``slugs``), ``own`` (the site's
-originals, in data order), ``copies`` (its syndicated copies), ``newest``, ``oldest-first``
+originals, in data order), ``copies`` (its syndicated copies), ``newest``, ``listed``
 (data order), ``hash`` (a stable shuffle by slug, like a "most read" widget), or ``tagged``
-(with ``tag``, among ``slugs``); ``skip`` and ``limit`` then cut the list.
+(with ``tag``, among ``slugs``); ``skip`` and ``limit`` then cut the list, ``last`` keeps only
+its last N.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def pick(site: Site, rule: dict[str, Any], tag: str | None = None) -> list[Story
         stories = [s for s in site.stories if s.syndicated_from is not None]
     elif kind == "newest":
         stories = site.newest
-    elif kind == "oldest-first":
+    elif kind == "listed":
         stories = list(site.stories)
     elif kind == "hash":
         stories = sorted(site.stories, key=lambda s: _crc(s.slug))
@@ -40,7 +41,8 @@ def pick(site: Site, rule: dict[str, Any], tag: str | None = None) -> list[Story
         stories = [s for s in stories if tag in s.tags]
     skip = rule.get("skip", 0)
     limit = rule.get("limit")
-    return stories[skip:None if limit is None else skip + limit]
+    stories = stories[skip:None if limit is None else skip + limit]
+    return stories[-rule["last"]:] if "last" in rule else stories
 
 
 def related(site: Site, story: Story, rule: dict[str, Any]) -> list[Story]:

@@ -74,7 +74,8 @@ class Router:
         self.routes: dict[str, Handler] = {"/": lambda query: home_page(web, site)}
         self.routes.update(section_routes(web, site, self.not_found))
         self.routes.update(tag_routes(web, site, self.not_found))
-        for story in site.stories:
+        # a site whose article pages come from elsewhere (a fallback) says article_pages = false
+        for story in site.stories if site.table.get("article_pages", True) else ():
             self.routes[story.path] = lambda query, story=story: article_page(web, site, story)
         for slug in site.table.get("amp", ()):
             path = site.amp_path.format(slug=slug)

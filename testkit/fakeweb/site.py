@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ class Site:
     def tags(self) -> list[str]:
         return sorted({tag for story in self.stories for tag in story.tags})
 
-    @property
+    @cached_property
     def newest(self) -> list[Story]:
         return sorted(self.stories, key=lambda s: s.published_at, reverse=True)
 

@@ -20,7 +20,7 @@ class StoryView:
         self.slug = story.slug
         self.headline = story.headline
         self.standfirst = story.standfirst or ""
-        self.summary = story.standfirst or paragraphs[0]
+        self.summary = story.standfirst or (paragraphs[0] if paragraphs else "")
         self.author = story.author
         self.section = story.section
         self.label = site.label(story.section)
