@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipelines.extraction import extract_article
-from testkit.fakeweb.gzipped import ENCODING_HEADERS, SplicedPage, accepts_gzip
 from testkit.fakeweb.evalpages import load_spliced_pages
+from testkit.fakeweb.gzipped import ENCODING_HEADERS, SplicedPage, accepts_gzip
 from testkit.fakeweb.response import Response
 from testkit.fakeweb.routes import Router
 from testkit.fakeweb.server import LoopbackServer, Request
