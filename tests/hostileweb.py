@@ -1,6 +1,6 @@
 """A hostile web server on loopback: a raw-socket HTTP/1.1 server whose routes misbehave.
 
-Unlike ``fixtureweb`` (a well-behaved news web on ``http.server``), each route here writes
+Unlike ``fixtureweb`` (a well-behaved news web on ``testkit.fakeweb``), each route here writes
 its own bytes to the socket, so it can stall, drip, reset the connection, lie about its
 length or type, or stream 50 MB. Every connection is counted and every request logged, so tests
 can assert what reached the server. Every loop is bounded in time: handlers stop at the
@@ -208,7 +208,7 @@ def stream(exchange: Exchange, total: int, chunk: bytes, content_length: bool) -
 def assert_archive_complete(root: Path, records: list[dict]) -> None:
     """After a crawl into ``root/archive`` with spool ``root/spool``: every record points at
     its own response in a complete WARC, and no temp file or unstored spool file is left."""
-    from archive.storage import LocalStorage
+    from archive.local import LocalStorage
     from tests.crawlrun import warc_response
 
     storage = LocalStorage(root / "archive")

@@ -55,6 +55,7 @@ class Paging:
 
     def href(self, n: int) -> str:
         """The pager's link to page ``n``."""
+        # relative "?page=N" hrefs on purpose: crawlers must resolve query-only references
         if self.style == "query" and n != 1:
             return f"?page={n}"
         return self.path(n)

@@ -1,7 +1,8 @@
 """What a fake site answers: a status, a content type, a body and headers.
 
-``respond`` dates and decorates a rendered body the way the site's theme says its CMS does
-(a Last-Modified the server sends after the ETag, or header lines of its own per kind of page).
+``respond`` types, dates and decorates a rendered body the way the site's theme says its CMS
+does: the theme's ``settings.types`` and ``settings.headers`` per kind of page, and a
+Last-Modified the server sends after the ETag unless ``last_modified_header = false``.
 """
 
 from __future__ import annotations

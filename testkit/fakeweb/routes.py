@@ -71,6 +71,7 @@ class Router:
         self.web = web
         self.site = site
         self.fallback = fallback
+        self._frozen_not_found: Response | None = None
         self.routes: dict[str, Handler] = {"/": lambda query: home_page(web, site)}
         self.routes.update(section_routes(web, site, self.not_found))
         self.routes.update(tag_routes(web, site, self.not_found))
@@ -85,6 +86,8 @@ class Router:
             self.routes[path] = lambda query, render=render: render()
 
     def not_found(self) -> Response:
+        if self._frozen_not_found is not None:
+            return self._frozen_not_found
         theme = self.site.theme
         if theme.has("not_found_main"):
             return template_page(self.web, self.site, "not_found", None, "not_found", 404)
@@ -109,6 +112,5 @@ class Router:
         never changes while it runs, and to keep rendering off the clock of a benchmark)."""
         self.routes = {path: (lambda query, page=page: page)
                        for path, page in self.pages().items()}
-        missing = self.not_found()
-        self.not_found = lambda: missing  # type: ignore[method-assign]
+        self._frozen_not_found = self.not_found()
         return self

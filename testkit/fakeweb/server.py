@@ -97,20 +97,22 @@ class LoopbackServer:
         """One port P, free on every host: the OS picks P on the first, so retry while another
         host has P taken. Returns P."""
         for _ in range(attempts):
+            before = len(self._listeners)
             port = self.listen(hosts[0], 0, responders[0])
             try:
                 for host, responder in zip(hosts[1:], responders[1:], strict=True):
                     self.listen(host, port, responder)
             except OSError:
-                self.close_listeners()
+                self._close_since(before)
                 continue
             return port
         raise RuntimeError(f"no port free on all of {list(hosts)} after {attempts} attempts")
 
-    def close_listeners(self) -> None:
-        if self._loop is not None and self._listeners:
-            listeners, self._listeners = self._listeners, []
-            asyncio.run_coroutine_threadsafe(_close(listeners, ()), self._loop).result(10)
+    def _close_since(self, count: int) -> None:
+        """Close the listeners opened after the first ``count``."""
+        listeners, self._listeners = self._listeners[count:], self._listeners[:count]
+        if self._loop is not None and listeners:
+            asyncio.run_coroutine_threadsafe(_close(listeners, []), self._loop).result(10)
 
     def stop(self) -> None:
         if self._loop is None or self._thread is None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from testkit.fakeweb.dates import Moment
-from testkit.fakeweb.state import StoryState, story_key
+from testkit.fakeweb.state import StoryState
 from testkit.fakeweb.story import Story, load_stories
 from testkit.fakeweb.template import Theme, load_theme
 
@@ -42,6 +42,9 @@ class Site:
 
     def story(self, slug: str) -> Story:
         return self._by_slug[slug]
+
+    def find(self, slug: str) -> Story | None:
+        return self._by_slug.get(slug)
 
     def stories_by_slug(self, slugs: Iterable[str]) -> list[Story]:
         return [self._by_slug[slug] for slug in slugs]
@@ -85,7 +88,7 @@ class Web:
     def find(self, slug: str, sites: Iterable[str] | None = None) -> Story:
         """The first story called ``slug`` on ``sites`` (default: all, in order)."""
         for key in sites or self.sites:
-            story = self.sites[key]._by_slug.get(slug)
+            story = self.sites[key].find(slug)
             if story is not None:
                 return story
         raise KeyError(f"no story {slug!r}")
@@ -111,5 +114,3 @@ def load_web(sites_file: Path, stories_file: Path) -> Web:
     return Web({key: Site(key, table, [s for s in stories if s.site == key])
                 for key, table in tables.items()})
 
-
-__all__ = ["Site", "Web", "load_web", "story_key"]
