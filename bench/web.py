@@ -15,13 +15,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipelines.extraction import extract_article
+from testkit.fakeweb import site as fakeweb
 from testkit.fakeweb.evalpages import load_spliced_pages
 from testkit.fakeweb.gzipped import ENCODING_HEADERS, SplicedPage, accepts_gzip
 from testkit.fakeweb.response import Response
 from testkit.fakeweb.routes import Router
 from testkit.fakeweb.server import LoopbackServer, Request
-from testkit.fakeweb.site import Site as WebSite
-from testkit.fakeweb.site import Web as StoryWeb
 from testkit.fakeweb.story import Story
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,9 +149,9 @@ class Web:
         """Bind the site's port, then render its hub pages once (they need the port)."""
         site.port = self._server.listen("127.0.0.1", 0,
                                         lambda request, site=site: self.respond(site, request))
-        hub_site = WebSite(site.name, site.table(), site.stories(now))
+        hub_site = fakeweb.Site(site.name, site.table(), site.stories(now))
         hub_site.base = site.base
-        router = Router(StoryWeb({site.name: hub_site}), hub_site).freeze()
+        router = Router(fakeweb.Web({site.name: hub_site}), hub_site).freeze()
         self._routers[site.index] = router
         site.hubs = {path: router.respond(path) for path in router.routes}
         if self.gzip_articles:
