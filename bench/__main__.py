@@ -26,7 +26,7 @@ from bench.extract_only import extraction_rate
 from bench.report import render_table, summarize
 from bench.s3proxy import CountingProxy
 from bench.web import Site, Web, build_sites, load_templates
-from newsarchive.seaweed import SeaweedServer
+from testkit.seaweed import SeaweedServer
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

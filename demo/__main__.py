@@ -54,7 +54,7 @@ def run_local(config: str) -> int:
 
 def run_s3(config: str) -> int:
     from archive.s3 import S3Storage
-    from newsarchive.seaweed import SeaweedServer
+    from testkit.seaweed import SeaweedServer
 
     # a fresh server each time: its access keys are generated anew at every start
     data_dir = Path(".newsarchive/demo-s3").absolute()

@@ -12,7 +12,7 @@ import pytest
 from archive.local import LocalStorage
 from archive.s3 import MiB, S3Storage
 from archive.storage import Storage
-from newsarchive.seaweed import SeaweedServer
+from testkit.seaweed import SeaweedServer
 
 # S3's smallest part is 5 MiB: with these, a ~12 MiB file takes the multipart path in 3 parts
 S3_TEST_PART_SIZE = 5 * MiB

@@ -1,6 +1,6 @@
 """A hostile web server on loopback: a raw-socket HTTP/1.1 server whose routes misbehave.
 
-Unlike ``fixtureweb`` (a well-behaved news web on ``http.server``), each route here writes
+Unlike ``fixtureweb`` (a well-behaved news web on ``testkit.fakeweb``), each route here writes
 its own bytes to the socket, so it can stall, drip, reset the connection, lie about its
 length or type, or stream 50 MB. Every connection is counted and every request logged, so tests
 can assert what reached the server. Every loop is bounded in time: handlers stop at the

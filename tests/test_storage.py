@@ -20,7 +20,7 @@ from archive.keys import InvalidName
 from archive.local import LocalStorage
 from archive.s3 import MiB, S3Storage
 from archive.storage import ObjectInfo, Storage, StorageError
-from newsarchive.seaweed import SeaweedServer
+from testkit.seaweed import SeaweedServer
 
 BAD_KEYS = ["../x", "a//b", "/abs", "", "a/../b", "a/./b", "a/"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from archive.local import LocalStorage
-from newsarchive.seaweed import SeaweedServer, find_weed
+from testkit.seaweed import SeaweedServer, find_weed
 from tests.archivecheck import (
     assert_archive_sound,
     assert_complete_objects,
