@@ -14,10 +14,13 @@ import sys
 from pathlib import Path
 
 from archive.config import load_config
+from archive.keys import RECORDS, kind_prefix
 from archive.records import iter_records
+from archive.s3 import S3Storage
 from archive.spool import Spool
 from archive.storage import Storage, open_storage
 from demo.site import serve
+from testkit.seaweed import SeaweedServer
 
 DEMO_PORT = 8741
 SITES = {"harbourtown": ("127.0.0.1", DEMO_PORT), "valleycourier": ("127.0.0.1", DEMO_PORT + 1)}
@@ -32,7 +35,7 @@ def _newsarchive(*args: str, env: dict[str, str] | None = None) -> int:
 
 def _show_records(storage: Storage) -> None:
     print("\nArchived articles:")
-    for info in storage.list("records/"):
+    for info in storage.list(kind_prefix(RECORDS)):
         with storage.open_read(info.key) as stream:
             for record in iter_records(stream):
                 note = (f"  (near-duplicate of {record['near_duplicate_of']})"
@@ -53,9 +56,6 @@ def run_local(config: str) -> int:
 
 
 def run_s3(config: str) -> int:
-    from archive.s3 import S3Storage
-    from testkit.seaweed import SeaweedServer
-
     # a fresh server each time: its access keys are generated anew at every start
     data_dir = Path(".newsarchive/demo-s3").absolute()
     shutil.rmtree(data_dir, ignore_errors=True)

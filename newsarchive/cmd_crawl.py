@@ -7,6 +7,7 @@ lease (the other sites were crawled normally). Configuration errors (2) are the 
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from dataclasses import dataclass
@@ -116,3 +117,7 @@ def run_crawl(config: Config, sites: list[str], verbose: bool = False,
     logger.info("crawl %s ended (%s, exit %d) in %.1fs", crawl_id, report.finish_reason, code,
                 report.duration_s)
     return code
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    return run_crawl(config, args.site, verbose=args.verbose, crawl_id=args.crawl_id)

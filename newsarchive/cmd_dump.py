@@ -8,6 +8,7 @@ carries the records: then it goes to stderr.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import sys
@@ -115,3 +116,7 @@ def run_dump(config: Config, day: str, fmt: str | None, output: str | None) -> i
         return EXIT_FAILED
     print(summary, file=sys.stderr if output == "-" else sys.stdout)
     return EXIT_OK
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    return run_dump(config, args.date, args.format, args.output)

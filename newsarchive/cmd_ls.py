@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections import defaultdict
 
 from archive.config import Config
@@ -60,3 +61,7 @@ def run_ls(config: Config, day: str | None) -> int:
         for alert in alerts.get(d, []):
             print(f"  alert: {alert}")
     return 0
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    return run_ls(config, args.date)

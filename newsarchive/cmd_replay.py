@@ -11,6 +11,7 @@ another archive root with the same layout.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 
@@ -24,7 +25,9 @@ from archive.timestamps import new_crawl_id
 from crawler.replay import ReplaySpider
 from crawler.report import format_summary
 from newsarchive.cmd_crawl import CrawlOutcome, crawl_settings
-from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK
+from newsarchive.cmd_replay_url import run_replay_url
+from newsarchive.console import configure_logging
+from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from pipelines.dedup_state import superseded_segments
 
 logger = logging.getLogger("newsarchive.replay")
@@ -87,3 +90,14 @@ def run_replay(config: Config, day: str, sites: list[str], output: str | None,
         print("newsarchive replay: the earlier records of the day were kept (the replay did not "
               "complete)", file=sys.stderr)
     return code
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    """``--url``: one archived body (cmd_replay_url); ``--date``: rebuild that day."""
+    if args.url:
+        configure_logging(args.verbose)
+        return run_replay_url(config, args.url, args.date)
+    if not args.date:
+        print("newsarchive replay: one of --date or --url is required", file=sys.stderr)
+        return EXIT_USAGE
+    return run_replay(config, args.date, args.site, args.output, verbose=args.verbose)
