@@ -3,8 +3,10 @@
 Ordering is the consistency rule: a record file is enqueued only after every WARC file its
 records point into, and each WARC's CDXJ index right after that WARC; state and reports are
 enqueued after the records. The spool uploads in enqueue order, so whatever moment a crash
-picks, the archive never holds a record or an index entry whose WARC is missing. Uploads run
-on a background thread so that storage latency never stalls the crawl.
+picks, the archive never holds a record or an index entry whose WARC is missing. Closing and
+spooling a finished file (its fsyncs) runs on a committer thread, one commit after the other in
+the order they were made, and uploads on another, so that neither a disk nor storage latency
+ever stalls the crawl's thread.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,6 +127,9 @@ class ArchiveSession:
         # told (site, key, message) of every file lost to a local write error (disk full)
         # while committing, when no caller is there to catch it; the run must not exit 0
         self.on_write_error: Callable[[str, str, str], None] | None = None
+        self._committer = ThreadPoolExecutor(max_workers=1,
+                                             thread_name_prefix="newsarchive-commit")
+        self._lost_warcs: set[str] = set()  # WARCs the committer could not spool
         self.uploader = Uploader(spool, storage)
         self.uploader.start()
 
@@ -186,69 +192,85 @@ class ArchiveSession:
         self._seq[(kind, day, site)] = seq + 1
         return seq
 
+    # Closing a file and spooling it fsyncs: that runs on the committer, one thread taking the
+    # commits in the order they are made, so the order rule above holds and the thread that
+    # writes (the crawl's reactor thread) never waits for a disk.
     def _commit_warc(self, day: str, site: str) -> None:
         warc = self._warcs.pop((day, site), None)
-        if warc is None:
-            return
-        warc.close()
-        # the index after its WARC in the upload order: it never points at a WARC not stored
-        index_key = keys.cdxj_key_for(warc.key)
-        self.spool.enqueue_batch([(warc.path, warc.key), (warc.index_path, index_key)])
-        out = self.sites[site]
-        out.raw_bytes += warc.size + warc.index_size
-        out.files += [warc.key, index_key]
-        self.uploader.poke()
+        if warc is not None:
+            self._committer.submit(self._finish_warc, site, warc)
 
     def _commit_records(self, day: str, site: str) -> None:
         rec = self._records.pop((day, site), None)
         if rec is None:
             return
+        warcs = frozenset(self._record_warcs.pop((day, site), ()))
         open_warc = self._warcs.get((day, site))
-        if open_warc is not None and open_warc.key in self._record_warcs[(day, site)]:
+        if open_warc is not None and open_warc.key in warcs:
             self._commit_warc(day, site)
-        self._record_warcs.pop((day, site), None)
-        rec.close()
-        size = rec.path.stat().st_size
-        batch = [(rec.path, rec.key)]
-        if rec.states and self.state_encoder is not None:
-            # right behind its record file, and in one batch with it: whatever moment a crash
-            # picks, the state never claims a record that is not stored, and a stored record
-            # is never left unclaimed (its articles would be recorded again by the next run)
-            segment = self.spool.bytes_file(self.state_encoder(rec.states))
-            batch.append((segment, keys.dedup_segment_key_for(rec.key)))
-        self.spool.enqueue_batch(batch)
+        self._committer.submit(self._finish_records, site, rec, warcs)
+
+    def _finish_warc(self, site: str, warc: WarcFile) -> None:
+        """On the committer: close a WARC and spool it with its index right behind it (the
+        index never points at a WARC not stored)."""
+        index_key = keys.cdxj_key_for(warc.key)
+        try:
+            warc.close()
+            self.spool.enqueue_batch([(warc.path, warc.key), (warc.index_path, index_key)])
+        except OSError as exc:
+            self._lost_warcs.add(warc.key)
+            self._lost(site, warc.key, exc, warc.path, warc.close, warc.index_path)
+            return
+        out = self.sites[site]
+        out.raw_bytes += warc.size + warc.index_size
+        out.files += [warc.key, index_key]
+        self.uploader.poke()
+
+    def _finish_records(self, site: str, rec: RecordFile, warcs: frozenset[str]) -> None:
+        """On the committer: close a record file and spool it with its dedup state segment."""
+        lost = sorted(warcs & self._lost_warcs)
+        if lost:
+            # its records point into a WARC that could not be stored: dropped with it, so the
+            # next run fetches and records those pages again
+            self._lost(site, rec.key, OSError(f"it points into {lost[0]}, which was lost"),
+                       rec.path, rec.close)
+            return
+        try:
+            rec.close()
+            size = rec.path.stat().st_size
+            batch = [(rec.path, rec.key)]
+            if rec.states and self.state_encoder is not None:
+                # right behind its record file, and in one batch with it: whatever moment a
+                # crash picks, the state never claims a record that is not stored, and a
+                # stored record is never left unclaimed (the next run would record it again)
+                segment = self.spool.bytes_file(self.state_encoder(rec.states))
+                batch.append((segment, keys.dedup_segment_key_for(rec.key)))
+            self.spool.enqueue_batch(batch)
+        except OSError as exc:
+            self._lost(site, rec.key, exc, rec.path, rec.close)
+            return
         out = self.sites[site]
         out.record_bytes += size
         out.files.append(rec.key)
         self.uploader.poke()
 
+    def _lost(self, site: str, key: str, exc: OSError, path: Path, close: Callable[[], None],
+              *others: Path | None) -> None:
+        logger.error("could not finish %s in the spool, dropped (its pages will be fetched "
+                     "again by the next run): %s", key, exc.strerror or exc)
+        self._drop(path, close, *others)
+        if self.on_write_error is not None:
+            self.on_write_error(site, key, str(exc))
+
     def commit_all(self) -> None:
-        """Close and enqueue every open file: WARCs first, then the records pointing at them.
-        A file that cannot be finished (disk full) is dropped and reported, the others go on."""
+        """Close and enqueue every open file (WARCs first, then the records pointing at them),
+        and wait until the committer has spooled them. A file that cannot be finished (disk
+        full) is dropped and reported, the others go on."""
         for day, site in list(self._warcs):
-            self._guarded(self._commit_warc, day, site, self._warcs[(day, site)].key)
+            self._commit_warc(day, site)
         for day, site in list(self._records):
-            self._guarded(self._commit_records, day, site, self._records[(day, site)].key)
-
-    def _guarded(self, commit: Callable[[str, str], None], day: str, site: str, key: str
-                 ) -> None:
-        try:
-            commit(day, site)
-        except OSError as exc:
-            logger.error("could not finish %s in the spool, dropped (its pages will be "
-                         "fetched again by the next run): %s", key, exc.strerror or exc)
-            self._drop_open(day, site)
-            if self.on_write_error is not None:
-                self.on_write_error(site, key, str(exc))
-
-    def _drop_open(self, day: str, site: str) -> None:
-        """Forget and delete the files of (day, site) still open after a failed commit."""
-        warc = self._warcs.pop((day, site), None)
-        if warc is not None:
-            self._drop(warc.path, warc.close, warc.index_path)
-        rec = self._records.pop((day, site), None)
-        if rec is not None:
-            self._drop(rec.path, rec.close)
+            self._commit_records(day, site)
+        self._committer.submit(lambda: None).result()
 
     @staticmethod
     def _drop(path: Path, close: Callable[[], None], *others: Path | None) -> None:
@@ -261,4 +283,5 @@ class ArchiveSession:
 
     def finish(self, upload_timeout: float) -> int:
         """Upload what is queued; returns how many files are still only in the spool."""
+        self._committer.shutdown(wait=True)
         return self.uploader.finish(upload_timeout)

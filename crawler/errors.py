@@ -7,6 +7,7 @@ report reads it at the end.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, defaultdict
 
 from scrapy.crawler import Crawler
@@ -18,16 +19,19 @@ class ErrorLog:
     def __init__(self) -> None:
         self.counts: dict[str, Counter[str]] = defaultdict(Counter)
         self.examples: list[dict[str, str]] = []
+        # the archive session's committer thread reports lost files here too
+        self._lock = threading.Lock()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ErrorLog:
         return cls()
 
     def add(self, site: str, kind: str, url: str, message: str) -> None:
-        self.counts[site][kind] += 1
-        if len(self.examples) < MAX_ERROR_EXAMPLES:
-            self.examples.append({"site": site, "kind": kind, "url": url,
-                                  "message": message[:300]})
+        with self._lock:
+            self.counts[site][kind] += 1
+            if len(self.examples) < MAX_ERROR_EXAMPLES:
+                self.examples.append({"site": site, "kind": kind, "url": url,
+                                      "message": message[:300]})
 
     def has(self, site: str, kind: str) -> bool:
         return bool(self.counts.get(site, {}).get(kind))
