@@ -48,7 +48,7 @@ RECORD_FIELDS = tuple(f.name for f in fields(Record))
 
 def record_dict(record: Record | Mapping[str, Any]) -> dict[str, Any]:
     """A record's fields in contract order. A mapping is taken too (records read back from a
-    file, and pipelines/dedup.py's until it builds a Record): a field it lacks is None."""
+    file, or written by tools and tests): a field it lacks is None."""
     if isinstance(record, Record):
         return record.to_dict()
     return {name: record.get(name) for name in RECORD_FIELDS}

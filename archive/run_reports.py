@@ -14,8 +14,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from archive.keys import RUNS, dated_prefix, run_report_day
+from archive.keys import RUNS, dated_prefix, run_report_day, run_report_key
 from archive.storage import Storage
+from archive.timestamps import crawl_day
 
 # finish reasons of a run that ended as asked: a signal (SIGTERM from a scheduler or systemd)
 # makes Scrapy close the spider with "shutdown" after committing what it fetched
@@ -93,6 +94,11 @@ class RunReport:
         """The report of a run that died before its spider closed."""
         return cls(crawl_id=crawl_id, started_at=started_at, finished_at=finished_at,
                    finish_reason="error", error=error)
+
+    @property
+    def key(self) -> str:
+        """Where the report is stored: under the UTC day its crawl started."""
+        return run_report_key(crawl_day(self.crawl_id), self.crawl_id)
 
     @property
     def ended_normally(self) -> bool:

@@ -150,7 +150,7 @@ class ArchiveSession:
     # -- records -----------------------------------------------------------------------------
     def write_record(self, site: str, day: str, record: Record | Mapping[str, Any],
                      state: Any = None) -> None:
-        """Append a record (a Record; a mapping until pipelines/dedup.py builds Records);
+        """Append a record (a Record, or a mapping of its fields, as tools and tests write);
         ``state`` is what the dedup state must learn about it, stored right after the record
         file (see ``state_encoder``)."""
         fields = record_dict(record)
@@ -217,7 +217,7 @@ class ArchiveSession:
         try:
             warc.close()
             self.spool.enqueue_batch([(warc.path, warc.key), (warc.index_path, index_key)])
-        except OSError as exc:
+        except Exception as exc:  # nobody reads the committer's futures: every failure here
             self._lost_warcs.add(warc.key)
             self._lost(site, warc.key, exc, warc.path, warc.close, warc.index_path)
             return
@@ -246,7 +246,7 @@ class ArchiveSession:
                 segment = self.spool.bytes_file(self.state_encoder(rec.states))
                 batch.append((segment, keys.dedup_segment_key_for(rec.key)))
             self.spool.enqueue_batch(batch)
-        except OSError as exc:
+        except Exception as exc:  # a full disk, or a bug: either way the file is lost
             self._lost(site, rec.key, exc, rec.path, rec.close)
             return
         out = self.sites[site]
@@ -254,13 +254,14 @@ class ArchiveSession:
         out.files.append(rec.key)
         self.uploader.poke()
 
-    def _lost(self, site: str, key: str, exc: OSError, path: Path, close: Callable[[], None],
+    def _lost(self, site: str, key: str, exc: Exception, path: Path, close: Callable[[], None],
               *others: Path | None) -> None:
+        reason = (exc.strerror if isinstance(exc, OSError) else None) or repr(exc)
         logger.error("could not finish %s in the spool, dropped (its pages will be fetched "
-                     "again by the next run): %s", key, exc.strerror or exc)
+                     "again by the next run): %s", key, reason)
         self._drop(path, close, *others)
         if self.on_write_error is not None:
-            self.on_write_error(site, key, str(exc))
+            self.on_write_error(site, key, reason)
 
     def commit_all(self) -> None:
         """Close and enqueue every open file (WARCs first, then the records pointing at them),

@@ -46,7 +46,8 @@ from archive.keys import InvalidName, segment_cache_name, segment_partition, val
 from archive.storage import Storage, StorageError
 
 logger = logging.getLogger(__name__)
-# uploaded dedup segments are kept here, named as pipelines/dedup.py's cache names them, so a
+# uploaded dedup segments are kept here, named by keys.segment_cache_name as the dedup state's
+# loader (pipelines/dedup_state.py) looks for them, so a
 # run that cannot reach storage still knows what this machine archived
 STATE_CACHE = "state-cache"
 _TOKEN_CHARS = 29  # "<20-digit ns>-<8 hex>"

@@ -3,8 +3,10 @@
 ``NEWSARCHIVE_CONFIG`` holds the validated :class:`~archive.config.Config` (the command line
 puts the object it parsed there) or, under ``scrapy crawl``, the path of the file, which is
 parsed here once and replaced by the object. Every component then reads the object from the
-settings; nothing parses the file again. Config values are set with "spider" priority, above
-the project's defaults, so ``scrapy crawl news -s DOWNLOAD_DELAY=0`` still overrides them.
+settings; nothing parses the file again. Config values are set with "spider" priority, not
+Scrapy's "addon": they must win over this project's own defaults in ``crawler/settings.py``
+("project", above "addon"), and ``scrapy crawl news -s DOWNLOAD_DELAY=0`` ("cmdline") still
+overrides them. The spider sets no ``custom_settings`` of its own.
 """
 
 from __future__ import annotations

@@ -76,14 +76,13 @@ def site_alerts(current: SiteRun, history: Sequence[SiteRun]) -> list[dict[str, 
     """The flags for one site's run; ``history`` holds its earlier clean runs' site sections."""
     if len(history) < MIN_HISTORY:
         return []
-    now_site, earlier = current, list(history)
     alerts = []
-    productive = sum(1 for h in earlier if _written(h) > 0) / len(earlier)
-    if _written(now_site) == 0 and productive >= 0.6:
+    productive = sum(1 for h in history if _written(h) > 0) / len(history)
+    if _written(current) == 0 and productive >= 0.6:
         alerts.append({"kind": "zero_new", "message": f"no new or updated articles, while "
                        f"{productive:.0%} of recent runs had some"})
     for kind, measure, label, fires in _CHECKS:
-        now, before = measure(now_site), _history_mean(earlier, measure)
+        now, before = measure(current), _history_mean(history, measure)
         if now is not None and before is not None and fires(now, before):
             alerts.append({"kind": kind,
                            "message": f"{label}: {now:.0%} in this run, {before:.0%} usually"})

@@ -21,15 +21,15 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from twisted.python.failure import Failure
 
 from archive import __version__
 from archive.config import Config, SiteConfig
-from archive.keys import run_report_key
 from archive.leases import LeaseHeld, LeaseKeeper, acquire
 from archive.session import ArchiveSession
 from archive.spool import Spool
 from archive.storage import Storage, open_storage
-from archive.timestamps import crawl_day, new_crawl_id, utc_now_iso
+from archive.timestamps import new_crawl_id, utc_now_iso
 from crawler import signals as archive_signals
 from crawler.addon import config_of
 from crawler.errors import ErrorLog, error_log
@@ -57,6 +57,7 @@ class ArchiveExtension:
         self.held: list[LeaseHeld] = []
         self.storage_failed = False
         self.pending_uploads = 0
+        self.closed_cleanly = False
         self._keeper: LeaseKeeper | None = None
         self._opening: asyncio.Future[None] | None = None
         self._errors: ErrorLog | None = None
@@ -115,10 +116,6 @@ class ArchiveExtension:
         self._keeper.start()
         return tuple(free)
 
-    @property
-    def opened(self) -> bool:
-        return self.session is not None
-
     # -- during the run ----------------------------------------------------------------------
     def replay_set_aside(self) -> tuple[str, frozenset[str]] | None:
         """For a replay: the day and sites whose state it rebuilds (the dedup baseline
@@ -146,15 +143,21 @@ class ArchiveExtension:
 
     # -- closing -----------------------------------------------------------------------------
     async def close_spider(self, spider: Any, reason: str) -> None:
-        if self._opening is None or not self._opening.done() or self._opening.exception():
+        """Commit, state, report, uploads, leases: :attr:`closed_cleanly` only if every step
+        ran (Scrapy logs an exception in a signal handler and goes on, so it is kept here)."""
+        if self._opening is None:
             return  # never opened: nothing of this run to store
+        try:
+            # a stop during the open (SIGTERM, a slow storage) waits for it: the leases it
+            # takes must be released, and what it found in the spool stays consistent
+            await asyncio.shield(self._opening)
+        except Exception:
+            return  # the open failed (and was reported there): nothing of this run to store
         session = self.session
         assert session is not None and self.spool is not None
         await asyncio.to_thread(session.commit_all)
-        await self.crawler.signals.send_catch_log_async(archive_signals.records_committed,
-                                                        reason=reason)
-        await self.crawler.signals.send_catch_log_async(archive_signals.run_report_due,
-                                                        reason=reason)
+        failed = await self._send(archive_signals.records_committed, reason)
+        failed += await self._send(archive_signals.run_report_due, reason)
         self.pending_uploads = await asyncio.to_thread(session.finish,
                                                        self.config.archive.upload_timeout)
         if self._keeper is not None:
@@ -164,9 +167,12 @@ class ArchiveExtension:
             logger.error("%d finished file(s) could not be stored yet; they wait in %s and "
                          "will be uploaded by the next run", self.pending_uploads,
                          self.spool.ready_dir)
+        self.closed_cleanly = not failed
 
-    def report_key(self) -> str:
-        return run_report_key(crawl_day(self.crawl_id), self.crawl_id)
+    async def _send(self, signal: object, reason: str) -> int:
+        """Send a closing signal; how many of its handlers failed (each logged by Scrapy)."""
+        results = await self.crawler.signals.send_catch_log_async(signal, reason=reason)
+        return sum(isinstance(result, Failure) for _, result in results)
 
 
 def archive_of(crawler: Crawler) -> ArchiveExtension:

@@ -219,9 +219,12 @@ class WarcArchiveMiddleware:
 
     def process_response(self, request: Request, response: Response) -> Response:
         site = site_of(request, self.config)
-        session = self.archive.session
-        if site is None or session is None:
+        if site is None:
             return response
+        session = self.archive.session
+        if session is None:  # cannot happen: responses come after the spider's start
+            self.archive.write_failed(site, response.url, "the archive is not open")
+            raise IgnoreRequest(f"not archived: {response.url}")
         fetched_at = utc_now_iso()
         day = fetched_at[:10]
         exchange = HttpExchange(

@@ -73,12 +73,16 @@ class ReplaySpider(NewsSpider):
         captures = archived_pages(self.archive.source_storage, day, names)
         # the WARC files are read in a thread, one capture at a time: streamed, never on the
         # reactor thread
-        while (capture := await asyncio.to_thread(next, captures, None)) is not None:
-            yield Request(capture.url, callback=self.parse_page, dont_filter=True,
-                          errback=self.on_error,
-                          meta={SITE_META: capture.site, DEPTH_META: 0, REPLAY_META:
-                                capture.pointer, WARC_META: capture.pointer,
-                                FETCHED_AT_META: capture.fetched_at})
+        try:
+            while (capture := await asyncio.to_thread(next, captures, None)) is not None:
+                yield Request(capture.url, callback=self.parse_page, dont_filter=True,
+                              errback=self.on_error,
+                              meta={SITE_META: capture.site, DEPTH_META: 0, REPLAY_META:
+                                    capture.pointer, WARC_META: capture.pointer,
+                                    FETCHED_AT_META: capture.fetched_at})
+        finally:
+            # a replay stopped early closes the WARC file it was reading
+            await asyncio.to_thread(captures.close)
 
 
 class ReplayAddon:

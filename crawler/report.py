@@ -129,7 +129,7 @@ class RunReporter:
     def _write(self, stats: dict[str, Any], archive: ArchiveExtension, reason: str
                ) -> RunReport:
         report = build_report(stats, archive, error_log(self.crawler), reason)
-        archive.enqueue_bytes(archive.report_key(), report.to_json())
+        archive.enqueue_bytes(report.key, report.to_json())
         return report
 
 

@@ -1,0 +1,1 @@
+"""`make demo`: two fictional news sites served on loopback, crawled through the real CLI."""

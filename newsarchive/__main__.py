@@ -1,3 +1,5 @@
+"""`python -m newsarchive`: the command line."""
+
 import sys
 
 from newsarchive.cli import main

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
+from twisted.python.failure import Failure
 
 from archive.config import Config
-from archive.keys import run_report_key
 from archive.run_reports import RunReport
 from archive.spool import Spool
 from archive.storage import open_storage
-from archive.timestamps import crawl_day, new_crawl_id, utc_now_iso
+from archive.timestamps import new_crawl_id, utc_now_iso
 from crawler.archive_extension import ArchiveExtension
 from crawler.report import RunReporter, format_summary
 from crawler.spiders.news import NewsSpider
@@ -30,14 +30,22 @@ logger = logging.getLogger("newsarchive.run")
 
 
 class _LastError(logging.Handler):
-    """Remembers the last ERROR logged, for the report of a run that died."""
+    """Why a run died, for its failure report: the exception that ended the crawl, else the
+    last ERROR logged."""
 
     def __init__(self) -> None:
         super().__init__(level=logging.ERROR)
         self.message: str | None = None
+        self._crash: str | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.message = record.getMessage()[:500]
+        if self._crash is None:
+            self.message = record.getMessage()[:500]
+
+    def crashed(self, failure: Failure) -> None:
+        """The crawl's Deferred failed: that is the cause (logged here, not as unhandled)."""
+        self._crash = self.message = f"{failure.type.__name__}: {failure.getErrorMessage()}"[:500]
+        logger.error("crawl failed: %s", self.message)
 
 
 def crawl_settings(config: Config, crawl_id: str, verbose: bool = False) -> Settings:
@@ -60,15 +68,18 @@ class CrawlOutcome:
 
     @classmethod
     def of(cls, crawler: Crawler) -> CrawlOutcome:
-        if crawler.extensions is None:  # died before its components were built
+        try:
+            archive = crawler.get_extension(ArchiveExtension)
+            reporter = crawler.get_extension(RunReporter)
+        except RuntimeError:  # died before its extensions were built
             return cls(None, None)
-        reporter = crawler.get_extension(RunReporter)
-        return cls(crawler.get_extension(ArchiveExtension), reporter and reporter.report)
+        return cls(archive, reporter.report if reporter else None)
 
     def exit_code(self) -> int:
         archive = self.archive
         if (archive is None or not self.report or archive.pending_uploads
-                or not self.report.ended_normally or archive.storage_failed):
+                or not self.report.ended_normally or archive.storage_failed
+                or not archive.closed_cleanly):
             return EXIT_FAILED
         return EXIT_HELD if archive.held else EXIT_OK
 
@@ -77,11 +88,10 @@ def _failure_report(config: Config, crawl_id: str, started_at: str, error: str |
     """A run that died before its spider closed still leaves a report, with the error."""
     report = RunReport.failed(crawl_id, started_at, utc_now_iso(),
                               error or "the crawl stopped before it could close")
-    key = run_report_key(crawl_day(crawl_id), crawl_id)
     storage = open_storage(config.archive.uri, config.archive.storage_options)
     spool = Spool(config.archive.spool_dir, storage.location())
     try:
-        spool.enqueue_bytes(report.to_json(), key)
+        spool.enqueue_bytes(report.to_json(), report.key)
     except OSError as exc:
         print(f"newsarchive crawl: could not write the failure report to the spool "
               f"{spool.root}: {exc.strerror or exc}", file=sys.stderr)
@@ -100,7 +110,8 @@ def run_crawl(config: Config, sites: list[str], verbose: bool = False,
     logging.getLogger().addHandler(last_error)  # Scrapy replaced the root handlers
     crawler = process.create_crawler(NewsSpider)
     logger.info("crawl %s starting: %s", crawl_id, ", ".join(sites) or "all sites")
-    process.crawl(crawler, site=",".join(sites) if sites else None)
+    crawling = process.crawl(crawler, site=",".join(sites) if sites else None)
+    crawling.addErrback(last_error.crashed)
     process.start()
     outcome = CrawlOutcome.of(crawler)
     for held in outcome.archive.held if outcome.archive else []:

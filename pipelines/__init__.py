@@ -1,0 +1,1 @@
+"""Item pipelines, one a stage: extraction (in worker processes), dedup, store."""

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from archive.keys import (
     DEDUP_STATE_PREFIX,
+    SEGMENT_CACHE_GLOB,
     dedup_day_prefix,
     segment_cache_name,
     segment_key_from_cache_name,
@@ -109,7 +110,7 @@ class DedupState:
         if not self.cache_dir.is_dir():
             return []
         return [ObjectInfo(segment_key_from_cache_name(path.name), path.stat().st_size)
-                for path in sorted(self.cache_dir.glob("date=*.bin"))]
+                for path in sorted(self.cache_dir.glob(SEGMENT_CACHE_GLOB))]
 
     def _segment_bytes(self, key: str, size: int) -> bytes:
         cached = self.cache_dir / segment_cache_name(key)

@@ -1,0 +1,1 @@
+"""`newsarchive schedule`: the APScheduler scheduler, its jobs and DST-safe cron triggers."""

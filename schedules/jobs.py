@@ -9,7 +9,6 @@ store can refer to them by name across restarts.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import subprocess
 import sys
@@ -18,7 +17,8 @@ import time
 
 from archive.config import load_config
 from archive.keys import run_report_key
-from archive.storage import open_storage
+from archive.run_reports import RunReportError, read_run_report
+from archive.storage import StorageError, open_storage
 from archive.timestamps import crawl_day, new_crawl_id
 
 logger = logging.getLogger("newsarchive.schedule")
@@ -52,17 +52,17 @@ def _counts(config_path: str, archive_uri: str | None, crawl_id: str) -> str:
     config = load_config(config_path).with_archive_uri(archive_uri)
     storage = open_storage(config.archive.uri, config.archive.storage_options)
     try:
-        report = json.loads(storage.get_bytes(run_report_key(crawl_day(crawl_id), crawl_id)))
-    except (FileNotFoundError, ValueError, OSError):
+        report = read_run_report(storage, run_report_key(crawl_day(crawl_id), crawl_id))
+    except (FileNotFoundError, RunReportError, StorageError, OSError):
         return "no report"
     totals: dict[str, int] = {}
-    for site in report.get("sites", {}).values():
-        for outcome, count in site.get("articles", {}).items():
+    for site in report.sites.values():
+        for outcome, count in site.articles.items():
             totals[outcome] = totals.get(outcome, 0) + count
     return (f"{totals.get('new', 0)} new, {totals.get('updated', 0)} updated, "
             f"{totals.get('unchanged', 0)} unchanged, "
             f"{totals.get('near_duplicate', 0)} near-duplicate, "
-            f"{report.get('errors_total', 0)} errors")
+            f"{report.errors_total or 0} errors")
 
 
 def run_site_crawl(config_path: str, archive_uri: str | None, site: str) -> int:

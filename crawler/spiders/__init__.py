@@ -1,0 +1,1 @@
+"""The one generic news spider, driven by the config's [[sites]]."""
