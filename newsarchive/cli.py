@@ -43,14 +43,26 @@ def _crawl_id(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _common_options(with_defaults: bool) -> argparse.ArgumentParser:
+    """--config, --archive and -v, taken before or after the command's name (CONTRACT §2):
+    the main parser holds the defaults, each command's copy sets a value only when given."""
+    def default(value: object) -> object:
+        return value if with_defaults else argparse.SUPPRESS
+
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default=DEFAULT_CONFIG_PATH,
+    common.add_argument("--config", default=default(DEFAULT_CONFIG_PATH),
                         help=f"config file (default ./{DEFAULT_CONFIG_PATH})")
-    common.add_argument("--archive", metavar="URI",
+    common.add_argument("--archive", metavar="URI", default=default(None),
                         help="archive URI, overrides [archive].uri (s3://bucket/prefix or path)")
-    common.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
-    parser = _Parser(prog="newsarchive", description="Scheduled news crawling and archiving.")
+    common.add_argument("-v", "--verbose", action="store_true", default=default(False),
+                        help="log at INFO level")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options(with_defaults=False)
+    parser = _Parser(prog="newsarchive", description="Scheduled news crawling and archiving.",
+                     parents=[_common_options(with_defaults=True)])
     parser.add_argument("--version", action="version", version=f"newsarchive {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 

@@ -108,3 +108,54 @@ def test_credentials_in_uris_are_refused_and_never_echoed(tmp_path: Path) -> Non
         assert result.returncode == 2, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
         assert "s3cr3t" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_default_store_is_data_beside_the_config(tmp_path: Path) -> None:
+    """CONTRACT §1/§3: ./data by default, a relative uri relative to the config's folder, so
+    a cron job started anywhere writes where the config says (--archive stays relative to the
+    current directory, as a command-line path)."""
+    site = '[[sites]]\nname = "a"\nstart_urls = ["https://a.org/"]\n'
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "default.toml").write_text(site)
+    (tmp_path / "etc" / "relative.toml").write_text('[archive]\nuri = "../store"\n' + site)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for name, expected in (("default.toml", tmp_path / "etc" / "data"),
+                           ("relative.toml", tmp_path / "store")):
+        result = _cli("ls", "--config", str(tmp_path / "etc" / name), cwd=elsewhere)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines()[0] == f"archive: {expected}"
+    result = _cli("ls", "--config", str(tmp_path / "etc" / "default.toml"), "--archive",
+                  "mine", cwd=elsewhere)
+    assert result.stdout.splitlines()[0] == f"archive: {elsewhere / 'mine'}"
+
+
+def test_common_options_go_before_or_after_the_command(tmp_path: Path) -> None:
+    config = tmp_path / "news.toml"
+    config.write_text('[[sites]]\nname = "a"\nstart_urls = ["https://a.org/"]\n')
+    before = _cli("--config", str(config), "--archive", "x", "ls", cwd=tmp_path)
+    after = _cli("ls", "--config", str(config), "--archive", "x", cwd=tmp_path)
+    assert before.returncode == after.returncode == 0, before.stderr + after.stderr
+    assert before.stdout == after.stdout == f"archive: {tmp_path / 'x'}\nno records\n"
+
+
+def test_data_left_in_the_old_default_store_gets_one_warning(tmp_path: Path) -> None:
+    """./archive was the default until 2026-12: its data is neither read nor touched, and
+    each command says so in one line; a config that names ./archive is not warned."""
+    site = '[[sites]]\nname = "a"\nstart_urls = ["https://a.org/"]\n'
+    (tmp_path / "archive" / "records").mkdir(parents=True)
+    (tmp_path / "archive" / "raw").mkdir()
+    (tmp_path / "new.toml").write_text(site)
+    # run from elsewhere, as cron does (`python -m` in the folder itself would put its
+    # archive/ on the import path, ahead of an editable install's package of that name)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = _cli("ls", "--config", str(tmp_path / "new.toml"), cwd=elsewhere)
+    assert result.returncode == 0
+    [warning] = result.stderr.strip().splitlines()
+    assert "raw, records" in warning and str(tmp_path / "data") in warning
+    assert sorted(p.name for p in (tmp_path / "archive").iterdir()) == ["raw", "records"]
+    assert not (tmp_path / "data").exists()
+    (tmp_path / "old.toml").write_text('[archive]\nuri = "./archive"\n' + site)
+    result = _cli("ls", "--config", str(tmp_path / "old.toml"), cwd=elsewhere)
+    assert result.returncode == 0 and result.stderr == ""

@@ -7,6 +7,8 @@ import secrets
 import threading
 from pathlib import Path
 
+import pytest
+
 from archive.local import LocalStorage
 from archive.records import iter_records
 from archive.session import ArchiveSession
@@ -25,11 +27,12 @@ def _exchange(url: str) -> HttpExchange:
 
 
 class _FailingSpool(Spool):
-    """Spools like the real one, but the first WARC batch fails (a full disk at that moment),
-    and each batch remembers the thread that spooled it."""
+    """Spools like the real one, but the first WARC batch fails with ``error``, and each batch
+    remembers the thread that spooled it."""
 
-    def __init__(self, base_dir: Path, location: str) -> None:
+    def __init__(self, base_dir: Path, location: str, error: Exception) -> None:
         super().__init__(base_dir, location)
+        self.error = error
         self.threads: list[str] = []
         self.failed: list[str] = []
 
@@ -37,13 +40,17 @@ class _FailingSpool(Spool):
         self.threads.append(threading.current_thread().name)
         if items[0][1].endswith(".warc.gz") and not self.failed:
             self.failed.append(items[0][1])
-            raise OSError(28, "No space left on device")
+            raise self.error
         return super().enqueue_batch(items)
 
 
-def test_records_pointing_into_a_lost_warc_are_dropped_with_it(tmp_path: Path) -> None:
+# a full disk at that moment, or a bug: either way nothing may point at the lost WARC
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"),
+                                   ValueError("a bug in a commit")])
+def test_records_pointing_into_a_lost_warc_are_dropped_with_it(tmp_path: Path,
+                                                               error: Exception) -> None:
     storage = LocalStorage(tmp_path / "archive")
-    spool = _FailingSpool(tmp_path / "spool", "test")
+    spool = _FailingSpool(tmp_path / "spool", "test", error)
     lost: list[tuple[str, str]] = []
     session = ArchiveSession(storage, spool, "c1", "t", roll_bytes=1500)
     session.on_write_error = lambda site, key, message: lost.append((site, key))

@@ -214,3 +214,21 @@ def test_full_archive_disk_keeps_files_in_the_spool(web: FixtureWeb, tiny_disk: 
     assert_each_article_once(records, len(web.articles) + len(web.near_copies))
     print(f"\narchive disk full: exit 1 after {result.duration:.1f} s, "  # type: ignore[attr-defined]
           f"{waited} records waited in the spool, all stored by the next run")
+
+
+def test_an_archive_that_cannot_be_opened_fails_the_run_naming_why(tmp_path: Path) -> None:
+    """The archive opens in a thread, before any fetch: when it cannot (here a root under a
+    file), the run exits 1 with the cause on its last line, and its failure report waits in
+    the spool for the next run."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    config = tmp_path / "news.toml"
+    config.write_text(f'[archive]\nuri = "{blocker}/archive"\nspool_dir = "{tmp_path}/spool"\n'
+                      "[crawl]\nallow_private_networks = true\n"
+                      '[[sites]]\nname = "news"\nstart_urls = ["http://127.0.0.1:9/"]\n')
+    result = run_cli("crawl", "--config", str(config))
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert "failed: NotADirectoryError" in last
+    waiting = [key.read_text() for key in (tmp_path / "spool").glob("*/ready/*.key")]
+    assert any(key.startswith("runs/date=") for key in waiting)
