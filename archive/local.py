@@ -7,9 +7,11 @@ fsynced, and renamed into place (a rename inside one file system is atomic).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -17,6 +19,10 @@ from urllib.parse import urlparse
 
 from archive.keys import validate_key
 from archive.storage import ObjectInfo, StorageError, StorageOptions, validate_prefix
+
+logger = logging.getLogger(__name__)
+# a temp file untouched this long was left by a writer that died (kill -9, power loss)
+STALE_TEMP_SECONDS = 3600.0
 
 
 def _current_umask() -> int:
@@ -34,6 +40,7 @@ class LocalStorage:
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root).expanduser().absolute()
         self._tmp = self.root / ".tmp"
+        self._swept = False
 
     @classmethod
     def from_uri(cls, uri: str, options: StorageOptions | None = None) -> LocalStorage:
@@ -46,10 +53,25 @@ class LocalStorage:
 
     def _tmp_file(self) -> tuple[int, str]:
         self._tmp.mkdir(parents=True, exist_ok=True)
+        if not self._swept:
+            self._sweep_stale_temp_files()
         fd, name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
         # mkstemp makes 0600 files; archive files are for every reader the umask allows
         os.fchmod(fd, 0o666 & ~_UMASK)
         return fd, name
+
+    def _sweep_stale_temp_files(self) -> None:
+        """Remove what writers killed mid-write left in ``.tmp`` (their temp files are never
+        renamed into place). A live write touches its file all along, and none takes
+        STALE_TEMP_SECONDS, so an older file belongs to no one: other processes writing into
+        the same root keep theirs."""
+        self._swept = True
+        cutoff = time.time() - STALE_TEMP_SECONDS
+        for path in self._tmp.glob("put-*"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    logger.warning("removed %s, left by a write that never finished", path)
 
     def _write(self, key: str, fill: Callable[[BinaryIO], None], exclusive: bool = False
                ) -> bool:

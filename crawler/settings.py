@@ -38,7 +38,14 @@ CONCURRENT_REQUESTS = 16
 # tasks for every response (about 1 ms of reactor time a page in the benchmark's profile)
 CONCURRENT_ITEMS = 8
 COOKIES_ENABLED = False
+# An archiver run unattended opens no control socket. Scrapy's default-on extensions, audited
+# for 2.19: TelnetConsole (a console on a TCP port) and RemoteControl (a code-execution HTTP
+# server on loopback, plus a job file under ~/.local/state/scrapy) are off; CoreStats, LogCount,
+# LogStats, CloseSpider and AutoThrottle only count or pace; MemoryUsage only measures (it mails
+# nobody unless MEMUSAGE_NOTIFY_MAIL is set); FeedExporter, SpiderState and MemoryDebugger stay
+# idle without FEEDS, JOBDIR or MEMDEBUG_ENABLED
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 RETRY_TIMES = 2
 DOWNLOAD_TIMEOUT = 30
 REDIRECT_MAX_TIMES = 10

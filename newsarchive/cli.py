@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = _common_options(with_defaults=False)
     parser = _Parser(prog="newsarchive", description="Scheduled news crawling and archiving.",
                      parents=[_common_options(with_defaults=True)])
-    parser.add_argument("--version", action="version", version=f"newsarchive {__version__}")
+    parser.add_argument("--version", action="version", version=f"newsarchive {__version__}",
+                        help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     crawl = commands.add_parser("crawl", parents=[common], help="one crawl now")
@@ -81,18 +82,20 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the day whose records to rebuild (with --url: that day's capture)")
     replay.add_argument("--url", metavar="URL",
                         help="print the archived body of URL (latest capture, or of --date)")
-    replay.add_argument("--site", action="append", default=[], metavar="NAME")
-    replay.add_argument("--output", metavar="URI")
+    replay.add_argument("--site", action="append", default=[], metavar="NAME",
+                        help="rebuild only this site's records (repeatable)")
+    replay.add_argument("--output", metavar="URI",
+                        help="write the rebuilt records into this archive instead of in place")
 
     dump = commands.add_parser("dump", parents=[common], help="a day's records as one file")
-    dump.add_argument("--date", type=_date, required=True)
+    dump.add_argument("--date", type=_date, required=True, help="the UTC day (YYYY-MM-DD)")
     dump.add_argument("--format", choices=["parquet", "jsonl"], default=None,
                       help="format of --output PATH (default: from its name, else parquet)")
     dump.add_argument("--output", metavar="PATH",
                       help="a local file, or - for JSON Lines on stdout (default: the archive)")
 
     ls = commands.add_parser("ls", parents=[common], help="days, sites and record counts")
-    ls.add_argument("--date", type=_date)
+    ls.add_argument("--date", type=_date, help="only this UTC day (YYYY-MM-DD)")
     return parser
 
 

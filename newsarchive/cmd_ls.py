@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import defaultdict
 
 from archive.config import Config
@@ -10,7 +11,8 @@ from archive.dumps import dump_status
 from archive.keys import RECORDS, dated_prefix, parse_data_key, run_report_day
 from archive.records import iter_records
 from archive.run_reports import RunReportError, read_run_report, run_report_keys
-from archive.storage import Storage, open_storage
+from archive.storage import Storage, StorageError, open_storage
+from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK
 
 
 def _count_records(storage: Storage, key: str) -> int:
@@ -31,7 +33,18 @@ def _run_alerts(storage: Storage, key: str) -> list[str]:
 
 
 def run_ls(config: Config, day: str | None) -> int:
+    """Print the listing; a storage that cannot be read ends in one line and exit 1."""
     storage = open_storage(config.archive.uri, config.archive.storage_options)
+    try:
+        lines = _listing(storage, day)
+    except (StorageError, OSError) as exc:
+        print(f"newsarchive ls: failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def _listing(storage: Storage, day: str | None) -> list[str]:
     prefix = dated_prefix(RECORDS, day)
     table: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for info in storage.list(prefix):
@@ -47,20 +60,20 @@ def run_ls(config: Config, day: str | None) -> int:
         run_day = run_report_day(key)
         runs[run_day] += 1
         alerts[run_day].extend(_run_alerts(storage, key))
-    print(f"archive: {storage.location()}")
+    lines = [f"archive: {storage.location()}"]
     days = sorted(set(table) | set(runs))
     if not days:
-        print("no records" + (f" for {day}" if day else ""))
+        lines.append("no records" + (f" for {day}" if day else ""))
     for d in days:
         sites = table.get(d, {})
         total = sum(c[0] for c in sites.values())
-        print(f"{d}: {total} records, {len(sites)} sites, {runs.get(d, 0)} runs; "
-              f"dump: {dump_status(storage, d)}")
+        lines.append(f"{d}: {total} records, {len(sites)} sites, {runs.get(d, 0)} runs; "
+                     f"dump: {dump_status(storage, d)}")
         for site, (count, files) in sorted(sites.items()):
-            print(f"  {site}: {count} records in {files} files")
+            lines.append(f"  {site}: {count} records in {files} files")
         for alert in alerts.get(d, []):
-            print(f"  alert: {alert}")
-    return 0
+            lines.append(f"  alert: {alert}")
+    return lines
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

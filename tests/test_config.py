@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from archive.config import ConfigError, parse_config
+from newsarchive.cli import build_parser
 
 GOOD = """
 [archive]
@@ -69,9 +73,11 @@ def test_bad_config_names_file_field_and_problem(text: str, field: str, problem:
     assert "\n" not in message
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None
+         ) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "newsarchive", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=60)
+                          env={**os.environ, **(env or {})}, capture_output=True, text=True,
+                          timeout=60)
 
 
 def test_cli_rejects_bad_config_with_exit_2_and_one_line(tmp_path: Path) -> None:
@@ -159,3 +165,29 @@ def test_data_left_in_the_old_default_store_gets_one_warning(tmp_path: Path) -> 
     (tmp_path / "old.toml").write_text('[archive]\nuri = "./archive"\n' + site)
     result = _cli("ls", "--config", str(tmp_path / "old.toml"), cwd=elsewhere)
     assert result.returncode == 0 and result.stderr == ""
+
+
+def test_ls_with_unreachable_storage_fails_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "news.toml"
+    config.write_text(f'[archive]\nuri = "s3://news-bucket/archive"\n'
+                      f'endpoint_url = "http://127.0.0.1:{port}"\n'
+                      "s3_max_attempts = 1\ns3_connect_timeout = 1\n"
+                      '[[sites]]\nname = "a"\nstart_urls = ["https://a.org/"]\n')
+    result = _cli("ls", "--config", str(config), cwd=tmp_path,
+                  env={"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"})
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("newsarchive ls: failed:") and "Traceback" not in result.stderr
+
+
+def test_every_option_has_help_and_the_common_ones_show_at_the_top() -> None:
+    parser = build_parser()
+    top = parser.format_help()
+    assert "--config" in top and "--archive" in top
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in commands.choices.items():
+        for action in command._actions:
+            assert action.help, f"newsarchive {name} {action.option_strings} has no help text"

@@ -267,3 +267,19 @@ def test_an_incomplete_run_does_not_let_the_next_one_skip(
     config.write_text(config.read_text().replace("max_pages_per_site = 6", ""))
     crawl(config, local_archive)
     assert len(read_records(local_archive.storage)) == 12
+
+
+def test_an_unattended_crawl_opens_no_control_server(web: FixtureWeb, local_archive: Archive,
+                                                     tmp_path: Path) -> None:
+    """Scrapy 2.19 starts a code-execution HTTP server (remote control, token-guarded) on
+    loopback in every crawl and writes a job file naming it; the telnet console is another
+    one. An archiver run from cron starts neither."""
+    config = write_config(tmp_path / "news.toml", web, local_archive, tmp_path / "spool",
+                          sites=("dailyplanet",), extra_crawl="max_pages_per_site = 5")
+    state = tmp_path / "state"
+    result = crawl(config, Archive(local_archive.uri, local_archive.storage,
+                                   {"XDG_STATE_HOME": str(state)}), "-v")
+    assert "Enabled extensions" in result.stderr  # the list Scrapy logs at INFO
+    for server in ("RemoteControl", "Remote control HTTP server", "TelnetConsole"):
+        assert server not in result.stderr
+    assert not (state / "scrapy").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -104,6 +105,21 @@ def test_failed_upload_leaves_previous_object_and_no_debris(
     else:
         assert isinstance(storage, LocalStorage)
         assert list((storage.root / ".tmp").iterdir()) == []
+
+
+def test_temp_files_of_killed_writers_are_removed_by_a_later_one(tmp_path: Path) -> None:
+    """A kill -9 during a local write leaves its temp file; the next writer into that root
+    removes it, and leaves alone the one a live writer is filling right now."""
+    root = tmp_path / "archive"
+    (root / ".tmp").mkdir(parents=True)
+    dead, live = root / ".tmp" / "put-dead", root / ".tmp" / "put-live"
+    dead.write_bytes(b"half a WARC")
+    live.write_bytes(b"being written")
+    old = time.time() - 2 * archive.local.STALE_TEMP_SECONDS
+    os.utime(dead, (old, old))
+    LocalStorage(root).put_bytes("runs/date=2026-11-25/c.json", b"{}")
+    assert not dead.exists() and live.exists()
+    assert sorted(p.name for p in (root / ".tmp").iterdir()) == ["put-live"]
 
 
 def test_list_filters_by_prefix_in_key_order_across_pages(storage: Storage) -> None:
