@@ -159,9 +159,14 @@ class Spool:
         for manifest in sorted(self.open_dir.glob(f"{token}-*.batch")):
             self._finish_batch(manifest, done)
         keyed = {p.name[: -len(".key")] for p in self.ready_dir.glob(f"{token}-*.key")}
-        for path in sorted(self.ready_dir.glob(f"{token}-*.data")):
-            if path.name[: -len(".data")] not in keyed:
-                self._remove(path, done)
+        data = {p.name[: -len(".data")] for p in self.ready_dir.glob(f"{token}-*.data")}
+        for name in sorted(data - keyed):
+            self._remove(self.ready_dir / f"{name}.data", done)
+        # a key whose data is gone was uploaded by a run killed before it removed the key
+        # (spools before 2026-12 removed the data first)
+        for name in sorted(keyed - data):
+            with contextlib.suppress(FileNotFoundError):
+                (self.ready_dir / f"{name}.key").unlink()
         for path in sorted(self.open_dir.glob(f"{token}-*")):
             if not path.name.endswith(".lock"):
                 self._remove(path, done)
@@ -269,10 +274,12 @@ class Spool:
             self._failing = False
         if segment_partition(entry.key) is not None:
             self._keep_segment(entry)
-        with contextlib.suppress(FileNotFoundError):
-            entry.data_path.unlink()
+        # the key first: a kill between the two leaves data without a key, which recovery
+        # removes, never a key without data, which would wait in ready/ for ever
         with contextlib.suppress(FileNotFoundError):
             entry.key_path.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            entry.data_path.unlink()
         return True
 
     def _keep_segment(self, entry: SpoolEntry) -> None:

@@ -123,10 +123,14 @@ def test_spool_recovery_after_a_kill(tmp_path: Path) -> None:
     batch = [[f"{DEAD}-00000003", "records/date=2026-11-25/site=a/x-00000.jsonl.gz"],
              [f"{DEAD}-00000004", "state/dedup/date=2026-11-25/site=a/x-00000.bin"]]
     (root / "open" / f"{DEAD}-00000003.batch").write_text(json.dumps(batch))
+    # and an upload killed after it removed the data but before the key
+    orphan = root / "ready" / f"{DEAD}-00000005.key"
+    orphan.write_text("raw/date=2026-11-25/site=a/x-00000.warc.gz")
 
     other = Spool(tmp_path, "archive")
     assert other.recovery.completed == 1 and other.recovery.removed_files == 2
     assert [e.key for e in other.pending()] == ["records/x", batch[1][1]]
+    assert not orphan.exists(), "a key without its data would wait in ready/ for ever"
     assert live_file.exists(), "a live process's files are never touched"
     assert not list((root / "open").glob(f"{DEAD}*"))
     live.close()
