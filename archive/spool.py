@@ -17,7 +17,10 @@ When a Spool opens, it cleans up after dead writers (``recover``):
 - a batch manifest left behind means the batch was whole: its missing ``.key`` files are written,
   so a record file never waits without its dedup segment (that would make the next run record
   its articles a second time);
-- ``ready/`` data without a key and without a manifest is an enqueue that never finished: removed;
+- ``ready/`` data without a key and without a manifest is an enqueue that never finished, or an
+  upload killed between removing the key and the data (the key goes first): removed;
+- a ``ready/`` key without its data is an upload killed after removing the data (the order of
+  spools before 2026-12): removed;
 - files still in ``open/`` were being written when their process died (a WARC or a record file
   cut mid-member, its CDXJ index never written): removed, with one WARNING saying how many and
   how large. Nothing points into them (record files are enqueued only after their WARCs, and the
