@@ -102,6 +102,18 @@ class SiteConfig:
     follow_depth: int = 2
     schedule: str | None = None
 
+    @cached_property
+    def origins(self) -> tuple[str, ...]:
+        """scheme://host[:port] of start_urls, feeds and sitemaps, in that order: what tells
+        two sites apart when they share a host on different ports."""
+        found: list[str] = []
+        for url in (*self.start_urls, *self.feeds, *self.sitemaps):
+            parts = urlparse(url)
+            origin = f"{parts.scheme}://{parts.netloc}".lower()
+            if origin not in found:
+                found.append(origin)
+        return tuple(found)
+
     @cached_property  # asked for every link and response of the site
     def domains(self) -> tuple[str, ...]:
         """allowed_domains, or the hosts of start_urls, feeds and sitemaps."""

@@ -33,14 +33,19 @@ FETCHED_AT_META = "newsarchive_fetched_at"
 
 
 def site_of(request: Request, config: Config) -> str | None:
-    """The config site a request belongs to: its meta, else the first site owning its host."""
+    """The config site a request belongs to: its meta; else (robots.txt, which Scrapy asks for
+    on its own) the site whose start URLs, feeds or sitemaps share its scheme, host and port;
+    else the first site owning its host."""
     site = request.meta.get(SITE_META)
     if site:
         return site
-    for candidate in config.sites:
-        if same_site(request.url, candidate.domains):
+    owners = [s for s in config.sites if same_site(request.url, s.domains)]
+    parts = urlsplit(request.url)
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    for candidate in owners:
+        if origin in candidate.origins:
             return candidate.name
-    return None
+    return owners[0].name if owners else None
 
 
 class BlockedRequest(IgnoreRequest):

@@ -9,12 +9,15 @@ from pathlib import Path
 import pytest
 
 from archive.local import LocalStorage
+from demo.site import serve
 from tests.crawlrun import (
     Archive,
     read_records,
     read_reports,
     run_cli,
+    warc_keys,
     warc_response,
+    warc_responses,
     warc_target_uris,
     write_config,
 )
@@ -283,3 +286,26 @@ def test_an_unattended_crawl_opens_no_control_server(web: FixtureWeb, local_arch
     for server in ("RemoteControl", "Remote control HTTP server", "TelnetConsole"):
         assert server not in result.stderr
     assert not (state / "scrapy").exists()
+
+
+def test_sites_sharing_a_host_get_their_own_robots_txt(local_archive: Archive,
+                                                       tmp_path: Path) -> None:
+    """The demo's two papers share 127.0.0.1 on two ports: each one's robots.txt (which
+    Scrapy asks for without saying for which site) is archived under that site, by port."""
+    with serve({"harbourtown": ("127.0.0.1", 0), "valleycourier": ("127.0.0.1", 0)}) as demo:
+        lines = ["[archive]", f'uri = "{local_archive.uri}"', f'spool_dir = "{tmp_path}/spool"',
+                 "[crawl]", "allow_private_networks = true", "download_delay = 0",
+                 "max_pages_per_site = 8"]
+        for site, base in demo.base_urls.items():
+            lines += ["[[sites]]", f'name = "{site}"', f'start_urls = ["{base}/"]']
+        config = tmp_path / "demo.toml"
+        config.write_text("\n".join(lines) + "\n")
+        crawl(config, local_archive)
+    robots_under: dict[str, list[str]] = {}
+    for key in warc_keys(local_archive.storage):
+        site = key.split("/site=")[1].split("/")[0]
+        robots_under.setdefault(site, []).extend(
+            uri for _, _, uri, _ in warc_responses(local_archive.storage, key)
+            if uri.endswith("/robots.txt"))
+    assert robots_under == {site: [f"{base}/robots.txt"]
+                            for site, base in demo.base_urls.items()}

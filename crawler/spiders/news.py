@@ -12,7 +12,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
@@ -103,7 +102,7 @@ class NewsSpider(scrapy.Spider):
                 yield self._sitemap_request(url, site.name, nesting=0)
             if not obey_robots:
                 # the robots middleware is off, so read Sitemap: lines ourselves
-                for origin in _origins(site):
+                for origin in site.origins:
                     yield self._request(f"{origin}/robots.txt", site.name, self.parse_robots,
                                         depth=0)
 
@@ -373,12 +372,3 @@ class NewsSpider(scrapy.Spider):
         self.errors.add(site, kind, url, message)
         logger.warning("%s %s: %s", kind, url, message)
 
-
-def _origins(site: SiteConfig) -> list[str]:
-    origins = []
-    for url in (*site.start_urls, *site.feeds, *site.sitemaps):
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        if origin not in origins:
-            origins.append(origin)
-    return origins
