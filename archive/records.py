@@ -56,7 +56,11 @@ def record_dict(record: Record | Mapping[str, Any]) -> dict[str, Any]:
 
 def record_line(record: Record | Mapping[str, Any]) -> bytes:
     """One record as a JSON Lines line, as record files and dumps hold it."""
-    return json.dumps(record_dict(record), ensure_ascii=False).encode("utf-8") + b"\n"
+    return _line(record_dict(record))
+
+
+def _line(fields: dict[str, Any]) -> bytes:
+    return json.dumps(fields, ensure_ascii=False).encode("utf-8") + b"\n"
 
 
 class RecordFile:
@@ -78,11 +82,14 @@ class RecordFile:
         uncompressed bytes is the better estimate until the disk catches up."""
         return max(self._raw.tell(), self.uncompressed // 4)
 
-    def write(self, record: Record | Mapping[str, Any]) -> None:
-        data = record_line(record)
+    def write(self, record: Record | Mapping[str, Any]) -> dict[str, Any]:
+        """Append one record; the fields as written (contract order, missing ones None)."""
+        fields = record_dict(record)
+        data = _line(fields)
         self._gz.write(data)
         self.uncompressed += len(data)
         self.records += 1
+        return fields
 
     def close(self) -> None:
         if not self._gz.closed:

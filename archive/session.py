@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from archive import keys
-from archive.records import Record, RecordFile, record_dict
+from archive.records import Record, RecordFile
 from archive.spool import Spool
 from archive.storage import Storage
 from archive.warc import HttpExchange, WarcFile, WarcPointer
@@ -153,7 +153,6 @@ class ArchiveSession:
         """Append a record (a Record, or a mapping of its fields, as tools and tests write);
         ``state`` is what the dedup state must learn about it, stored right after the record
         file (see ``state_encoder``)."""
-        fields = record_dict(record)
         rec = self._records.get((day, site))
         if rec is None:
             seq = self._next_seq(keys.RECORDS, day, site)
@@ -161,7 +160,7 @@ class ArchiveSession:
             rec = RecordFile(self.spool.new_path(".jsonl.gz"), key)
             self._records[(day, site)] = rec
         try:
-            rec.write(fields)
+            fields = rec.write(record)
         except OSError:
             # the gzip stream lost bytes it had already consumed: the whole file is unusable.
             # Its dedup segment is dropped with it, so the next run records these again
