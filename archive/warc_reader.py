@@ -103,12 +103,22 @@ def _pages_of_file(storage: Storage, key: str, site: str) -> Iterator[ArchivedPa
                                            records.get_record_length()))
 
 
-def archived_pages(storage: Storage, day: str, sites: set[str] | None = None
-                   ) -> Iterator[ArchivedPage]:
-    """The 200 HTML responses in the day's WARC files (of ``sites``, if given), in file order
-    (the storage listing's) and record order, streamed."""
+def archived_crawls(storage: Storage, day: str, sites: set[str] | None = None
+                    ) -> list[tuple[str, list[str]]]:
+    """The day's WARC files (of ``sites``, if given) grouped by the crawl that wrote them:
+    ``(crawl_id, keys)`` in crawl order (crawl ids sort by start time), keys in listing order."""
+    crawls: dict[str, list[str]] = {}
     for info in storage.list(day_prefix(RAW, day)):
         parts = parse_data_key(info.key)
         if parts is None or parts["kind"] != RAW or (sites and parts["site"] not in sites):
             continue
-        yield from _pages_of_file(storage, info.key, parts["site"])
+        crawls.setdefault(parts["crawl_id"], []).append(info.key)
+    return sorted(crawls.items())
+
+
+def pages_of_files(storage: Storage, keys: list[str]) -> Iterator[ArchivedPage]:
+    """The 200 HTML responses in these WARC files, in file and record order, streamed."""
+    for key in keys:
+        parts = parse_data_key(key)
+        if parts is not None:
+            yield from _pages_of_file(storage, key, parts["site"])

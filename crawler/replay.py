@@ -1,9 +1,13 @@
 """Replay: the live crawl's spider and pipelines, fed from the archive's WARC files.
 
 :class:`ReplayAddon` switches a crawl into a replay (``NEWSARCHIVE_REPLAY_DAY`` names the day).
-The replay spider asks for every HTML page the day's WARC files hold with status 200; the
-replay download handler, installed for http and https, answers each request from the WARC
-record it names. Nothing goes to the network: no robots.txt, no DNS, no site guard, no WARC
+The replay spider asks for every HTML page the day's WARC files hold with status 200, crawl
+by crawl in the order they ran (CONTRACT §2): a crawl's pages are fed only once the crawl
+before has been taken through the pipelines to its end, and each crawl after the first is
+announced with the ``archived_crawl_started`` signal, so that per-run decisions (one record
+per article per run) start afresh and every version the day held is rebuilt. The replay
+download handler, installed for http and https, answers each request from the WARC record it
+names. Nothing goes to the network: no robots.txt, no DNS, no site guard, no WARC
 writer (the raw archive is what is being read). Pages then take the live path: article
 detection, extraction in the worker pool, dedup, records.
 """
@@ -11,22 +15,29 @@ detection, extraction in the worker pool, dedup, records.
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
+from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Headers, Request, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.settings import BaseSettings
 
-from archive.warc_reader import archived_pages, read_warc_response
+from archive.warc_reader import ArchivedPage, archived_crawls, pages_of_files, read_warc_response
 from crawler.addon import CONFIG_PRIORITY
 from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.middlewares import FETCHED_AT_META, SITE_META, WARC_META
+from crawler.signals import archived_crawl_started
 from crawler.spiders.news import DEPTH_META, NewsSpider
 
+logger = logging.getLogger(__name__)
+
 REPLAY_META = "newsarchive_replay"
+UNREADABLE_CRAWL = "replay_unreadable_warc"  # the finish reason when a crawl's WARCs fail
 
 
 class WarcReplayDownloadHandler:
@@ -57,10 +68,22 @@ class WarcReplayDownloadHandler:
 
 
 class ReplaySpider(NewsSpider):
-    """The news spider without discovery: the day's archived pages are its start requests."""
+    """The news spider without discovery: the day's archived pages are its requests, the
+    first crawl's as start requests, each later crawl's when the spider falls idle."""
 
     name = "news-replay"
     follow_links = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._crawls_left: deque[tuple[str, list[str]]] = deque()
+        self._feeding: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ReplaySpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._next_crawl, signal=signals.spider_idle)
+        return spider  # type: ignore[return-value]
 
     async def _save_poll_state(self, reason: str) -> None:
         """A replay fetches nothing: the polling state stays as the crawls left it."""
@@ -70,19 +93,56 @@ class ReplaySpider(NewsSpider):
         day = self.archive.replay_day
         assert day is not None, "a replay needs NEWSARCHIVE_REPLAY_DAY (ReplayAddon)"
         names = {site.name for site in self.sites}
-        captures = archived_pages(self.archive.source_storage, day, names)
+        crawls = await asyncio.to_thread(archived_crawls, self.archive.source_storage, day,
+                                         names)
+        self._crawls_left.extend(crawls)
+        if self._crawls_left:
+            _crawl_id, keys = self._crawls_left.popleft()
+            async for request in self._requests_of(keys):
+                yield request
+
+    async def _requests_of(self, keys: list[str]) -> AsyncIterator[Request]:
+        captures = pages_of_files(self.archive.source_storage, keys)
         # the WARC files are read in a thread, one capture at a time: streamed, never on the
         # reactor thread
         try:
             while (capture := await asyncio.to_thread(next, captures, None)) is not None:
-                yield Request(capture.url, callback=self.parse_page, dont_filter=True,
-                              errback=self.on_error,
-                              meta={SITE_META: capture.site, DEPTH_META: 0, REPLAY_META:
-                                    capture.pointer, WARC_META: capture.pointer,
-                                    FETCHED_AT_META: capture.fetched_at})
+                yield self._replay_request(capture)
         finally:
             # a replay stopped early closes the WARC file it was reading
             await asyncio.to_thread(captures.close)
+
+    def _replay_request(self, capture: ArchivedPage) -> Request:
+        return Request(capture.url, callback=self.parse_page, dont_filter=True,
+                       errback=self.on_error,
+                       meta={SITE_META: capture.site, DEPTH_META: 0, REPLAY_META: capture.pointer,
+                             WARC_META: capture.pointer, FETCHED_AT_META: capture.fetched_at})
+
+    def _next_crawl(self) -> None:
+        """On spider_idle: every page fed so far has been through the pipelines (Scrapy's
+        idle means no request scheduled or downloading and no response or item in
+        progress), so the next archived crawl begins; the spider stays open while one is
+        being fed, and closes after the last."""
+        if self._feeding is not None and not self._feeding.done():
+            raise DontCloseSpider
+        if not self._crawls_left:
+            return
+        crawl_id, keys = self._crawls_left.popleft()
+        logger.info("replaying crawl %s (%d WARC files)", crawl_id, len(keys))
+        self.crawler.signals.send_catch_log(archived_crawl_started, crawl_id=crawl_id)
+        self._feeding = asyncio.ensure_future(self._feed(keys))
+        raise DontCloseSpider
+
+    async def _feed(self, keys: list[str]) -> None:
+        assert self.crawler.engine is not None
+        try:
+            async for request in self._requests_of(keys):
+                self.crawler.engine.crawl(request)
+        except Exception:
+            # a day rebuilt without one of its crawls would lose that crawl's versions: the
+            # replay ends as failed, and an in-place replay keeps the day's old records
+            logger.exception("replay could not read the WARC files %s", ", ".join(keys))
+            await self.crawler.engine.close_spider_async(reason=UNREADABLE_CRAWL)
 
 
 class ReplayAddon:

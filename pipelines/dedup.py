@@ -19,6 +19,7 @@ from archive.records import Record
 from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.cputime import cpu_time
 from crawler.items import ArticlePage
+from crawler.signals import archived_crawl_started
 from pipelines.dedup_index import DedupIndex, StateEntry
 from pipelines.dedup_state import DedupState
 from pipelines.extract import ExtractedArticle
@@ -53,7 +54,13 @@ class DedupPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
-        return cls(crawler, archive_of(crawler))
+        pipeline = cls(crawler, archive_of(crawler))
+        crawler.signals.connect(pipeline._next_archived_crawl, signal=archived_crawl_started)
+        return pipeline
+
+    def _next_archived_crawl(self, crawl_id: str) -> None:
+        """A replay moves on to the day's next crawl: a new run, as far as dedup can tell."""
+        self._recorded_this_run.clear()
 
     async def open_spider(self) -> None:
         await self.archive.ready()

@@ -114,3 +114,29 @@ def test_replay_url_prints_what_the_crawler_saw(crawled) -> None:
     missing = run_cli("replay", "--url", "http://127.0.0.1:9/never", "--config", str(config),
                       env=archive.env)
     assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1
+
+
+def _rebuilt_fields(records: list[dict]) -> list[tuple]:
+    return sorted((r["id"], r["content_hash"], r["version"], r["near_duplicate_of"])
+                  for r in records)
+
+
+def test_replay_rebuilds_every_version_of_a_day_crawl_by_crawl(
+        archive: Archive, tmp_path: Path) -> None:
+    """Three crawls in a day, an article corrected between the first and the second: the day
+    holds its v1 and v2, and a replay in place rebuilds both, with the crawls' links."""
+    with FixtureWeb() as web:
+        config = write_config(tmp_path / "news.toml", web, archive, tmp_path / "spool")
+        crawl(config, archive)
+        article = web.articles[0]
+        web.update_article(article.slug, [*article.paragraphs[:-1],
+                                          "A correction was added to this report on Monday."])
+        crawl(config, archive)
+        crawl(config, archive)
+    crawled = read_records(archive.storage)
+    assert {r["version"] for r in crawled} == {1, 2}
+    [day] = {r["fetched_at"][:10] for r in crawled}
+    result = run_cli("replay", "--date", day, "--config", str(config), env=archive.env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rebuilt = read_records(archive.storage)
+    assert _rebuilt_fields(rebuilt) == _rebuilt_fields(crawled)
