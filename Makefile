@@ -43,4 +43,4 @@ lint: $(STAMP)
 
 clean:
 # build and cache files only: the archive (./data) and the spool (.newsarchive/) are user data
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-pywb .pytest_cache .ruff_cache

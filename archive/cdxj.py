@@ -7,6 +7,13 @@ scheme, user info, fragment and default port dropped; host lower-cased, "www." (
 dropped and reversed with commas; path and query lower-cased, dot segments resolved, a trailing
 slash dropped; query parameters sorted. Not done: session-id stripping (``jsessionid`` ...),
 which only matters for URLs that carry one.
+
+The JSON fields are those pywb's own indexer (``cdx-indexer --cdxj``, pywb 2.10) writes for the
+same record, value for value: the digest as bare base32, the mime type with the case the server
+sent, a field without a value left out. Only ``filename`` differs on purpose: it is the WARC's
+archive key (``raw/date=D/site=S/....warc.gz``), which is what pywb's indexer writes too when
+run with ``-d <archive root>``, because bare WARC names repeat across the sites of one crawl.
+``tests/test_pywb.py`` checks both against pywb itself.
 """
 
 from __future__ import annotations
@@ -101,9 +108,26 @@ def cdx_timestamp(warc_date: str) -> str:
     return re.sub(r"\D", "", warc_date)[:14].ljust(14, "0")
 
 
+_MIME_END_RE = re.compile("[; ]")
+_SHA1_PREFIX = "sha1:"
+# pywb leaves a field out of a line when its value is empty or "-"
+_NO_VALUE = ("", "-")
+
+
 def _mime(content_type: str | None) -> str:
-    mime = (content_type or "").split(";", 1)[0].strip().lower()
-    return mime or "unk"  # pywb's word for "no Content-Type"
+    # as pywb's indexer: the Content-Type up to a ";" or space, its case kept; "unk" for none
+    return _MIME_END_RE.split(content_type, 1)[0] if content_type else "unk"
+
+
+def pywb_digest(payload_digest: str | None) -> str:
+    """A ``WARC-Payload-Digest`` as pywb's indexer writes it: bare base32 for SHA-1
+    (``sha1:`` dropped, so lines match those pywb would write for the same WARC), any other
+    algorithm kept with its label; ``-`` for none."""
+    if not payload_digest:
+        return "-"
+    if payload_digest.startswith(_SHA1_PREFIX):
+        return payload_digest[len(_SHA1_PREFIX):]
+    return payload_digest
 
 
 @dataclass(frozen=True)
@@ -114,27 +138,31 @@ class CdxjEntry:
     timestamp: str
     url: str
     mime: str
-    status: int
-    digest: str
+    status: int  # 0: none (pywb's "-")
+    digest: str  # as :func:`pywb_digest` writes it
     length: int
     offset: int
     filename: str  # the WARC's archive key, as ``warc_filename`` in the records
 
     def to_line(self) -> str:
-        fields = {"url": self.url, "mime": self.mime, "status": str(self.status),
+        # pywb's field order, and its rule of leaving out fields without a value
+        fields = {"url": self.url, "mime": self.mime, "status": str(self.status or "-"),
                   "digest": self.digest, "length": str(self.length),
                   "offset": str(self.offset), "filename": self.filename}
-        return f"{self.urlkey} {self.timestamp} {json.dumps(fields)}"
+        present = {name: value for name, value in fields.items() if value not in _NO_VALUE}
+        return f"{self.urlkey} {self.timestamp} {json.dumps(present)}"
 
     @classmethod
     def from_line(cls, line: str) -> CdxjEntry:
-        """Parse a line; ValueError if it is not a CDXJ capture line."""
+        """Parse a line; ValueError if it is not a CDXJ capture line. A ``sha1:BASE32``
+        digest (what earlier versions wrote) reads as the bare base32 written now."""
         try:
             urlkey, timestamp, blob = line.split(" ", 2)
             fields = json.loads(blob)
             status = str(fields.get("status", ""))
             return cls(urlkey, timestamp, fields["url"], fields.get("mime", "unk"),
-                       int(status) if status.isdigit() else 0, fields.get("digest", "-"),
+                       int(status) if status.isdigit() else 0,
+                       pywb_digest(fields.get("digest")),
                        int(fields["length"]), int(fields["offset"]), fields["filename"])
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a CDXJ capture line: {line[:200]!r}") from exc
@@ -150,7 +178,7 @@ def response_entry(record: ArcWarcRecord, offset: int, length: int, filename: st
         url=url,
         mime=_mime(record.http_headers.get_header("Content-Type")),
         status=int(record.http_headers.get_statuscode() or 0),
-        digest=record.rec_headers.get_header("WARC-Payload-Digest", "-"),
+        digest=pywb_digest(record.rec_headers.get_header("WARC-Payload-Digest")),
         length=length, offset=offset, filename=filename)
 
 

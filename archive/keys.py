@@ -212,11 +212,19 @@ WARC_SUFFIX, CDXJ_SUFFIX = ".warc.gz", ".cdxj"
 
 
 def cdxj_key_for(warc_key: str) -> str:
-    """The CDXJ index beside a raw WARC: same directory and name, ``.cdxj`` for ``.warc.gz``."""
+    """The CDXJ index beside a raw WARC: ``raw/date=D/site=S/<crawl_id>-<nnnnn>.S.D.cdxj``.
+
+    The site and the day are in the file name, not only in the directories, because pywb reads
+    a collection's indexes from one flat directory: the WARC names of one crawl repeat across
+    its sites (and, for a crawl past midnight, across days), so names without them would
+    overwrite each other there. "." occurs in no site name or crawl id, so no two WARCs share
+    an index name. Earlier versions named the index ``<crawl_id>-<nnnnn>.cdxj``; readers take
+    any name (:func:`index_day`)."""
     parts = parse_data_key(warc_key)
     if parts is None or parts["kind"] != RAW or not warc_key.endswith(WARC_SUFFIX):
         raise InvalidName(f"not a raw WARC key: {warc_key!r}")
-    return warc_key[: -len(WARC_SUFFIX)] + CDXJ_SUFFIX
+    stem = warc_key[: -len(WARC_SUFFIX)]
+    return f"{stem}.{parts['site']}.{parts['date']}{CDXJ_SUFFIX}"
 
 
 def index_day(key: str) -> str | None:

@@ -64,10 +64,18 @@ def test_surt_rejects_what_cannot_be_parsed() -> None:
             surt(bad)
 
 
-def test_cdxj_key_sits_beside_its_warc() -> None:
+def test_cdxj_key_sits_beside_its_warc_under_a_name_no_other_index_has() -> None:
     warc = keys.raw_key("2026-11-25", "morningstar", "20261125T100000Z-abc123", 3)
-    assert keys.cdxj_key_for(warc) == \
-        "raw/date=2026-11-25/site=morningstar/20261125T100000Z-abc123-00003.cdxj"
+    assert keys.cdxj_key_for(warc) == ("raw/date=2026-11-25/site=morningstar/"
+                                       "20261125T100000Z-abc123-00003.morningstar.2026-11-25.cdxj")
+    # pywb reads a collection's indexes from one flat directory: one crawl's WARC names repeat
+    # across sites and days (and "_" may be in a site name or a crawl id), index names do not
+    warcs = [keys.raw_key(day, site, crawl, 0) for day in ("2026-11-25", "2026-11-26")
+             for site, crawl in (("a", "b_c"), ("a_b", "c"), ("b", "b_c"))]
+    assert len({w.rsplit("/", 1)[-1] for w in warcs}) < len(warcs)
+    names = {keys.cdxj_key_for(w).rsplit("/", 1)[-1] for w in warcs}
+    assert len(names) == len(warcs)
+    assert all(keys.index_day(keys.cdxj_key_for(w)) == w[9:19] for w in warcs)
     for not_raw in ("records/date=2026-11-25/site=a/c-00000.jsonl.gz", "raw/x.warc.gz"):
         with pytest.raises(keys.InvalidName):
             keys.cdxj_key_for(not_raw)
@@ -107,14 +115,16 @@ def test_warc_file_writes_its_sorted_index_at_close(tmp_path: Path) -> None:
         assert (entry.filename, entry.offset, entry.length) == \
             (pointer.filename, pointer.offset, pointer.length)
         assert entry.urlkey == surt(url) and entry.timestamp == "20261125100000"
-        assert entry.digest.startswith("sha1:")
-    assert entries["https://example.org/a?b=1&a=2"].mime == "text/html"
+    # pywb's indexer keeps the server's case (tests/test_pywb.py compares with it)
+    assert entries["https://example.org/a?b=1&a=2"].mime == "Text/HTML"
     assert (entries["https://example.org/missing"].status,
             entries["https://example.org/missing"].mime) == (404, "unk")
     with open(tmp_path / "x.warc.gz", "rb") as fh:
         digests = [r.rec_headers.get_header("WARC-Payload-Digest") for r in ArchiveIterator(fh)
                    if r.rec_type == "response"]
-    assert sorted(digests) == sorted(e.digest for e in entries.values())
+    # bare base32, as pywb's indexer writes it
+    assert sorted(d.removeprefix("sha1:") for d in digests) == \
+        sorted(e.digest for e in entries.values())
 
 
 class _RecordingStorage(LocalStorage):
@@ -157,6 +167,27 @@ def _store_warc(storage: Storage, tmp_path: Path, day: str, seq: int,
     warc.close()
     storage.put_file(key, warc.path)
     storage.put_file(keys.cdxj_key_for(key), tmp_path / f"{seq}.cdxj")
+
+
+def test_lookups_read_indexes_of_earlier_versions_too(tmp_path: Path) -> None:
+    """A year-old archive holds indexes named ``<crawl_id>-<nnnnn>.cdxj`` with ``sha1:``
+    digests: read like the new ones, side by side with them."""
+    root = tmp_path / "archive"
+    storage = LocalStorage(root)
+    _store_warc(storage, tmp_path, "2025-11-25", 0, [
+        _exchange("https://example.org/story", b"last year", when="2025-11-25T08:00:00Z")])
+    new_key = keys.cdxj_key_for(keys.raw_key("2025-11-25", "a", "c1", 0))
+    old_key = keys.raw_key("2025-11-25", "a", "c1", 0).replace(".warc.gz", ".cdxj")
+    line = storage.get_bytes(new_key).decode()
+    bare = CdxjEntry.from_line(line).digest
+    assert not bare.startswith("sha1:")
+    storage.put_bytes(old_key, line.replace(f'"{bare}"', f'"sha1:{bare}"').encode())
+    storage.delete(new_key)
+    _store_warc(storage, tmp_path, "2025-11-25", 1, [
+        _exchange("https://example.org/story", b"later", when="2025-11-25T09:00:00Z")])
+    captures = find_captures(storage, "https://example.org/story")
+    assert captures[0].entry.digest == bare
+    assert [read_response(storage, c).body for c in captures] == [b"last year", b"later"]
 
 
 def test_lookup_picks_the_latest_capture_and_replay_decodes_the_body(
@@ -225,7 +256,7 @@ def _read_indexed(storage: Storage, entry: CdxjEntry) -> tuple[int, str]:
     record = next(iter(ArchiveIterator(io.BytesIO(member))))
     assert record.rec_type == "response"
     assert record.rec_headers.get_header("WARC-Target-URI") == entry.url
-    assert record.rec_headers.get_header("WARC-Payload-Digest") == entry.digest
+    assert record.rec_headers.get_header("WARC-Payload-Digest") == "sha1:" + entry.digest
     body = record.content_stream().read().decode("utf-8", "replace")
     return int(record.http_headers.get_statuscode()), html.unescape(body)
 
