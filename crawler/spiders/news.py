@@ -52,6 +52,22 @@ MAX_SITEMAP_NESTING = 4
 MAX_URL_LENGTH = 2083
 
 
+def _http_error(response: Response) -> tuple[str, str]:
+    """The kind and message of an answer HttpErrorMiddleware refused. A 3xx reaches it only
+    when RedirectMiddleware would not follow it: no Location, or one that is not http(s)
+    (``file:///etc/passwd``), which is a bad redirect, not a client error."""
+    status = response.status
+    if status < 400:
+        location = response.headers.get("Location")
+        if not location:
+            return "bad_redirect", f"HTTP {status} without a Location"
+        target = response.urljoin(location.decode("latin-1"))
+        why = "not followed" if target.startswith(("http://", "https://")) \
+            else "not an http(s) URL, not followed"
+        return "bad_redirect", f"HTTP {status} to {target[:200]}: {why}"
+    return ("http_4xx" if status < 500 else "http_5xx"), f"HTTP {status}"
+
+
 class NewsSpider(scrapy.Spider):
     name = "news"
     # discovery on: links, pagination (the replay spider turns it off)
@@ -343,9 +359,8 @@ class NewsSpider(scrapy.Spider):
         if failure.check(BlockedRequest):
             return  # counted by the guard
         if failure.check(HttpError):
-            status = failure.value.response.status
-            kind = "http_4xx" if status < 500 else "http_5xx"
-            self._count_error(site, kind, request.url, f"HTTP {status}")
+            kind, message = _http_error(failure.value.response)
+            self._count_error(site, kind, request.url, message)
             return
         kind = error_kind(failure.value, request.url, stopping=not self.crawler.crawling)
         if kind is None:
