@@ -200,6 +200,30 @@ def test_site_faults_are_counted_and_the_good_pages_archived(web: HostileWeb,
     assert max(int(p.rsplit("/", 1)[1]) for p in web.paths() if p.startswith("/loop/")) <= 10
 
 
+def test_a_failed_page_whose_retry_meets_the_page_budget_is_counted(web: HostileWeb,
+                                                                    tmp_path: Path) -> None:
+    """A retry is the same page: it is not charged to max_pages_per_site again, so a failed
+    page is retried and ends counted under its kind; the budget still bounds the pages."""
+    budget = 1 + len(RETRIED)  # the home page and three of the four pages it links
+    home = "".join(f'<a href="{p}">{p}</a>' for p in [*RETRIED, *GOOD][:budget])
+    web.routes["/"] = lambda ex: ex.send(f"<html><body>{home}</body></html>".encode())
+    config = _config(tmp_path / "news.toml", tmp_path, [web.url("/")])
+    config.write_text(config.read_text().replace(
+        "[crawl]\n", f"[crawl]\nmax_pages_per_site = {budget}\n"))
+    result = _scrapy_crawl(config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [report] = read_reports(LocalStorage(tmp_path / "archive"))
+    site = report["sites"]["hostile"]
+    pages = set(web.paths()) - {"/robots.txt"}
+    assert len(pages) <= budget and site["skipped_max_pages"] >= 1
+    failed = pages & set(RETRIED)
+    assert len(failed) >= 2  # at most one of them lost its place to the good page
+    examples = {(e["kind"], e["url"]) for e in report["error_examples"]}
+    for path in failed:
+        assert (RETRIED[path], web.url(path)) in examples, (path, site["errors"])
+        assert web.paths().count(path) == 3  # asked, then retried RETRY_TIMES (2) times
+
+
 def test_retry_after_pauses_the_host_then_retries(web: HostileWeb, tmp_path: Path) -> None:
     config = _config(tmp_path / "news.toml", tmp_path, [web.url(RATE_LIMITED)])
     result = _scrapy_crawl(config)
