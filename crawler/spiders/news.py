@@ -52,6 +52,11 @@ MAX_SITEMAP_NESTING = 4
 MAX_URL_LENGTH = 2083
 
 
+def site_names(argument: str | None) -> list[str]:
+    """The sites ``-a site=a,b`` asks for; none: every configured site."""
+    return [name.strip() for name in argument.split(",")] if argument else []
+
+
 def _http_error(response: Response) -> tuple[str, str]:
     """The kind and message of an answer HttpErrorMiddleware refused. A 3xx reaches it only
     when RedirectMiddleware would not follow it: no Location, or one that is not http(s)
@@ -75,7 +80,7 @@ class NewsSpider(scrapy.Spider):
 
     def __init__(self, site: str | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.site_filter = [s.strip() for s in site.split(",")] if site else []
+        self.site_filter = site_names(site)
         self.sites: tuple[SiteConfig, ...] = ()
         self._sitemaps_seen: set[str] = set()
         # our own asset filter replaces Scrapy's extension list, which drops PDFs too
