@@ -48,13 +48,22 @@ def settings_from_config(config: Config) -> dict[str, Any]:
     }
 
 
+def read_config(settings: BaseSettings) -> Config:
+    """The config the settings name: the parsed object, or the file ``NEWSARCHIVE_CONFIG``
+    names, parsed with ``NEWSARCHIVE_ARCHIVE_URI`` applied (ConfigError if it is not valid)."""
+    config = settings["NEWSARCHIVE_CONFIG"]
+    if isinstance(config, Config):
+        return config
+    return load_config(config).with_archive_uri(settings["NEWSARCHIVE_ARCHIVE_URI"])
+
+
 class NewsarchiveAddon:
     """Reads the config once and maps it to settings (enabled in ``crawler/settings.py``)."""
 
     def update_settings(self, settings: BaseSettings) -> None:
         config = settings["NEWSARCHIVE_CONFIG"]
         if not isinstance(config, Config):
-            config = load_config(config).with_archive_uri(settings["NEWSARCHIVE_ARCHIVE_URI"])
+            config = read_config(settings)
             settings.set("NEWSARCHIVE_CONFIG", config,
                          priority=settings.getpriority("NEWSARCHIVE_CONFIG") or "project")
         for name, value in settings_from_config(config).items():

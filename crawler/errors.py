@@ -14,6 +14,47 @@ from scrapy.crawler import Crawler
 
 MAX_ERROR_EXAMPLES = 200
 
+# The closed set of error kinds a run report counts (``sites.NAME.errors``, ``error_examples``),
+# each with its meaning; README's "Using it" lists the same, and a test keeps the two equal.
+# A component counting a kind not listed here is a bug: ErrorLog.add refuses it.
+ERROR_KINDS: dict[str, str] = {
+    # the download
+    "timeout": "no complete answer within download_timeout (slow drips included)",
+    "connection_refused": "the server refused the connection",
+    "connection_reset": "the connection was reset or closed without an answer",
+    "dns_error": "the host name did not resolve",
+    "truncated": "the connection closed before the body was complete",
+    "too_large": "over max_page_mb, before or after decompression (gzip bombs)",
+    "bad_content_encoding": "a gzip, deflate, brotli or zstd body that does not decompress",
+    "cancelled": "in flight when the crawl was stopped",
+    "download_failed": "any other download failure (the exception's class is in the message)",
+    # redirects and HTTP status
+    "too_many_redirects": "more than REDIRECT_MAX_TIMES (10) redirects",
+    "redirect_loop": "a redirect back to a URL of its own chain",
+    "bad_redirect": "a 3xx that cannot be followed: no Location, or a non-http(s) one",
+    "http_4xx": "an HTTP 4xx answer",
+    "http_5xx": "an HTTP 5xx answer, after its retries",
+    # refusals of the site guard
+    "blocked_private_address": "a loopback, private, link-local or reserved address",
+    "blocked_out_of_scope": "a host outside the site's allowed_domains",
+    "url_too_long": "a link over 2,083 characters, not requested",
+    # the content
+    "not_html": "binary content served as text/html",
+    "wrong_content_type": "HTML served as another type (still read as HTML)",
+    "bad_encoding": "bytes that do not decode in their declared charset",
+    "bad_sitemap": "a malformed, entity-declaring, looping or oversized sitemap",
+    "bad_feed": "a malformed, entity-declaring or oversized feed",
+    "too_deeply_nested": "markup nested deeper than the HTML parser reads (flattened, then read)",
+    "empty": "an article page with no text (a JavaScript-only page)",
+    # extraction and storage
+    "extract_timeout": "extraction ran past extract_timeout (its worker was killed)",
+    "extract_crash": "the extraction worker died",
+    "extract_memory": "extraction needed more than extract_memory_mb",
+    "extract_error": "extraction raised an exception",
+    "extract_pool": "the extraction pool could not run the page",
+    "storage_write": "a file of the run could not be written or stored",
+}
+
 
 class ErrorLog:
     def __init__(self) -> None:
@@ -27,6 +68,8 @@ class ErrorLog:
         return cls()
 
     def add(self, site: str, kind: str, url: str, message: str) -> None:
+        if kind not in ERROR_KINDS:
+            raise ValueError(f"not an error kind of the run report: {kind!r}")
         with self._lock:
             self.counts[site][kind] += 1
             if len(self.examples) < MAX_ERROR_EXAMPLES:

@@ -1,7 +1,13 @@
-"""What went wrong with a download, as one of the run report's error kinds."""
+"""What went wrong with a download, as one of the run report's error kinds
+(:data:`crawler.errors.ERROR_KINDS`: a closed set, so an exception nobody expected is
+``download_failed`` with its class in the message, never a kind of its own)."""
 
 from __future__ import annotations
 
+import gzip
+import importlib
+import struct
+import zlib
 from urllib.parse import urlsplit
 
 from scrapy.exceptions import (
@@ -30,6 +36,23 @@ _BY_TYPE: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
 )
 
 
+
+def _decoder_errors() -> tuple[type[BaseException], ...]:
+    """What HttpCompressionMiddleware's decoders raise on a body that does not decompress:
+    gunzip's (BadGzipFile, EOFError, struct.error), inflate's, and those of whichever brotli
+    and zstd modules Scrapy found (it imports either of each pair)."""
+    errors: list[type[BaseException]] = [gzip.BadGzipFile, EOFError, struct.error, zlib.error]
+    for module, name in (("brotli", "error"), ("brotlicffi", "error"),
+                         ("compression.zstd", "ZstdError"), ("backports.zstd", "ZstdError")):
+        try:
+            errors.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(errors)
+
+
+_DECODER_ERRORS = _decoder_errors()
+
 # what to say when the exception itself says nothing
 _PLAIN_WORDS = {"too_large": "larger than [crawl] max_page_mb (Scrapy's DOWNLOAD_MAXSIZE)",
                 "timeout": "no complete answer within DOWNLOAD_TIMEOUT",
@@ -38,8 +61,12 @@ _PLAIN_WORDS = {"too_large": "larger than [crawl] max_page_mb (Scrapy's DOWNLOAD
 
 
 def describe(exc: BaseException, kind: str) -> str:
-    """A message for the report: the exception's own, else plain words for its kind."""
-    return str(exc) or _PLAIN_WORDS.get(kind, type(exc).__name__)
+    """A message for the report: the exception's own, else plain words for its kind; for
+    the kinds that say little by themselves, prefixed with the exception's class."""
+    words = str(exc) or _PLAIN_WORDS.get(kind, "")
+    if kind in ("download_failed", "bad_content_encoding"):
+        return f"{type(exc).__name__}: {words}" if words else type(exc).__name__
+    return words or type(exc).__name__
 
 
 def error_kind(exc: BaseException, url: str, stopping: bool = False) -> str | None:
@@ -65,4 +92,6 @@ def error_kind(exc: BaseException, url: str, stopping: bool = False) -> str | No
     for types, kind in _BY_TYPE:
         if isinstance(exc, types):
             return kind
-    return f"download_{type(exc).__name__}"
+    if isinstance(exc, _DECODER_ERRORS):
+        return "bad_content_encoding"
+    return "download_failed"

@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 SITE_META = "newsarchive_site"
 WARC_META = "newsarchive_warc"
 FETCHED_AT_META = "newsarchive_fetched_at"
+# set on a request charged to its site's page budget; its retries and redirects copy it
+CHARGED_META = "newsarchive_charged"
 
 
 def site_of(request: Request, config: Config) -> str | None:
@@ -90,14 +92,21 @@ class SiteGuardMiddleware:
             self._block(site, "private_address", request,
                         "resolves to a private, loopback or link-local address "
                         "(set [crawl].allow_private_networks to allow)")
-        is_robots = urlsplit(request.url).path == "/robots.txt"
-        if not is_robots:
-            count = self._pages.get(site, 0)
-            if count >= self.max_pages:
-                self.crawler.stats.inc_value(f"newsarchive/{site}/skipped/max_pages")
-                raise IgnoreRequest(f"max_pages_per_site reached for {site}")
-            self._pages[site] = count + 1
+        if urlsplit(request.url).path != "/robots.txt" and not request.meta.get(CHARGED_META):
+            self._charge(site)
+            request.meta[CHARGED_META] = True
         request.meta.setdefault(SITE_META, site)
+
+    def _charge(self, site: str) -> None:
+        """One page of the site's budget. Retries and redirects carry their page's meta, so
+        they are never charged again: a page that got a request ends archived or counted
+        under its error kind, never refused half-way (its failure would go unreported), and
+        each page costs at most 1 + RETRY_TIMES requests per redirect hop."""
+        count = self._pages.get(site, 0)
+        if count >= self.max_pages:
+            self.crawler.stats.inc_value(f"newsarchive/{site}/skipped/max_pages")
+            raise IgnoreRequest(f"max_pages_per_site reached for {site}")
+        self._pages[site] = count + 1
 
     def _block(self, site: str | None, kind: str, request: Request, why: str) -> None:
         label = site or "-"

@@ -7,6 +7,8 @@ Values that come from the config file are applied by the add-on (``crawler/addon
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+# `scrapy crawl` checks the config and the -a site= names first (crawler/commands/crawl.py)
+COMMANDS_MODULE = "crawler.commands"
 
 # -- newsarchive's own settings: every NEWSARCHIVE_* key read anywhere is declared here --------
 # the config: a file path (`scrapy crawl`), or the parsed Config the command line puts here;

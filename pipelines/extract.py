@@ -22,6 +22,7 @@ from crawler.errors import ErrorLog, error_log
 from crawler.items import ArticlePage
 from crawler.urls import canonical_url
 from pipelines.extraction import Extraction, extract_article
+from pipelines.nesting import MAX_DEPTH, PARSER_DEPTH_LIMIT
 from pipelines.workers import PoolLimits, ProcessPool, WorkerError
 
 logger = logging.getLogger(__name__)
@@ -65,9 +66,7 @@ class ExtractPipeline:
         try:
             extraction = await asyncio.wrap_future(future)
         except WorkerError as exc:
-            stats.inc_value(f"newsarchive/{item.site}/errors/extract_{exc.kind}")
-            self.errors.add(item.site, f"extract_{exc.kind}", item.url, str(exc))
-            logger.error("extraction failed (%s) for %s: %s", exc.kind, item.url, exc)
+            self._count(item, f"extract_{exc.kind}", str(exc), level=logging.ERROR)
             raise DropItem(f"extraction {exc.kind}: {item.url}") from None
         if extraction is None:
             # a JavaScript-only page, a paywall stub, a redesign the extractor misses
@@ -76,6 +75,16 @@ class ExtractPipeline:
                                     "no article text found (JavaScript-only page?)")
             logger.warning("empty %s: no article text found", item.url)
             raise DropItem(f"no article body: {item.url}")
+        if extraction.flattened_depth:
+            self._count(item, "too_deeply_nested",
+                        f"nested {extraction.flattened_depth} levels deep (the HTML parser "
+                        f"reads {PARSER_DEPTH_LIMIT}); flattened to {MAX_DEPTH} and read")
         domains = self.config.site(item.site).domains
         return ExtractedArticle(item, extraction,
                                 canonical_url(item.url, extraction.declared_canonical, domains))
+
+    def _count(self, item: ArticlePage, kind: str, message: str,
+               level: int = logging.WARNING) -> None:
+        self.crawler.stats.inc_value(f"newsarchive/{item.site}/errors/{kind}")
+        self.errors.add(item.site, kind, item.url, message)
+        logger.log(level, "%s %s: %s", kind, item.url, message)

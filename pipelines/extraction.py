@@ -25,6 +25,7 @@ from w3lib.html import get_base_url
 from archive import __version__
 from crawler.jsonld import jsonld_objects, types_of
 from pipelines.fingerprint import content_hash, simhash
+from pipelines.nesting import MAX_DEPTH, flatten_nesting, reaches_parser_limit
 
 EXTRACTOR = f"newsarchive {__version__} / trafilatura {trafilatura.__version__}"
 
@@ -41,6 +42,9 @@ class Extraction:
     # rel=canonical / og:url as the page declares it, absolute; the crawl decides whether to
     # trust it (same site?) when it makes the article's canonical URL
     declared_canonical: str | None = None
+    # how deep the page nested when it had to be flattened to be read (pipelines/nesting.py);
+    # 0 when it did not
+    flattened_depth: int = 0
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
@@ -399,6 +403,13 @@ def extract_article(body: bytes, url: str, content_type: str | None = None) -> E
     """The article in a page, or None when the page holds no extractable body."""
     html = decode_html(body, content_type)
     tree = trafilatura.load_html(html)
+    flattened_depth = 0
+    if tree is not None and reaches_parser_limit(tree):
+        # the parser may have stopped at its depth limit and dropped the rest of the page
+        flat, deepest = flatten_nesting(html)
+        if deepest > MAX_DEPTH:
+            html, flattened_depth = flat, deepest
+            tree = trafilatura.load_html(html)
     if tree is None:
         return None
     # metadata is read here from the page's own declarations, before the tree is touched:
@@ -429,4 +440,5 @@ def extract_article(body: bytes, url: str, content_type: str | None = None) -> E
         content_hash=content_hash(text),
         simhash=simhash(text),
         declared_canonical=canonical,
+        flattened_depth=flattened_depth,
     )

@@ -13,6 +13,7 @@ import pytest
 
 from archive.config import ConfigError, parse_config
 from newsarchive.cli import build_parser
+from tests.crawlrun import run_cli
 
 GOOD = """
 [archive]
@@ -191,3 +192,25 @@ def test_every_option_has_help_and_the_common_ones_show_at_the_top() -> None:
     for name, command in commands.choices.items():
         for action in command._actions:
             assert action.help, f"newsarchive {name} {action.option_strings} has no help text"
+
+
+@pytest.mark.parametrize(("config", "args", "problem"), [
+    ('[[sites]]\nname = "a"\nstart_urls = ["https://a.org/"]\n', ["-a", "site=nosuch"],
+     "sites: no site named 'nosuch'"),
+    ('[crawl]\nmax_pages_per_site = "many"\n', [], "crawl.max_pages_per_site: expected"),
+    (None, [], "file not found"),
+])
+def test_scrapy_crawl_rejects_a_bad_config_or_site_in_one_line(
+        tmp_path: Path, config: str | None, args: list[str], problem: str) -> None:
+    """`scrapy crawl news` (from the project directory, as scrapy.cfg wants) says what is
+    wrong as `newsarchive` does: one line naming the file and the field, exit 2, no traceback,
+    and nothing fetched or written."""
+    path = tmp_path / "news.toml"
+    if config is not None:
+        path.write_text(f'[archive]\nuri = "{tmp_path / "archive"}"\n{config}')
+    result = run_cli("crawl", "news", "-s", f"NEWSARCHIVE_CONFIG={path}", *args,
+                     module="scrapy.cmdline", timeout=60)
+    assert result.returncode == 2, result.stderr[-2000:]
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"scrapy crawl: {path}: {problem}"), line
+    assert not (tmp_path / "archive").exists()

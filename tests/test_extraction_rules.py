@@ -158,3 +158,26 @@ def test_published_prefers_a_declaration_with_the_time_of_day() -> None:
                  '"datePublished": "2026-03-03T10:15:00+01:00"}</script>')
     assert page_published(tree) == "2026-03-03T10:15:00+01:00"
     assert page_published(_tree('<meta name="date" content="2019">')) is None
+
+
+def _wrapped(wrapper: str, levels: int) -> bytes:
+    opening = wrapper * levels
+    closing = "".join(f"</{tag}>" for tag in reversed(wrapper.strip("<>").split("><"))) * levels
+    paragraphs = "".join(f"<p>{p}</p>" for p in STORY)
+    return (f'<html lang="en"><head><title>Harbour budget approved</title></head><body>'
+            f"{opening}<article><h1>Harbour budget approved</h1>{paragraphs}</article>"
+            f"{closing}</body></html>").encode()
+
+
+def test_markup_nested_past_the_parsers_depth_limit_is_flattened_and_read() -> None:
+    """libxml2 stops at 256 levels and drops the rest of the page: the nesting is flattened
+    (redundant <div> chains collapse; anything else beyond 200 levels loses its tags) and
+    the whole text is read."""
+    url = "https://gazette.example/2026/03/03/harbour"
+    for wrapper, levels in (("<div>", 20_000), ("<div><span>", 5_000)):
+        result = extract_article(_wrapped(wrapper, levels), url)
+        assert result is not None and result.flattened_depth > levels
+        assert all(paragraph in result.text for paragraph in STORY), result.text
+    shallow = extract_article(_wrapped("<div>", 150), url)
+    assert shallow is not None and shallow.flattened_depth == 0
+    assert shallow.text == "\n".join(STORY)

@@ -1,11 +1,13 @@
 """Hostile input: broken markup, wrong charsets, oversized and compressed bombs, XML bombs and
-XXE, sitemap loops, malformed and enormous feeds, JavaScript-only pages and odd URLs.
+XXE, sitemap loops, malformed and enormous feeds, JavaScript-only pages, markup nested past the
+parser's depth limit and odd URLs.
 
 One real crawl (`newsarchive crawl`) of two loopback sites serving the corpus in
 ``tests/hostile/`` and content built at test time (the 50 MB pages, the gzip bomb, the feed of
-100,000 items: never committed). Each bad input must be counted in the run report under a clear
-kind, with its URL among the error examples, and logged with its URL; the good pages of the same
-site must be archived, once each; the crawl's memory must stay bounded.
+100,000 items, a story inside 20,000 nested <div>s: never committed). Each bad input must be
+counted in the run report under a clear kind, with its URL among the error examples, and logged
+with its URL; the good pages of the same site must be archived, once each; the crawl's memory
+must stay bounded.
 """
 
 from __future__ import annotations
@@ -62,6 +64,9 @@ JS_ONLY = f"{DAY}javascript-only-story-renders-nothing.html"
 # Windows-1252 with no charset anywhere: decoded as Scrapy guesses it, never as UTF-8
 UNDECLARED_CP1252 = f"{DAY}the-creperie-on-the-quay-reopens.html"
 CP1252_WORDS = "the crêpe stall by the café façade"
+# an article inside 20,000 nested <div>s: past the HTML parser's 256 levels, so flattened
+DEEP = f"{DAY}story-wrapped-in-twenty-thousand-divs.html"
+DEEP_WORDS = "discuss deeply nested markup"
 # path -> the kind the report must count it under
 BAD = {
     f"{DAY}fifty-megabytes-declared-length.html": "too_large",
@@ -72,6 +77,7 @@ BAD = {
     "/sitemap-self.xml": "bad_sitemap",
     "/feed-malformed.xml": "bad_feed",
     JS_ONLY: "empty",
+    DEEP: "too_deeply_nested",
     f"{DAY}cafe-owners-face-a-naive-rule.html": "bad_encoding",
 }
 
@@ -110,6 +116,9 @@ def _hostile_routes(web: HostileWeb) -> None:
                   for p in story("the crêperie on the quay")]
     cp1252 = article_html("Crêperie reopens on the quay", paragraphs, charset=None)
     web.routes[UNDECLARED_CP1252] = lambda ex: ex.send(cp1252.encode("cp1252"), "text/html")
+    deep = _nested(article_html("Twenty thousand wrappers", story("deeply nested markup")),
+                   20_000).encode()
+    web.routes[DEEP] = lambda ex: ex.send(deep)
     for path, topic in ((LISTED, "a story only a broken feed lists"),
                         (SPACES, "a file name with spaces"), (UNICODE, "accented file names"),
                         (LONG, "very long addresses")):
@@ -126,6 +135,13 @@ def _hostile_routes(web: HostileWeb) -> None:
     bomb = gzip_bomb()
     web.routes[f"{DAY}gzip-bomb-inflates-to-gigabytes.html"] = lambda ex: ex.send(
         bomb, "text/html", headers=(("Content-Encoding", "gzip"),))
+
+
+def _nested(page: str, levels: int) -> str:
+    """The page with its whole body wrapped in ``levels`` nested <div>s."""
+    head, body = page.split("<body>", 1)
+    inner = body.rsplit("</body>", 1)[0]
+    return f"{head}<body>{'<div>' * levels}{inner}{'</div>' * levels}</body></html>"
 
 
 def _big_feed(web: HostileWeb) -> bytes:
@@ -216,8 +232,12 @@ def test_the_good_pages_of_the_same_site_are_archived_once(crawl: Crawl) -> None
         assert _url(crawl, path) in by_url, f"{path} not archived"
     cp1252_text = by_url[_url(crawl, UNDECLARED_CP1252)]["text"]
     assert CP1252_WORDS in cp1252_text and "\ufffd" not in cp1252_text
+    # flattened, and read like any page: headline, then the story's paragraphs
+    deep = by_url[_url(crawl, DEEP)]
+    assert deep["title"] == "Twenty thousand wrappers"
+    assert deep["text"].startswith("The council met") and DEEP_WORDS in deep["text"]
     hostile = [r for r in crawl.records if r["site"] == "hostile"]
-    assert len(hostile) == len(GOOD) + 5
+    assert len(hostile) == len(GOOD) + 6
 
 
 def test_nothing_partial_or_left_behind(crawl: Crawl) -> None:

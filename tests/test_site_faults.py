@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import subprocess
 import threading
@@ -28,10 +29,11 @@ from archive.config import load_config
 from archive.local import LocalStorage
 from crawler import resolver as guarded
 from crawler.addon import NewsarchiveAddon
-from crawler.faults import error_kind
+from crawler.errors import ERROR_KINDS, ErrorLog
+from crawler.faults import describe, error_kind
 from crawler.middlewares import BlockedRequest, SiteGuardMiddleware, retry_after_seconds
 from newsarchive.cmd_crawl import crawl_settings
-from tests.crawlrun import Archive, read_records, read_reports, run_cli
+from tests.crawlrun import REPO, Archive, read_records, read_reports, run_cli
 from tests.hostileweb import (
     Exchange,
     HostileWeb,
@@ -48,10 +50,18 @@ DRIP = f"{DAY}drip-page-one-byte-at-a-time.html"
 RESET = f"{DAY}connection-reset-right-after-request.html"
 TRUNCATED = f"{DAY}truncated-body-closed-mid-transfer.html"
 BINARY = f"{DAY}binary-image-served-as-text-html.html"
+FILE_REDIRECT = f"{DAY}moved-to-a-file-url-on-the-server.html"
+BAD_GZIP = f"{DAY}gzip-encoded-body-that-is-not-gzip.html"
+BAD_DEFLATE = f"{DAY}deflate-encoded-body-that-is-not-deflate.html"
+SERVER_ERROR = f"{DAY}server-error-on-every-attempt.html"
+BROKEN_CHUNKS = f"{DAY}chunked-body-with-a-broken-chunk.html"
 # path -> the kind the report must count it under (/loop/ and /cycle/ redirect forever)
 FAULTS = {STALL: "timeout", DRIP: "timeout", RESET: "connection_reset",
           TRUNCATED: "truncated", "/loop/0": "too_many_redirects", "/cycle/a": "redirect_loop",
-          BINARY: "not_html"}
+          BINARY: "not_html", FILE_REDIRECT: "bad_redirect", BAD_GZIP: "bad_content_encoding",
+          BAD_DEFLATE: "bad_content_encoding"}
+# pages that fail on every attempt, so each is retried: path -> kind
+RETRIED = {SERVER_ERROR: "http_5xx", TRUNCATED: "truncated", BROKEN_CHUNKS: "truncated"}
 # HTML under a wrong Content-Type: read as HTML anyway (counted), so still archived
 MISLABELLED = {f"{DAY}html-story-served-as-octet-stream.html": "application/octet-stream",
                f"{DAY}html-story-served-as-image-png.html": "image/png"}
@@ -83,6 +93,14 @@ def _routes(web: HostileWeb) -> None:
         body = article_html(f"Story served as {content_type}", story(content_type))
         web.routes[path] = lambda ex, b=body, t=content_type: ex.send(b.encode(), t)
     web.routes[RATE_LIMITED] = _rate_limited()
+    web.routes[FILE_REDIRECT] = lambda ex: ex.send(b"", "text/html", "301 Moved Permanently",
+                                                   (("Location", "file:///etc/passwd"),))
+    for path, encoding in ((BAD_GZIP, "gzip"), (BAD_DEFLATE, "deflate")):
+        web.routes[path] = lambda ex, e=encoding: ex.send(
+            b"plain text, not " + e.encode(), headers=(("Content-Encoding", e),))
+    web.routes[SERVER_ERROR] = lambda ex: ex.send(b"oops", "text/plain",
+                                                  "500 Internal Server Error")
+    web.routes[BROKEN_CHUNKS] = _broken_chunks
 
 
 def _article(topic: str) -> Callable[[Exchange], None]:
@@ -101,6 +119,12 @@ def _truncated(ex: Exchange) -> None:
     ex.send_head(["HTTP/1.1 200 OK", "Content-Type: text/html", "Content-Length: 50000",
                   "Connection: close"])
     ex.conn.sendall(article_html("Cut short", story("a cut")).encode()[:600])
+
+
+def _broken_chunks(ex: Exchange) -> None:
+    ex.send_head(["HTTP/1.1 200 OK", "Content-Type: text/html", "Transfer-Encoding: chunked",
+                  "Connection: close"])
+    ex.conn.sendall(b"10\r\n<html><body><p>a\r\nnot-a-chunk-size\r\n")
 
 
 def _redirect_loop(ex: Exchange) -> None:
@@ -174,6 +198,30 @@ def test_site_faults_are_counted_and_the_good_pages_archived(web: HostileWeb,
     assert report["finish_reason"] == "finished"
     # the redirect loop stopped at REDIRECT_MAX_TIMES (10) hops
     assert max(int(p.rsplit("/", 1)[1]) for p in web.paths() if p.startswith("/loop/")) <= 10
+
+
+def test_a_failed_page_whose_retry_meets_the_page_budget_is_counted(web: HostileWeb,
+                                                                    tmp_path: Path) -> None:
+    """A retry is the same page: it is not charged to max_pages_per_site again, so a failed
+    page is retried and ends counted under its kind; the budget still bounds the pages."""
+    budget = 1 + len(RETRIED)  # the home page and three of the four pages it links
+    home = "".join(f'<a href="{p}">{p}</a>' for p in [*RETRIED, *GOOD][:budget])
+    web.routes["/"] = lambda ex: ex.send(f"<html><body>{home}</body></html>".encode())
+    config = _config(tmp_path / "news.toml", tmp_path, [web.url("/")])
+    config.write_text(config.read_text().replace(
+        "[crawl]\n", f"[crawl]\nmax_pages_per_site = {budget}\n"))
+    result = _scrapy_crawl(config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [report] = read_reports(LocalStorage(tmp_path / "archive"))
+    site = report["sites"]["hostile"]
+    pages = set(web.paths()) - {"/robots.txt"}
+    assert len(pages) <= budget and site["skipped_max_pages"] >= 1
+    failed = pages & set(RETRIED)
+    assert len(failed) >= 2  # at most one of them lost its place to the good page
+    examples = {(e["kind"], e["url"]) for e in report["error_examples"]}
+    for path in failed:
+        assert (RETRIED[path], web.url(path)) in examples, (path, site["errors"])
+        assert web.paths().count(path) == 3  # asked, then retried RETRY_TIMES (2) times
 
 
 def test_retry_after_pauses_the_host_then_retries(web: HostileWeb, tmp_path: Path) -> None:
@@ -374,3 +422,23 @@ def test_error_kinds_of_cancelled_downloads() -> None:
     assert error_kind(DownloadCancelledError(), url, stopping=True) == "cancelled"
     assert error_kind(IgnoreRequest("max redirections reached"), url) == "too_many_redirects"
     assert error_kind(IgnoreRequest("Forbidden by robots.txt"), url) is None
+
+
+def test_an_unexpected_download_exception_is_download_failed_naming_its_class() -> None:
+    class TunnelCollapsed(Exception):
+        pass
+
+    kind = error_kind(TunnelCollapsed("proxy hung up"), "http://news.example/a")
+    assert kind == "download_failed"
+    assert describe(TunnelCollapsed("proxy hung up"), kind) == "TunnelCollapsed: proxy hung up"
+    with pytest.raises(ValueError, match="download_TunnelCollapsed"):
+        ErrorLog().add("news", "download_TunnelCollapsed", "http://news.example/a", "")
+
+
+def test_the_readme_lists_exactly_the_error_kinds() -> None:
+    """The error kinds are a closed set, and the README's table documents each one."""
+    readme = (REPO / "README.md").read_text()
+    table = readme.split("| error kind | meaning |", 1)[1].split("\n\n", 1)[0]
+    documented = [kind for row in table.splitlines() if row.startswith("| `")
+                  for kind in re.findall(r"`(\w+)`", row.split("|")[1])]
+    assert sorted(documented) == sorted(ERROR_KINDS)

@@ -52,6 +52,27 @@ MAX_SITEMAP_NESTING = 4
 MAX_URL_LENGTH = 2083
 
 
+def site_names(argument: str | None) -> list[str]:
+    """The sites ``-a site=a,b`` asks for; none: every configured site."""
+    return [name.strip() for name in argument.split(",")] if argument else []
+
+
+def _http_error(response: Response) -> tuple[str, str]:
+    """The kind and message of an answer HttpErrorMiddleware refused. A 3xx reaches it only
+    when RedirectMiddleware would not follow it: no Location, or one that is not http(s)
+    (``file:///etc/passwd``), which is a bad redirect, not a client error."""
+    status = response.status
+    if status < 400:
+        location = response.headers.get("Location")
+        if not location:
+            return "bad_redirect", f"HTTP {status} without a Location"
+        target = response.urljoin(location.decode("latin-1"))
+        why = "not followed" if target.startswith(("http://", "https://")) \
+            else "not an http(s) URL, not followed"
+        return "bad_redirect", f"HTTP {status} to {target[:200]}: {why}"
+    return ("http_4xx" if status < 500 else "http_5xx"), f"HTTP {status}"
+
+
 class NewsSpider(scrapy.Spider):
     name = "news"
     # discovery on: links, pagination (the replay spider turns it off)
@@ -59,7 +80,7 @@ class NewsSpider(scrapy.Spider):
 
     def __init__(self, site: str | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.site_filter = [s.strip() for s in site.split(",")] if site else []
+        self.site_filter = site_names(site)
         self.sites: tuple[SiteConfig, ...] = ()
         self._sitemaps_seen: set[str] = set()
         # our own asset filter replaces Scrapy's extension list, which drops PDFs too
@@ -343,9 +364,8 @@ class NewsSpider(scrapy.Spider):
         if failure.check(BlockedRequest):
             return  # counted by the guard
         if failure.check(HttpError):
-            status = failure.value.response.status
-            kind = "http_4xx" if status < 500 else "http_5xx"
-            self._count_error(site, kind, request.url, f"HTTP {status}")
+            kind, message = _http_error(failure.value.response)
+            self._count_error(site, kind, request.url, message)
             return
         kind = error_kind(failure.value, request.url, stopping=not self.crawler.crawling)
         if kind is None:
