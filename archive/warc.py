@@ -31,10 +31,8 @@ from archive.cdxj import CdxjEntry, response_entry, sorted_lines, write_cdxj
 
 GZIP_LEVEL = 6
 STORED_LEVEL = 0  # for records whose payload is compressed already
-# the body in the WARC is the bytes on the wire (still content-encoded); these headers
-# described the transfer, not the stored bytes, so they are renamed rather than kept
-_TRANSFER_HEADERS = {b"transfer-encoding"}
 _SECRET_REQUEST_HEADERS = {b"authorization", b"proxy-authorization"}
+ORIG_PREFIX = "X-Archive-Orig-"  # warcio's and pywb's prefix for a header kept but disarmed
 
 
 @dataclass(frozen=True)
@@ -50,11 +48,11 @@ class HttpExchange:
 
     url: str
     method: str
-    request_headers: list[tuple[bytes, bytes]]
+    request_headers: list[tuple[bytes, bytes]]  # as sent, Host included
     request_body: bytes
     status: int
-    response_headers: list[tuple[bytes, bytes]]
-    body: bytes
+    response_headers: list[tuple[bytes, bytes]]  # as received, in order
+    body: bytes  # de-chunked, still content-encoded
     protocol: str = "HTTP/1.1"
     ip_address: str | None = None
     warc_date: str | None = None  # ISO 8601 UTC with microseconds
@@ -69,9 +67,22 @@ def _headers(pairs: list[tuple[bytes, bytes]], drop: set[bytes], rename: set[byt
             continue
         text_name = name.decode("latin-1")
         if lowered in rename:
-            text_name = "X-Archive-Orig-" + text_name
+            text_name = ORIG_PREFIX + text_name
         out.append((text_name, value.decode("latin-1")))
     return out
+
+
+def _response_headers(pairs: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    """The response's headers as received, the transfer framing disarmed: the block holds the
+    body de-chunked, so a ``Transfer-Encoding: chunked`` left as is would have readers (warcio,
+    pywb) de-chunk it again. A ``Content-Length`` sent beside it was not the framing (RFC 9112
+    6.3: Transfer-Encoding wins) and does not count the stored bytes, so it is disarmed too.
+    No length is made up: readers take the body's length from the record's own length."""
+    names = {name.lower() for name, _ in pairs}
+    rename = {b"transfer-encoding"}
+    if b"transfer-encoding" in names:
+        rename.add(b"content-length")
+    return _headers(pairs, set(), rename)
 
 
 # compressed content codings; servers also send "none", "utf-8" and the like on plain bodies
@@ -142,9 +153,7 @@ class WarcFile:
             reason = HTTPStatus(exchange.status).phrase
         except ValueError:
             pass
-        resp_headers = _headers(exchange.response_headers, set(), _TRANSFER_HEADERS)
-        resp_headers = [(k, v) for k, v in resp_headers if k.lower() != "content-length"]
-        resp_headers.append(("Content-Length", str(len(exchange.body))))
+        resp_headers = _response_headers(exchange.response_headers)
         http_headers = StatusAndHeaders(f"{exchange.status} {reason}".strip(), resp_headers,
                                         protocol=exchange.protocol or "HTTP/1.1")
         warc_headers = {}

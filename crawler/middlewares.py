@@ -25,6 +25,7 @@ from crawler.cputime import cpu_time
 from crawler.errors import ErrorLog, error_log
 from crawler.resolver import REFUSED_HOSTS
 from crawler.urls import same_site
+from crawler.wire import WIRE_META, wire_headers
 
 logger = logging.getLogger(__name__)
 SITE_META = "newsarchive_site"
@@ -220,7 +221,8 @@ class EncodedBodyMiddleware:
 
 class WarcArchiveMiddleware:
     """Writes every response that comes off the network to the WARC, before redirects, retries
-    and decompression touch it, and leaves its WARC pointer in the request's meta."""
+    and decompression touch it, and leaves its WARC pointer in the request's meta. The headers
+    recorded are those that crossed the wire (``crawler/wire.py``), not Scrapy's view of them."""
 
     def __init__(self, crawler: Crawler, config: Config, archive: ArchiveExtension) -> None:
         self.crawler = crawler
@@ -234,6 +236,7 @@ class WarcArchiveMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         site = site_of(request, self.config)
         if site is None:
+            request.meta.pop(WIRE_META, None)  # a redirect copied from it must not carry it
             return response
         session = self.archive.session
         if session is None:  # cannot happen: responses come after the spider's start
@@ -241,13 +244,14 @@ class WarcArchiveMiddleware:
             raise IgnoreRequest(f"not archived: {response.url}")
         fetched_at = utc_now_iso()
         day = fetched_at[:10]
+        wire = wire_headers(request, response)
         exchange = HttpExchange(
             url=response.url,
             method=request.method,
-            request_headers=[(k, v) for k, vs in request.headers.items() for v in vs],
+            request_headers=wire.request,
             request_body=request.body or b"",
             status=response.status,
-            response_headers=[(k, v) for k, vs in response.headers.items() for v in vs],
+            response_headers=wire.response,
             body=response.body,
             protocol=getattr(response, "protocol", None) or "HTTP/1.1",
             ip_address=str(response.ip_address) if response.ip_address else None,

@@ -63,6 +63,10 @@ URLLENGTH_LIMIT = 0
 # dropping unchanged or duplicate articles is the normal outcome, counted in the run report
 DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"
 
+# Scrapy's HTTP/1.1 handler, also keeping the headers as they crossed the wire for the WARC
+DOWNLOAD_HANDLERS = {"http": "crawler.wire.WireDownloadHandler",
+                     "https": "crawler.wire.WireDownloadHandler"}
+
 DOWNLOADER_MIDDLEWARES = {
     # after robots.txt (100), so refused pages cost no budget; robots.txt fetches pass
     # through the whole chain too, so they meet the scope and SSRF checks all the same

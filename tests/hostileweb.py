@@ -41,11 +41,13 @@ class Hit:
 class Exchange:
     """One request on one connection, with helpers to answer it (well or badly)."""
 
-    def __init__(self, web: HostileWeb, conn: socket.socket, host: str, path: str) -> None:
+    def __init__(self, web: HostileWeb, conn: socket.socket, host: str, path: str,
+                 head: bytes = b"") -> None:
         self.web = web
         self.conn = conn
         self.host = host
         self.path = path
+        self.head = head  # the request line and header lines, as received
 
     def send(self, body: bytes, content_type: str = "text/html; charset=utf-8",
              status: str = "200 OK", headers: tuple[tuple[str, str], ...] = ()) -> None:
@@ -130,7 +132,7 @@ class HostileWeb:
             with self._lock:
                 self.hits.append(Hit(time.monotonic(), host, path))
             handler = self.routes.get(path) or self.default
-            exchange = Exchange(self, conn, host, path)
+            exchange = Exchange(self, conn, host, path, head)
             if handler is None:
                 exchange.send(b"not here", "text/plain", "404 Not Found")
             else:
