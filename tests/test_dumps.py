@@ -24,7 +24,7 @@ import pytest
 
 from archive import __version__
 from archive.config import ArchiveConfig, Config
-from archive.dump_formats import PARQUET_SCHEMA, ROW_GROUP_ROWS, SCHEMA_VERSION
+from archive.dump_formats import DUMP_COLUMNS, PARQUET_SCHEMA, ROW_GROUP_ROWS, SCHEMA_VERSION
 from archive.dumps import (
     DumpError,
     EmptyDay,
@@ -104,7 +104,24 @@ def store_day(storage: Storage, tmp_path: Path) -> list[dict]:
 
 
 def dump_names(storage: Storage, day: str = DAY) -> list[str]:
-    return sorted(info.key.rsplit("/", 1)[-1] for info in storage.list(f"dumps/date={day}/"))
+    """The keys under the day's two dump prefixes."""
+    return sorted(info.key for prefix in (f"dumps/date={day}/", f"dumps-jsonl/date={day}/")
+                  for info in storage.list(prefix))
+
+
+DUMP_KEYS = sorted(dump_key(DAY, name) for name in DUMP_FILES)
+COLUMNS = [column["name"] for column in DUMP_COLUMNS]
+
+
+def jsonl_rows(data: bytes) -> list[dict]:
+    """The rows of a JSON Lines dump, each checked to carry every column, in schema order."""
+    rows = [json.loads(line) for line in data.splitlines()]
+    assert all(list(row) == COLUMNS for row in rows)
+    return rows
+
+
+def contract_part(rows: list[dict]) -> list[dict]:
+    return [{name: row[name] for name in RECORD_FIELDS} for row in rows]
 
 
 def parquet_rows(data: bytes) -> pa.Table:
@@ -148,12 +165,14 @@ def test_dump_holds_four_files_and_a_manifest_that_matches_them(storage, tmp_pat
     expected = store_day(storage, tmp_path)
     manifest = build_dump(storage, DAY, tmp_path / "work")
 
-    assert dump_names(storage) == sorted(DUMP_FILES)
-    stored = json.loads(storage.get_bytes(dump_key(DAY, "manifest.json")))
+    assert dump_names(storage) == DUMP_KEYS
+    stored = json.loads(storage.get_bytes(dump_key(DAY, "_manifest.json")))
     assert stored["rows_per_site"] == {"harbourtown": 5, "harbourtown-herald": 4}
     assert stored["rows_total"] == len(expected) == 9
     assert stored["schema_version"] == SCHEMA_VERSION
     assert stored["newsarchive_version"] == __version__
+    assert stored["columns"] == [{"name": f.name, "type": str(f.type), "nullable": f.nullable}
+                                 for f in PARQUET_SCHEMA]
     assert dt.datetime.strptime(stored["created_at"], "%Y-%m-%dT%H:%M:%SZ")
     for name in ("articles.parquet", "articles.jsonl.gz"):
         data = storage.get_bytes(dump_key(DAY, name))
@@ -171,10 +190,10 @@ def test_success_is_removed_first_and_written_last(storage, tmp_path):
     build_dump(recording, DAY, tmp_path / "work")
 
     assert recording.ops == [("delete", "_SUCCESS"), ("put", "articles.parquet"),
-                             ("put", "articles.jsonl.gz"), ("put", "manifest.json"),
+                             ("put", "articles.jsonl.gz"), ("put", "_manifest.json"),
                              ("put", "_SUCCESS")]
     marker = json.loads(storage.get_bytes(dump_key(DAY, "_SUCCESS")))
-    manifest_bytes = storage.get_bytes(dump_key(DAY, "manifest.json"))
+    manifest_bytes = storage.get_bytes(dump_key(DAY, "_manifest.json"))
     assert marker["manifest_sha256"] == hashlib.sha256(manifest_bytes).hexdigest()
 
 
@@ -186,16 +205,23 @@ def test_one_row_per_record_in_site_file_line_order(storage, tmp_path):
     assert table.schema.equals(PARQUET_SCHEMA, check_metadata=True)
     assert contract_rows(table) == expected
     jsonl = gzip.decompress(storage.get_bytes(dump_key(DAY, "articles.jsonl.gz")))
-    assert [json.loads(line) for line in jsonl.splitlines()] == expected
+    assert contract_part(jsonl_rows(jsonl)) == expected
 
 
-def test_jsonl_dump_is_the_record_files_concatenated_in_dump_order(storage, tmp_path):
+def test_jsonl_rows_carry_the_parquet_columns_with_nulls_and_one_timestamp_shape(storage,
+                                                                                 tmp_path):
     store_day(storage, tmp_path)
     build_dump(storage, DAY, tmp_path / "work")
-    keys = sorted((info.key for info in storage.list(f"records/date={DAY}/")),
-                  key=lambda key: key.split("/")[2:])
-    concatenated = b"".join(gzip.decompress(storage.get_bytes(key)) for key in keys)
-    assert gzip.decompress(storage.get_bytes(dump_key(DAY, "articles.jsonl.gz"))) == concatenated
+    assert dump_key(DAY, "articles.jsonl.gz") == f"dumps-jsonl/date={DAY}/articles.jsonl.gz"
+    rows = jsonl_rows(gzip.decompress(storage.get_bytes(dump_key(DAY, "articles.jsonl.gz"))))
+    table = parquet_rows(storage.get_bytes(dump_key(DAY, "articles.parquet")))
+    assert [row["published_ts"] for row in rows[:4]] == [
+        "2026-11-24T17:05:00.000000Z", "2026-11-24T00:00:00.000000Z",
+        "2026-11-25T07:30:00.000000Z", None]
+    assert rows[0]["fetched_at_ts"] == "2026-11-25T07:15:01.000001Z"
+    assert rows[3]["author"] is None and rows[3]["published"] is None
+    as_parquet = [{name: row[name] for name in RECORD_FIELDS} for row in table.to_pylist()]
+    assert contract_part(rows) == as_parquet
 
 
 def test_parquet_layout_zstd_row_groups_and_typed_timestamps(storage, tmp_path):
@@ -247,7 +273,7 @@ def test_rerun_replaces_the_dump_with_no_leftovers(storage, tmp_path):
     assert second.rows_per_site == {"harbourtown": 7, "harbourtown-herald": 4}
     assert len(second.sources) == len(first.sources) + 1
     assert second.files["articles.parquet"]["sha256"] != first.files["articles.parquet"]["sha256"]
-    assert dump_names(storage) == sorted(DUMP_FILES)
+    assert dump_names(storage) == DUMP_KEYS
     table = parquet_rows(storage.get_bytes(dump_key(DAY, "articles.parquet")))
     assert contract_rows(table) == expected[:5] + late + expected[5:]
     assert verify_dump(storage, DAY) == second
@@ -260,11 +286,12 @@ def test_rerun_replaces_the_dump_with_no_leftovers(storage, tmp_path):
 def test_rerun_removes_objects_that_are_not_dump_files(storage, tmp_path):
     store_day(storage, tmp_path)
     storage.put_bytes(f"dumps/date={DAY}/articles-old.parquet", b"stale")
+    storage.put_bytes(f"dumps-jsonl/date={DAY}/articles-old.jsonl.gz", b"stale")
     build_dump(storage, DAY, tmp_path / "work")
-    assert dump_names(storage) == sorted(DUMP_FILES)
+    assert dump_names(storage) == DUMP_KEYS
 
 
-@pytest.mark.parametrize("failing", ["articles.parquet", "articles.jsonl.gz", "manifest.json",
+@pytest.mark.parametrize("failing", ["articles.parquet", "articles.jsonl.gz", "_manifest.json",
                                      "_SUCCESS"])
 def test_interrupted_rerun_is_never_trusted_and_a_rerun_repairs_it(storage, tmp_path, failing):
     store_day(storage, tmp_path)
@@ -286,7 +313,7 @@ def test_a_mix_of_two_dumps_is_detected(storage, tmp_path):
     store_day(storage, tmp_path)
     build_dump(storage, DAY, tmp_path / "work")
     old_parquet = storage.get_bytes(dump_key(DAY, "articles.parquet"))
-    old_manifest = storage.get_bytes(dump_key(DAY, "manifest.json"))
+    old_manifest = storage.get_bytes(dump_key(DAY, "_manifest.json"))
     store_records(storage, tmp_path, records_key(DAY, "harbourtown", EVENING, 1),
                   [make_record("harbourtown", 6, EVENING)])
     build_dump(storage, DAY, tmp_path / "work")
@@ -295,8 +322,8 @@ def test_a_mix_of_two_dumps_is_detected(storage, tmp_path):
     with pytest.raises(DumpError, match="articles.parquet does not match the manifest"):
         verify_dump(storage, DAY)
     assert dump_status(storage, DAY) == "incomplete (articles.parquet does not match the manifest)"
-    storage.put_bytes(dump_key(DAY, "manifest.json"), old_manifest)
-    with pytest.raises(DumpError, match="does not match _SUCCESS"):
+    storage.put_bytes(dump_key(DAY, "_manifest.json"), old_manifest)
+    with pytest.raises(DumpError, match="the manifest does not match _SUCCESS"):
         read_manifest(storage, DAY)
 
 
@@ -336,7 +363,7 @@ def test_stream_jsonl_writes_every_record_as_one_line(storage, tmp_path):
     out = io.BytesIO()
     counts = stream_jsonl(storage, DAY, out)
     assert counts == {"harbourtown": 5, "harbourtown-herald": 4}
-    assert [json.loads(line) for line in out.getvalue().splitlines()] == expected
+    assert contract_part(jsonl_rows(out.getvalue())) == expected
 
 
 @pytest.mark.parametrize(("name", "fmt"), [("day.parquet", "parquet"),
@@ -351,7 +378,7 @@ def test_write_local_file(storage, tmp_path, name, fmt):
         assert contract_rows(parquet_rows(data)) == expected
     else:
         text = gzip.decompress(data) if name.endswith(".gz") else data
-        assert [json.loads(line) for line in text.splitlines()] == expected
+        assert contract_part(jsonl_rows(text)) == expected
     assert sorted(p.name for p in path.parent.iterdir()) == [name]
 
 
@@ -426,7 +453,7 @@ def test_run_dump_to_stdout(storage, config, tmp_path, capsys):
     expected = store_day(storage, tmp_path)
     assert run_dump(config, DAY, "parquet", "-") == 0  # "-" is JSON Lines whatever --format says
     captured = capsys.readouterr()
-    assert [json.loads(line) for line in captured.out.splitlines()] == expected
+    assert contract_part(jsonl_rows(captured.out.encode())) == expected
     assert "9 rows" in captured.err and "stdout" in captured.err
     assert dump_names(storage) == []
 
@@ -475,5 +502,5 @@ def test_run_dump_streams_to_a_real_stdout_pipe(storage, config, tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr.decode()
-    assert [json.loads(line) for line in done.stdout.splitlines()] == expected
+    assert contract_part(jsonl_rows(done.stdout)) == expected
     assert done.stderr.decode().startswith(f"dump {DAY}: 9 rows")
