@@ -6,7 +6,13 @@ about ``ROW_GROUP_ROWS`` rows or ``ROW_GROUP_BYTES`` of Arrow data have gathered
 
 The contract's columns come first: one per field of ``archive/records.py``'s ``Record``, in its
 order, with its name, its type (str: string, int: int64) and nullable when it may be None; two
-typed timestamp columns follow. Downstream tables are built on this schema, so it changes only
+typed timestamp columns follow. JSON Lines rows carry the same columns, every one on every row
+(null when absent), the timestamps as ISO 8601 UTC strings of one fixed shape, so a reader given
+the schema (:data:`DUMP_COLUMNS`, also in each manifest) gets the same types on every day.
+
+No column is called ``date``: in ``dumps/`` that is the Hive partition column (the directory's
+``date=D``), and pyarrow, pandas and DuckDB silently let the partition's value win over a file
+column of the same name. Downstream tables are built on this schema, so it changes only
 on purpose, together with ``SCHEMA_VERSION`` and the docs (docs/dumps.md); tests/test_records.py
 pins it, so a change to ``Record`` that moves a column does not go unnoticed.
 """
@@ -16,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gzip
+import json
 from pathlib import Path
 from types import NoneType, TracebackType
 from typing import Any, BinaryIO, Protocol, Self, get_args, get_type_hints
@@ -23,7 +30,7 @@ from typing import Any, BinaryIO, Protocol, Self, get_args, get_type_hints
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from archive.records import RECORD_FIELDS, Record, record_dict, record_line
+from archive.records import RECORD_FIELDS, Record, record_dict
 
 SCHEMA_VERSION = 1
 # large row groups suit scans (DuckDB, Spark, pyarrow read a row group's columns in one go)
@@ -56,6 +63,12 @@ PARQUET_SCHEMA = pa.schema(
     ],
     metadata={"newsarchive.schema_version": str(SCHEMA_VERSION)},
 )
+
+# the schema as the manifest states it: JSON Lines readers cast to these (docs/dumps.md)
+DUMP_COLUMNS = tuple({"name": field.name, "type": str(field.type), "nullable": field.nullable}
+                     for field in PARQUET_SCHEMA)
+TIMESTAMP_COLUMNS = tuple(field.name for field in PARQUET_SCHEMA
+                          if pa.types.is_timestamp(field.type))
 
 _FIELD_TYPES = {field.name: field for field in PARQUET_SCHEMA if field.name in RECORD_FIELDS}
 
@@ -99,6 +112,30 @@ def parse_utc(value: str | None) -> dt.datetime | None:
         return None
 
 
+def dump_row(record: dict[str, Any]) -> dict[str, Any]:
+    """A record as a row of the dump: its fields in contract order, then the typed timestamps
+    (aware UTC datetimes, or None)."""
+    row = record_dict(record)
+    row["published_ts"] = parse_utc(row["published"])
+    row["fetched_at_ts"] = parse_utc(row["fetched_at"])
+    return row
+
+
+def _json_time(value: dt.datetime) -> str:
+    """One shape for every JSON Lines timestamp, microseconds always present
+    (``2026-11-25T07:15:01.000000Z``); isoformat pads the year to four digits, strftime not."""
+    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def jsonl_line(record: dict[str, Any]) -> bytes:
+    """A record as a JSON Lines row of the dump: every column of :data:`DUMP_COLUMNS`."""
+    row = dump_row(record)
+    for name in TIMESTAMP_COLUMNS:
+        if row[name] is not None:
+            row[name] = _json_time(row[name])
+    return json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
 class DumpWriter(Protocol):
     def write(self, record: dict[str, Any]) -> None: ...
 
@@ -138,7 +175,7 @@ class JsonlWriter(_Closing):
                                       mtime=0)
 
     def write(self, record: dict[str, Any]) -> None:
-        self._out.write(record_line(record))
+        self._out.write(jsonl_line(record))
 
     def close(self) -> None:
         if self._out is not self._raw:
@@ -163,10 +200,7 @@ class ParquetWriter(_Closing):
         self.row_groups = 0
 
     def write(self, record: dict[str, Any]) -> None:
-        row = record_dict(record)
-        row["published_ts"] = parse_utc(row["published"])
-        row["fetched_at_ts"] = parse_utc(row["fetched_at"])
-        self._slice.append(row)
+        self._slice.append(dump_row(record))
         if len(self._slice) >= _SLICE_ROWS:
             self._convert_slice()
 

@@ -1,26 +1,34 @@
 """Daily dumps: one day's records as one Parquet and one JSON Lines file (CONTRACT §4).
 
-``dumps/date=D/`` holds ``articles.parquet``, ``articles.jsonl.gz``, ``manifest.json`` and
-``_SUCCESS``. Each object is replaced atomically, but four objects cannot be replaced together,
-so a re-run follows a protocol that lets readers tell one whole dump from a mix of two.
+``dumps/date=D/`` holds ``articles.parquet``, ``_manifest.json`` and ``_SUCCESS``;
+``dumps-jsonl/date=D/`` holds ``articles.jsonl.gz``. Only Parquet lies under ``dumps/`` besides
+files whose names start with ``_`` (which Hive-style readers skip), so ``dumps/`` opens as one
+Hive-partitioned Parquet dataset. Each object is replaced atomically, but four objects cannot be
+replaced together, so a re-run follows a protocol that lets readers tell one whole dump from a
+mix of two.
 
 Writer (:func:`build_dump`):
 
 1. build both data files in a local temp dir, hash them and prepare the manifest; the archive
    is untouched so far, so a failure here (an empty day included) leaves the old dump whole;
 2. delete ``_SUCCESS``: from here on the day reads as "incomplete";
-3. delete anything else under the prefix that is not one of the four files;
+3. delete anything else under the day's two prefixes that is not one of the four files (an
+   old-layout ``manifest.json`` and ``articles.jsonl.gz`` beside the Parquet included);
 4. store ``articles.parquet``, then ``articles.jsonl.gz``;
-5. store ``manifest.json``: counts, sources, and the size and sha256 of both files;
-6. store ``_SUCCESS`` last: a small JSON object holding the sha256 of ``manifest.json``.
+5. store ``_manifest.json``: counts, schema, sources, and the size and sha256 of both files;
+6. store ``_SUCCESS`` last: a small JSON object holding the sha256 of ``_manifest.json``.
 
 Reader (:func:`read_manifest`, :func:`verify_dump`):
 
 1. no ``_SUCCESS``: there is no usable dump (never built, being rebuilt, or its writer died);
-2. ``manifest.json`` whose sha256 differs from the one in ``_SUCCESS``: a rebuild is under way;
+2. a manifest whose sha256 differs from the one in ``_SUCCESS``: a rebuild is under way;
 3. a data file whose sha256 differs from the manifest's: likewise. Readers that scan in place by
    byte ranges (DuckDB, Spark, pyarrow over S3) instead read ``_SUCCESS`` before and after the
    scan and keep the result only if it did not change.
+
+Days dumped before issue 11 have the old layout: ``manifest.json`` and ``articles.jsonl.gz``
+beside the Parquet in ``dumps/date=D/``. The readers here take both (``_manifest.json`` first);
+dumping such a day again moves it to the new layout.
 
 A crash anywhere after step 2 leaves no ``_SUCCESS``, so a half-replaced dump is never trusted;
 running the dump again repairs it. The same records always give byte-identical data files.
@@ -37,33 +45,44 @@ import json
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from archive import __version__
 from archive.dump_formats import (
+    DUMP_COLUMNS,
     SCHEMA_VERSION,
     DumpWriter,
     JsonlWriter,
     ParquetWriter,
+    jsonl_line,
     open_writer,
     record_problem,
 )
 from archive.keys import (
-    DUMP_FILES,
+    DUMP_JSONL,
+    DUMP_MANIFEST,
+    DUMP_PARQUET,
+    DUMP_SUCCESS,
     DUMPS,
+    DUMPS_JSONL,
+    LEGACY_DUMP_MANIFEST,
     RECORDS,
+    InvalidName,
     day_prefix,
     dump_key,
+    legacy_dump_key,
     parse_data_key,
     validate_date,
 )
-from archive.records import iter_records, record_line
+from archive.records import iter_records
 from archive.storage import Storage
 
-PARQUET, JSONL, MANIFEST, SUCCESS = DUMP_FILES
+PARQUET, JSONL, MANIFEST, SUCCESS = DUMP_PARQUET, DUMP_JSONL, DUMP_MANIFEST, DUMP_SUCCESS
+# where each file of a dump lies: the new layout, and the one of days dumped before issue 11
+KeyOf = Callable[[str, str], str]
 FORMATS = ("parquet", "jsonl")
 _CHUNK = 1024 * 1024
 
@@ -95,6 +114,8 @@ class Manifest:
     sources: list[dict[str, Any]]  # [{"key": str, "bytes": int}], in the order read
     schema_version: int = SCHEMA_VERSION
     newsarchive_version: str = __version__
+    # the columns of both files, as JSON Lines readers should type them (old dumps: none)
+    columns: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def rows_total(self) -> int:
@@ -104,16 +125,17 @@ class Manifest:
         data = {"schema_version": self.schema_version, "day": self.day,
                 "created_at": self.created_at, "newsarchive_version": self.newsarchive_version,
                 "rows_total": self.rows_total, "rows_per_site": self.rows_per_site,
-                "files": self.files, "sources": self.sources}
+                "columns": self.columns, "files": self.files, "sources": self.sources}
         return json.dumps(data, indent=2).encode("utf-8") + b"\n"
 
     @classmethod
     def from_json(cls, data: bytes) -> Manifest:
         try:
             raw = json.loads(data)
-            return cls(**{name: raw[name] for name in cls.__dataclass_fields__})
+            # a field with a default may be missing (old manifests have no columns)
+            return cls(**{name: raw[name] for name in cls.__dataclass_fields__ if name in raw})
         except (ValueError, KeyError, TypeError) as exc:
-            raise DumpError(f"manifest.json is not a newsarchive manifest: {exc}") from None
+            raise DumpError(f"the manifest is not a newsarchive manifest: {exc}") from None
 
 
 def list_sources(storage: Storage, day: str) -> list[Source]:
@@ -188,6 +210,7 @@ def _build_files(storage: Storage, day: str, sources: list[Source], tmp: Path) -
         day=day, created_at=_now(), rows_per_site=counts,
         files={name: _file_entry(tmp / name) for name in (PARQUET, JSONL)},
         sources=[{"key": source.key, "bytes": source.size} for source in sources],
+        columns=list(DUMP_COLUMNS),
     )
 
 
@@ -197,14 +220,21 @@ def _success_marker(manifest_bytes: bytes, manifest: Manifest) -> bytes:
     return json.dumps(marker).encode("utf-8") + b"\n"
 
 
+def _day_objects(storage: Storage, day: str) -> Iterator[str]:
+    """Every key under the day's two dump prefixes."""
+    for kind in (DUMPS, DUMPS_JSONL):
+        for info in storage.list(day_prefix(kind, day)):
+            yield info.key
+
+
 def _publish(storage: Storage, day: str, tmp: Path, manifest: Manifest) -> None:
     """Steps 2 to 6 of the protocol in the module docstring; the order is the protocol."""
     manifest_bytes = manifest.to_json()
     storage.delete(dump_key(day, SUCCESS))
-    prefix = day_prefix(DUMPS, day)
-    for info in storage.list(prefix):
-        if info.key[len(prefix):] not in DUMP_FILES:
-            storage.delete(info.key)
+    wanted = {dump_key(day, name) for name in (PARQUET, JSONL, MANIFEST, SUCCESS)}
+    for key in list(_day_objects(storage, day)):
+        if key not in wanted:
+            storage.delete(key)
     for name in (PARQUET, JSONL):
         storage.put_file(dump_key(day, name), tmp / name)
     storage.put_bytes(dump_key(day, MANIFEST), manifest_bytes)
@@ -227,7 +257,7 @@ class _StreamWriter:
         self._out = out
 
     def write(self, record: dict[str, Any]) -> None:
-        self._out.write(record_line(record))
+        self._out.write(jsonl_line(record))
 
     def close(self) -> None:
         self._out.flush()
@@ -278,22 +308,36 @@ def write_local(storage: Storage, day: str, fmt: str, path: Path) -> dict[str, i
     return counts
 
 
-def read_manifest(storage: Storage, day: str) -> Manifest:
-    """The manifest of the day's dump, once ``_SUCCESS`` vouches for it; DumpError otherwise."""
+def _legacy_key(day: str, name: str) -> str:
+    return legacy_dump_key(day, LEGACY_DUMP_MANIFEST if name == MANIFEST else name)
+
+
+def _trusted_manifest(storage: Storage, day: str) -> tuple[Manifest, KeyOf]:
+    """The manifest ``_SUCCESS`` vouches for, and where the files of its layout lie."""
     try:
         marker = json.loads(storage.get_bytes(dump_key(day, SUCCESS)))
     except FileNotFoundError:
         raise DumpError("no _SUCCESS") from None
     except ValueError:
         raise DumpError("_SUCCESS was not written by newsarchive") from None
-    try:
-        data = storage.get_bytes(dump_key(day, MANIFEST))
-    except FileNotFoundError:
-        raise DumpError("no manifest.json") from None
+    for key_of in (dump_key, _legacy_key):
+        try:
+            data = storage.get_bytes(key_of(day, MANIFEST))
+            break
+        except FileNotFoundError:
+            continue
+    else:
+        raise DumpError(f"no {MANIFEST}")
     wanted = marker.get("manifest_sha256") if isinstance(marker, dict) else None
     if wanted != hashlib.sha256(data).hexdigest():
-        raise DumpError("manifest.json does not match _SUCCESS (being replaced?)")
-    return Manifest.from_json(data)
+        raise DumpError("the manifest does not match _SUCCESS (being replaced?)")
+    return Manifest.from_json(data), key_of
+
+
+def read_manifest(storage: Storage, day: str) -> Manifest:
+    """The manifest of the day's dump, once ``_SUCCESS`` vouches for it; DumpError otherwise.
+    Days dumped in the old layout (``manifest.json`` beside the Parquet) are read too."""
+    return _trusted_manifest(storage, day)[0]
 
 
 def _object_sha256(storage: Storage, key: str) -> str:
@@ -307,20 +351,25 @@ def _object_sha256(storage: Storage, key: str) -> str:
 def verify_dump(storage: Storage, day: str) -> Manifest:
     """Read the whole dump back and check every file against the manifest; DumpError if the
     dump is not whole. Costs a full download: :func:`dump_status` is the cheap check."""
-    manifest = read_manifest(storage, day)
+    manifest, key_of = _trusted_manifest(storage, day)
     for name, entry in manifest.files.items():
         try:
-            digest = _object_sha256(storage, dump_key(day, name))
-        except FileNotFoundError:
+            digest = _object_sha256(storage, key_of(day, name))
+        except (FileNotFoundError, InvalidName):
             raise DumpError(f"{name} is missing") from None
         if digest != entry["sha256"]:
             raise DumpError(f"{name} does not match the manifest (being replaced?)")
     return manifest
 
 
-def _size_problem(manifest: Manifest, sizes: dict[str, int]) -> str | None:
+def _size_problem(manifest: Manifest, sizes: dict[str, int], day: str,
+                  key_of: KeyOf) -> str | None:
     for name, entry in manifest.files.items():
-        if sizes.get(name) != entry["bytes"]:
+        try:
+            size = sizes.get(key_of(day, name))
+        except InvalidName:
+            size = None
+        if size != entry["bytes"]:
             return f"{name} does not match the manifest"
     return None
 
@@ -328,17 +377,17 @@ def _size_problem(manifest: Manifest, sizes: dict[str, int]) -> str | None:
 def dump_status(storage: Storage, day: str) -> str:
     """One line on the day's dump: "complete (N rows, CREATED_AT)", "stale (...; record files
     changed since)", "missing" or "incomplete (why)". Checks sizes, not checksums."""
-    prefix = day_prefix(DUMPS, day)
-    sizes = {info.key[len(prefix):]: info.size for info in storage.list(prefix)}
+    sizes = {info.key: info.size for kind in (DUMPS, DUMPS_JSONL)
+             for info in storage.list(day_prefix(kind, day))}
     if not sizes:
         return "missing"
-    if SUCCESS not in sizes:
+    if dump_key(day, SUCCESS) not in sizes:
         return "incomplete (no _SUCCESS)"
     try:
-        manifest = read_manifest(storage, day)
+        manifest, key_of = _trusted_manifest(storage, day)
     except DumpError as exc:
         return f"incomplete ({exc})"
-    problem = _size_problem(manifest, sizes)
+    problem = _size_problem(manifest, sizes, day, key_of)
     if problem:
         return f"incomplete ({problem})"
     summary = f"{manifest.rows_total} rows, {manifest.created_at}"
@@ -347,3 +396,11 @@ def dump_status(storage: Storage, day: str) -> str:
         return f"stale ({summary}; record files changed since)"
     return f"complete ({summary})"
 
+
+def days_between(first: str, last: str) -> list[str]:
+    """Every day from ``first`` to ``last``, both included, in order (``dump --from --to``)."""
+    start = dt.date.fromisoformat(validate_date(first))
+    end = dt.date.fromisoformat(validate_date(last))
+    if end < start:
+        raise InvalidName(f"the range ends ({last}) before it starts ({first})")
+    return [(start + dt.timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]

@@ -63,8 +63,9 @@ def _seq(seq: int) -> str:
 
 # the archive's top-level prefixes: the data of CONTRACT §4, and the run state beside it
 RAW, RECORDS, RUNS, DUMPS, STATE, LOCKS = "raw", "records", "runs", "dumps", "state", "locks"
-TOP_LEVEL = (RAW, RECORDS, RUNS, DUMPS, STATE, LOCKS)
-DATED_KINDS = (RAW, RECORDS, RUNS, DUMPS)  # the ones partitioned by ``date=``
+DUMPS_JSONL = "dumps-jsonl"
+TOP_LEVEL = (RAW, RECORDS, RUNS, DUMPS, DUMPS_JSONL, STATE, LOCKS)
+DATED_KINDS = (RAW, RECORDS, RUNS, DUMPS, DUMPS_JSONL)  # the ones partitioned by ``date=``
 DEDUP_STATE_PREFIX = f"{STATE}/dedup/"
 POLL_STATE_PREFIX = f"{STATE}/poll/"
 
@@ -198,13 +199,31 @@ def parse_data_key(key: str) -> dict[str, str] | None:
     return match.groupdict() if match else None
 
 
-DUMP_FILES = ("articles.parquet", "articles.jsonl.gz", "manifest.json", "_SUCCESS")
+# a day's dump (CONTRACT §4). Only Parquet lies in dumps/date=D/ beside two files whose names
+# start with "_", which Hive-style readers skip, so dumps/ opens as one Parquet dataset; the
+# JSON Lines copy lives under its own prefix for the same reason.
+DUMP_PARQUET, DUMP_JSONL = "articles.parquet", "articles.jsonl.gz"
+DUMP_MANIFEST, DUMP_SUCCESS = "_manifest.json", "_SUCCESS"
+_DUMP_FILE_KINDS = {DUMP_PARQUET: DUMPS, DUMP_JSONL: DUMPS_JSONL, DUMP_MANIFEST: DUMPS,
+                    DUMP_SUCCESS: DUMPS}
+DUMP_FILES = tuple(_DUMP_FILE_KINDS)
+# dumps written before issue 11 kept these two beside the Parquet, in dumps/date=D/
+LEGACY_DUMP_MANIFEST = "manifest.json"
+LEGACY_DUMP_FILES = (DUMP_PARQUET, DUMP_JSONL, LEGACY_DUMP_MANIFEST, DUMP_SUCCESS)
 
 
 def dump_key(day: str, name: str) -> str:
-    """One of the four fixed files of a day's dump (CONTRACT §4)."""
+    """One of the four fixed files of a day's dump: ``dumps/date=D/NAME``, or for the JSON
+    Lines file ``dumps-jsonl/date=D/articles.jsonl.gz`` (CONTRACT §4)."""
     if name not in DUMP_FILES:
         raise InvalidName(f"unknown dump file {name!r} (one of {', '.join(DUMP_FILES)})")
+    return f"{day_prefix(_DUMP_FILE_KINDS[name], day)}{name}"
+
+
+def legacy_dump_key(day: str, name: str) -> str:
+    """A file of a day dumped in the old layout, where every file lay in ``dumps/date=D/``."""
+    if name not in LEGACY_DUMP_FILES:
+        raise InvalidName(f"unknown dump file {name!r} (one of {', '.join(LEGACY_DUMP_FILES)})")
     return f"{day_prefix(DUMPS, day)}{name}"
 
 

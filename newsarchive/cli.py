@@ -88,7 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write the rebuilt records into this archive instead of in place")
 
     dump = commands.add_parser("dump", parents=[common], help="a day's records as one file")
-    dump.add_argument("--date", type=_date, required=True, help="the UTC day (YYYY-MM-DD)")
+    dump.add_argument("--date", type=_date, help="the UTC day (YYYY-MM-DD)")
+    dump.add_argument("--from", dest="day_from", type=_date, metavar="DATE",
+                      help="with --to: dump every day of the range into the archive")
+    dump.add_argument("--to", dest="day_to", type=_date, metavar="DATE",
+                      help="the range's last day (included)")
     dump.add_argument("--format", choices=["parquet", "jsonl"], default=None,
                       help="format of --output PATH (default: from its name, else parquet)")
     dump.add_argument("--output", metavar="PATH",

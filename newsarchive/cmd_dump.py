@@ -1,9 +1,13 @@
 """``newsarchive dump``: a day's records as one file for downstream tools (docs/dumps.md).
 
-Three destinations: the archive (no ``--output``: ``dumps/date=D/`` with both formats, a manifest
-and ``_SUCCESS``), one local file (``--output PATH`` in ``--format``), or stdout (``--output -``,
-always JSON Lines, as CONTRACT §2 says). The summary line goes to stdout, except when stdout
-carries the records: then it goes to stderr.
+Three destinations: the archive (no ``--output``: ``dumps/date=D/`` with the Parquet, the manifest
+and ``_SUCCESS``, ``dumps-jsonl/date=D/`` with the JSON Lines), one local file (``--output PATH``
+in ``--format``), or stdout (``--output -``, always JSON Lines, as CONTRACT §2 says). The summary
+line goes to stdout, except when stdout carries the records: then it goes to stderr.
+
+``--from D1 --to D2`` dumps each day of the range into the archive, one summary line a day. It
+takes no ``--output``: a single file of many days would have no ``date`` partition, while
+``dumps/`` already reads as one dataset of any range (docs/dumps.md).
 """
 
 from __future__ import annotations
@@ -15,8 +19,16 @@ import sys
 from pathlib import Path
 
 from archive.config import Config
-from archive.dumps import FORMATS, DumpError, EmptyDay, build_dump, stream_jsonl, write_local
-from archive.keys import DUMPS, InvalidName, day_prefix, validate_date
+from archive.dumps import (
+    FORMATS,
+    DumpError,
+    EmptyDay,
+    build_dump,
+    days_between,
+    stream_jsonl,
+    write_local,
+)
+from archive.keys import DUMPS, DUMPS_JSONL, InvalidName, day_prefix, validate_date
 from archive.storage import Storage, StorageError, open_storage
 from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
@@ -65,7 +77,8 @@ def _to_archive(storage: Storage, config: Config, day: str) -> str:
     files = ", ".join(f"{name} {_size(entry['bytes'])}" for name, entry in manifest.files.items())
     sources = f"{len(manifest.sources)} record file{'s' if len(manifest.sources) > 1 else ''}"
     return (f"dump {day}: {_rows(manifest.rows_per_site)} from {sources} -> "
-            f"{storage.location(day_prefix(DUMPS, day))} ({files}, _SUCCESS)")
+            f"{storage.location(day_prefix(DUMPS, day))} and "
+            f"{storage.location(day_prefix(DUMPS_JSONL, day))} ({files}, _SUCCESS)")
 
 
 def _to_stdout(storage: Storage, day: str) -> str:
@@ -118,5 +131,57 @@ def run_dump(config: Config, day: str, fmt: str | None, output: str | None) -> i
     return EXIT_OK
 
 
+def _range_day(storage: Storage, config: Config, day: str) -> bool:
+    """One day of a range into the archive, its line printed; False when it was not dumped.
+    A storage error propagates: every other day would fail the same way."""
+    try:
+        print(_to_archive(storage, config, day), flush=True)
+    except EmptyDay as exc:
+        print(f"newsarchive dump: {exc}", file=sys.stderr)
+        return False
+    except DumpError as exc:
+        print(f"newsarchive dump: {day} failed: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def run_dump_range(config: Config, first: str, last: str) -> int:
+    """Run ``newsarchive dump --from FIRST --to LAST``: every day into the archive, a day
+    without records or with a bad record file does not stop the others. 0 when every day was
+    dumped, 1 when one was not or the storage failed, 2 bad arguments."""
+    try:
+        days = days_between(first, last)
+    except InvalidName as exc:
+        print(f"newsarchive dump: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    storage = open_storage(config.archive.uri, config.archive.storage_options)
+    try:
+        dumped = [_range_day(storage, config, day) for day in days]
+    except (StorageError, OSError) as exc:
+        print(f"newsarchive dump: failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"dump {first}..{last}: {sum(dumped)} of {len(days)} days dumped")
+    return EXIT_OK if all(dumped) else EXIT_FAILED
+
+
+def _arguments_problem(args: argparse.Namespace) -> str | None:
+    ranged = args.day_from is not None or args.day_to is not None
+    if ranged and args.date is not None:
+        return "--date and --from/--to do not go together"
+    if ranged and (args.day_from is None or args.day_to is None):
+        return "--from and --to go together"
+    if ranged and args.output is not None:
+        return "--output takes one --date; a range is dumped into the archive"
+    if not ranged and args.date is None:
+        return "give --date, or --from and --to"
+    return None
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
+    problem = _arguments_problem(args)
+    if problem:
+        print(f"newsarchive dump: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.date is None:
+        return run_dump_range(config, args.day_from, args.day_to)
     return run_dump(config, args.date, args.format, args.output)

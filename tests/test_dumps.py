@@ -14,22 +14,26 @@ import io
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
 from archive import __version__
 from archive.config import ArchiveConfig, Config
-from archive.dump_formats import PARQUET_SCHEMA, ROW_GROUP_ROWS, SCHEMA_VERSION
+from archive.dump_formats import DUMP_COLUMNS, PARQUET_SCHEMA, ROW_GROUP_ROWS, SCHEMA_VERSION
 from archive.dumps import (
     DumpError,
     EmptyDay,
     build_dump,
     dump_status,
+    list_sources,
     read_manifest,
     stream_jsonl,
     verify_dump,
@@ -40,7 +44,9 @@ from archive.local import LocalStorage
 from archive.records import RECORD_FIELDS, RecordFile
 from archive.s3 import S3Storage
 from archive.storage import Storage, StorageError
-from newsarchive.cmd_dump import run_dump
+from newsarchive.cli import main as cli_main
+from newsarchive.cmd_dump import run_dump, run_dump_range
+from newsarchive.cmd_ls import run_ls
 
 DAY, OTHER_DAY = "2026-11-25", "2026-11-24"
 MORNING, EVENING = "20261125T061500Z-3f9a1c", "20261125T183000Z-b27e04"
@@ -104,7 +110,24 @@ def store_day(storage: Storage, tmp_path: Path) -> list[dict]:
 
 
 def dump_names(storage: Storage, day: str = DAY) -> list[str]:
-    return sorted(info.key.rsplit("/", 1)[-1] for info in storage.list(f"dumps/date={day}/"))
+    """The keys under the day's two dump prefixes."""
+    return sorted(info.key for prefix in (f"dumps/date={day}/", f"dumps-jsonl/date={day}/")
+                  for info in storage.list(prefix))
+
+
+DUMP_KEYS = sorted(dump_key(DAY, name) for name in DUMP_FILES)
+COLUMNS = [column["name"] for column in DUMP_COLUMNS]
+
+
+def jsonl_rows(data: bytes) -> list[dict]:
+    """The rows of a JSON Lines dump, each checked to carry every column, in schema order."""
+    rows = [json.loads(line) for line in data.splitlines()]
+    assert all(list(row) == COLUMNS for row in rows)
+    return rows
+
+
+def contract_part(rows: list[dict]) -> list[dict]:
+    return [{name: row[name] for name in RECORD_FIELDS} for row in rows]
 
 
 def parquet_rows(data: bytes) -> pa.Table:
@@ -148,12 +171,14 @@ def test_dump_holds_four_files_and_a_manifest_that_matches_them(storage, tmp_pat
     expected = store_day(storage, tmp_path)
     manifest = build_dump(storage, DAY, tmp_path / "work")
 
-    assert dump_names(storage) == sorted(DUMP_FILES)
-    stored = json.loads(storage.get_bytes(dump_key(DAY, "manifest.json")))
+    assert dump_names(storage) == DUMP_KEYS
+    stored = json.loads(storage.get_bytes(dump_key(DAY, "_manifest.json")))
     assert stored["rows_per_site"] == {"harbourtown": 5, "harbourtown-herald": 4}
     assert stored["rows_total"] == len(expected) == 9
     assert stored["schema_version"] == SCHEMA_VERSION
     assert stored["newsarchive_version"] == __version__
+    assert stored["columns"] == [{"name": f.name, "type": str(f.type), "nullable": f.nullable}
+                                 for f in PARQUET_SCHEMA]
     assert dt.datetime.strptime(stored["created_at"], "%Y-%m-%dT%H:%M:%SZ")
     for name in ("articles.parquet", "articles.jsonl.gz"):
         data = storage.get_bytes(dump_key(DAY, name))
@@ -171,10 +196,10 @@ def test_success_is_removed_first_and_written_last(storage, tmp_path):
     build_dump(recording, DAY, tmp_path / "work")
 
     assert recording.ops == [("delete", "_SUCCESS"), ("put", "articles.parquet"),
-                             ("put", "articles.jsonl.gz"), ("put", "manifest.json"),
+                             ("put", "articles.jsonl.gz"), ("put", "_manifest.json"),
                              ("put", "_SUCCESS")]
     marker = json.loads(storage.get_bytes(dump_key(DAY, "_SUCCESS")))
-    manifest_bytes = storage.get_bytes(dump_key(DAY, "manifest.json"))
+    manifest_bytes = storage.get_bytes(dump_key(DAY, "_manifest.json"))
     assert marker["manifest_sha256"] == hashlib.sha256(manifest_bytes).hexdigest()
 
 
@@ -186,16 +211,23 @@ def test_one_row_per_record_in_site_file_line_order(storage, tmp_path):
     assert table.schema.equals(PARQUET_SCHEMA, check_metadata=True)
     assert contract_rows(table) == expected
     jsonl = gzip.decompress(storage.get_bytes(dump_key(DAY, "articles.jsonl.gz")))
-    assert [json.loads(line) for line in jsonl.splitlines()] == expected
+    assert contract_part(jsonl_rows(jsonl)) == expected
 
 
-def test_jsonl_dump_is_the_record_files_concatenated_in_dump_order(storage, tmp_path):
+def test_jsonl_rows_carry_the_parquet_columns_with_nulls_and_one_timestamp_shape(storage,
+                                                                                 tmp_path):
     store_day(storage, tmp_path)
     build_dump(storage, DAY, tmp_path / "work")
-    keys = sorted((info.key for info in storage.list(f"records/date={DAY}/")),
-                  key=lambda key: key.split("/")[2:])
-    concatenated = b"".join(gzip.decompress(storage.get_bytes(key)) for key in keys)
-    assert gzip.decompress(storage.get_bytes(dump_key(DAY, "articles.jsonl.gz"))) == concatenated
+    assert dump_key(DAY, "articles.jsonl.gz") == f"dumps-jsonl/date={DAY}/articles.jsonl.gz"
+    rows = jsonl_rows(gzip.decompress(storage.get_bytes(dump_key(DAY, "articles.jsonl.gz"))))
+    table = parquet_rows(storage.get_bytes(dump_key(DAY, "articles.parquet")))
+    assert [row["published_ts"] for row in rows[:4]] == [
+        "2026-11-24T17:05:00.000000Z", "2026-11-24T00:00:00.000000Z",
+        "2026-11-25T07:30:00.000000Z", None]
+    assert rows[0]["fetched_at_ts"] == "2026-11-25T07:15:01.000001Z"
+    assert rows[3]["author"] is None and rows[3]["published"] is None
+    as_parquet = [{name: row[name] for name in RECORD_FIELDS} for row in table.to_pylist()]
+    assert contract_part(rows) == as_parquet
 
 
 def test_parquet_layout_zstd_row_groups_and_typed_timestamps(storage, tmp_path):
@@ -247,7 +279,7 @@ def test_rerun_replaces_the_dump_with_no_leftovers(storage, tmp_path):
     assert second.rows_per_site == {"harbourtown": 7, "harbourtown-herald": 4}
     assert len(second.sources) == len(first.sources) + 1
     assert second.files["articles.parquet"]["sha256"] != first.files["articles.parquet"]["sha256"]
-    assert dump_names(storage) == sorted(DUMP_FILES)
+    assert dump_names(storage) == DUMP_KEYS
     table = parquet_rows(storage.get_bytes(dump_key(DAY, "articles.parquet")))
     assert contract_rows(table) == expected[:5] + late + expected[5:]
     assert verify_dump(storage, DAY) == second
@@ -260,11 +292,12 @@ def test_rerun_replaces_the_dump_with_no_leftovers(storage, tmp_path):
 def test_rerun_removes_objects_that_are_not_dump_files(storage, tmp_path):
     store_day(storage, tmp_path)
     storage.put_bytes(f"dumps/date={DAY}/articles-old.parquet", b"stale")
+    storage.put_bytes(f"dumps-jsonl/date={DAY}/articles-old.jsonl.gz", b"stale")
     build_dump(storage, DAY, tmp_path / "work")
-    assert dump_names(storage) == sorted(DUMP_FILES)
+    assert dump_names(storage) == DUMP_KEYS
 
 
-@pytest.mark.parametrize("failing", ["articles.parquet", "articles.jsonl.gz", "manifest.json",
+@pytest.mark.parametrize("failing", ["articles.parquet", "articles.jsonl.gz", "_manifest.json",
                                      "_SUCCESS"])
 def test_interrupted_rerun_is_never_trusted_and_a_rerun_repairs_it(storage, tmp_path, failing):
     store_day(storage, tmp_path)
@@ -286,7 +319,7 @@ def test_a_mix_of_two_dumps_is_detected(storage, tmp_path):
     store_day(storage, tmp_path)
     build_dump(storage, DAY, tmp_path / "work")
     old_parquet = storage.get_bytes(dump_key(DAY, "articles.parquet"))
-    old_manifest = storage.get_bytes(dump_key(DAY, "manifest.json"))
+    old_manifest = storage.get_bytes(dump_key(DAY, "_manifest.json"))
     store_records(storage, tmp_path, records_key(DAY, "harbourtown", EVENING, 1),
                   [make_record("harbourtown", 6, EVENING)])
     build_dump(storage, DAY, tmp_path / "work")
@@ -295,8 +328,8 @@ def test_a_mix_of_two_dumps_is_detected(storage, tmp_path):
     with pytest.raises(DumpError, match="articles.parquet does not match the manifest"):
         verify_dump(storage, DAY)
     assert dump_status(storage, DAY) == "incomplete (articles.parquet does not match the manifest)"
-    storage.put_bytes(dump_key(DAY, "manifest.json"), old_manifest)
-    with pytest.raises(DumpError, match="does not match _SUCCESS"):
+    storage.put_bytes(dump_key(DAY, "_manifest.json"), old_manifest)
+    with pytest.raises(DumpError, match="the manifest does not match _SUCCESS"):
         read_manifest(storage, DAY)
 
 
@@ -336,7 +369,7 @@ def test_stream_jsonl_writes_every_record_as_one_line(storage, tmp_path):
     out = io.BytesIO()
     counts = stream_jsonl(storage, DAY, out)
     assert counts == {"harbourtown": 5, "harbourtown-herald": 4}
-    assert [json.loads(line) for line in out.getvalue().splitlines()] == expected
+    assert contract_part(jsonl_rows(out.getvalue())) == expected
 
 
 @pytest.mark.parametrize(("name", "fmt"), [("day.parquet", "parquet"),
@@ -351,7 +384,7 @@ def test_write_local_file(storage, tmp_path, name, fmt):
         assert contract_rows(parquet_rows(data)) == expected
     else:
         text = gzip.decompress(data) if name.endswith(".gz") else data
-        assert [json.loads(line) for line in text.splitlines()] == expected
+        assert contract_part(jsonl_rows(text)) == expected
     assert sorted(p.name for p in path.parent.iterdir()) == [name]
 
 
@@ -426,7 +459,7 @@ def test_run_dump_to_stdout(storage, config, tmp_path, capsys):
     expected = store_day(storage, tmp_path)
     assert run_dump(config, DAY, "parquet", "-") == 0  # "-" is JSON Lines whatever --format says
     captured = capsys.readouterr()
-    assert [json.loads(line) for line in captured.out.splitlines()] == expected
+    assert contract_part(jsonl_rows(captured.out.encode())) == expected
     assert "9 rows" in captured.err and "stdout" in captured.err
     assert dump_names(storage) == []
 
@@ -475,5 +508,251 @@ def test_run_dump_streams_to_a_real_stdout_pipe(storage, config, tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr.decode()
-    assert [json.loads(line) for line in done.stdout.splitlines()] == expected
+    assert contract_part(jsonl_rows(done.stdout)) == expected
     assert done.stderr.decode().startswith(f"dump {DAY}: 9 rows")
+
+
+# --- downstream readers: the documented calls, run as documented ----------------------------
+
+UNDATED_DAY, LATER_DAY = "2026-11-23", "2026-11-26"
+
+
+def docs_snippet(name: str) -> str:
+    """The fenced block after ``<!-- tested: NAME -->`` in docs/dumps.md."""
+    text = (REPO / "docs" / "dumps.md").read_text()
+    marker = f"<!-- tested: {name} -->\n```"
+    assert marker in text, f"docs/dumps.md has no {name!r} snippet"
+    return text.split(marker, 1)[1].split("\n", 1)[1].split("\n```", 1)[0]
+
+
+def run_snippet(code: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    exec(compile(code, "docs/dumps.md", "exec"), found)  # noqa: S102 - the docs' own code
+    return found
+
+
+@pytest.fixture
+def data_dir(local_storage, tmp_path, monkeypatch) -> Path:
+    """The docs' paths start with data/ (the default store): here, the test's archive."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    (cwd / "data").symlink_to(local_storage.root, target_is_directory=True)
+    monkeypatch.chdir(cwd)
+    return cwd / "data"
+
+
+def dump_two_days(storage: Storage, tmp_path: Path) -> list[dict]:
+    expected = store_day(storage, tmp_path)
+    for day in (DAY, OTHER_DAY):
+        build_dump(storage, day, tmp_path / "work")
+    return expected
+
+
+def test_dumps_opens_as_one_dataset_in_every_reader(local_storage, tmp_path, data_dir):
+    expected = dump_two_days(local_storage, tmp_path)
+    per_day = {OTHER_DAY: 1, DAY: 9}
+
+    found = run_snippet(docs_snippet("dataset-readers"))
+
+    assert found["df"].groupby("date", observed=True).size().to_dict() == per_day
+    table = found["table"]
+    assert dict(Counter(table.column("date").to_pylist())) == per_day
+    day_rows = table.filter(pc.field("date") == DAY).select(list(RECORD_FIELDS)).to_pylist()
+    assert day_rows == expected
+    rel_dates = found["rel"].select("date").fetchall()
+    assert Counter(str(day) for (day,) in rel_dates) == per_day
+    assert Counter(str(day) for day in found["pl_df"]["date"].to_list()) == per_day
+    # the partition is the only date: a file column of that name would be silently shadowed
+    assert "date" not in pq.read_schema(data_dir / "dumps" / f"date={DAY}" / "articles.parquet")
+
+
+def test_a_dataset_read_during_a_rebuild_sees_every_day_whole(local_storage, tmp_path):
+    dump_two_days(local_storage, tmp_path)
+    store_records(local_storage, tmp_path, records_key(DAY, "harbourtown", EVENING, 1),
+                  [make_record("harbourtown", 6, EVENING)])
+    seen = []
+
+    class ReadingMidway(Recording):
+        def put_bytes(self, key: str, data: bytes) -> None:
+            if key.endswith("_manifest.json"):  # the new Parquet is in, _SUCCESS is not
+                table = ds.dataset(local_storage.root / "dumps", partitioning="hive").to_table()
+                seen.append(dict(Counter(table.column("date").to_pylist())))
+            super().put_bytes(key, data)
+
+    build_dump(ReadingMidway(local_storage), DAY, tmp_path / "work")
+    assert seen == [{OTHER_DAY: 1, DAY: 10}]
+
+
+def undated_records() -> list[dict]:
+    """A day on which no page gave a date, an author, a title or a language."""
+    blank = {"published": None, "author": None, "title": None, "language": None}
+    return [make_record("harbourtown", n, MORNING, UNDATED_DAY) | blank for n in (4, 8)]
+
+
+def test_jsonl_reader_calls_give_the_same_types_on_a_day_without_dates(local_storage, tmp_path,
+                                                                     data_dir):
+    store_day(local_storage, tmp_path)
+    store_records(local_storage, tmp_path, records_key(UNDATED_DAY, "harbourtown", MORNING, 0),
+                  undated_records())
+    snippet = docs_snippet("jsonl-readers")
+    types = {}
+    for day in (DAY, UNDATED_DAY):
+        build_dump(local_storage, day, tmp_path / "work")
+        found = run_snippet(snippet.replace("date=2026-11-25", f"date={day}"))
+        types[day] = (found["df"].dtypes.astype(str).to_dict(), found["rel"].types,
+                      found["pl_df"].schema)
+        assert len(found["df"]) == len(found["rel"].fetchall()) == len(found["pl_df"])
+
+    assert types[DAY] == types[UNDATED_DAY]
+    pandas_types, duckdb_types, _ = types[DAY]
+    assert pandas_types["published"] == "string" and pandas_types["version"] == "int64"
+    assert pandas_types["published_ts"] == "datetime64[us, UTC]"
+    published_ts = str(duckdb_types[COLUMNS.index("published_ts")])
+    assert published_ts == "TIMESTAMP WITH TIME ZONE"
+    manifest = read_manifest(local_storage, UNDATED_DAY)
+    assert [c["name"] for c in manifest.columns] == list(pandas_types) == COLUMNS
+    # what the schema is for: left to guess, DuckDB types `published` differently each day
+    guessed = {day: duckdb.read_json(str(data_dir / "dumps-jsonl" / f"date={day}" /
+                                         "articles.jsonl.gz")).types for day in types}
+    assert guessed[DAY] != guessed[UNDATED_DAY]
+
+
+def test_duckdb_reads_the_dumps_straight_from_s3(s3_storage, s3_server, tmp_path, monkeypatch):
+    dump_two_days(s3_storage, tmp_path)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
+    code = (docs_snippet("duckdb-s3")
+            .replace("127.0.0.1:8333", s3_server.endpoint_url.removeprefix("http://"))
+            .replace("s3://news/archive/", f"s3://{s3_storage.bucket}/archive/"))
+
+    found = run_snippet(code)
+
+    assert found["per_day"].fetchall() == [
+        (dt.date(2026, 11, 24), "harbourtown", 1), (dt.date(2026, 11, 25), "harbourtown", 5),
+        (dt.date(2026, 11, 25), "harbourtown-herald", 4)]
+
+
+def version_of(record: dict, day: str, version: int, crawl_id: str, hour: int) -> dict:
+    """The same article (same id and canonical URL) as archived on another day or run."""
+    text = f"{record['text']}\nUpdated (version {version})."
+    return record | {"version": version, "text": text, "crawl_id": crawl_id,
+                     "fetched_at": f"{day}T{hour:02d}:00:00Z",
+                     "content_hash": hashlib.sha256(text.encode()).hexdigest(),
+                     "warc_filename": raw_key(day, record["site"], crawl_id, 0)}
+
+
+def test_the_latest_versions_query_gives_each_articles_latest_version(local_storage, tmp_path,
+                                                                      data_dir):
+    first, only_earlier, only_later = (
+        make_record("harbourtown", n, MORNING, day) | {"version": 1}
+        for n, day in ((1, OTHER_DAY), (2, OTHER_DAY), (3, DAY)))
+    evening = "20261125T190000Z-c0ffee"
+    days = {
+        OTHER_DAY: [first, only_earlier],
+        # version 2 archived twice on DAY (a replay): the later fetch is the answer
+        DAY: [version_of(first, DAY, 2, MORNING, 7), only_later,
+              version_of(first, DAY, 2, evening, 19)],
+        LATER_DAY: [version_of(first, LATER_DAY, 3, MORNING, 7)],  # outside the range
+    }
+    for day, records in days.items():
+        crawl = records[0]["crawl_id"]
+        store_records(local_storage, tmp_path, records_key(day, "harbourtown", crawl, 0),
+                      [r for r in records if r["crawl_id"] == crawl])
+        rest = [r for r in records if r["crawl_id"] != crawl]
+        if rest:
+            store_records(local_storage, tmp_path, records_key(day, "harbourtown", evening, 0),
+                          rest)
+        build_dump(local_storage, day, tmp_path / "work")
+
+    result = duckdb.sql(docs_snippet("latest-versions"))
+    rows = [dict(zip(result.columns, row, strict=True)) for row in result.fetchall()]
+
+    got = {row["id"]: (row["version"], row["crawl_id"], str(row["date"])) for row in rows}
+    assert got == {first["id"]: (2, evening, DAY), only_earlier["id"]: (1, MORNING, OTHER_DAY),
+                   only_later["id"]: (1, MORNING, DAY)}
+    assert len(rows) == 3
+
+
+# --- a range of days, and days dumped in the old layout -------------------------------------
+
+def write_config(tmp_path: Path, storage: LocalStorage) -> Path:
+    path = tmp_path / "newsarchive.toml"
+    path.write_text(f'[archive]\nuri = "{storage.root}"\nspool_dir = "{tmp_path / "spool"}"\n')
+    return path
+
+
+def test_dump_from_to_dumps_each_day_and_reports_the_empty_ones(local_storage, tmp_path,
+                                                              capsys):
+    store_day(local_storage, tmp_path)
+    config = write_config(tmp_path, local_storage)
+
+    code = cli_main(["dump", "--config", str(config), "--from", OTHER_DAY, "--to", LATER_DAY])
+
+    out, err = capsys.readouterr()
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].startswith(f"dump {OTHER_DAY}: 1 rows (harbourtown 1) from 1 record file")
+    assert lines[1].startswith(f"dump {DAY}: 9 rows (harbourtown 5, harbourtown-herald 4)")
+    assert lines[2] == f"dump {OTHER_DAY}..{LATER_DAY}: 2 of 3 days dumped"
+    assert f"no records for {LATER_DAY}" in err
+    for day in (OTHER_DAY, DAY):
+        assert dump_status(local_storage, day).startswith("complete (")
+    assert dump_status(local_storage, LATER_DAY) == "missing"
+    assert cli_main(["dump", "--config", str(config), "--from", OTHER_DAY, "--to", DAY]) == 0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--from", DAY, "--to", OTHER_DAY], "ends (2026-11-24) before it starts"),
+    (["--from", OTHER_DAY, "--to", DAY, "--output", "-"], "--output takes one --date"),
+    (["--from", OTHER_DAY], "--from and --to go together"),
+    (["--date", DAY, "--to", DAY], "do not go together"),
+    ([], "give --date, or --from and --to"),
+])
+def test_dump_range_argument_errors_are_one_line(local_storage, tmp_path, capsys, args,
+                                                 message):
+    store_day(local_storage, tmp_path)
+    config = write_config(tmp_path, local_storage)
+    assert cli_main(["dump", "--config", str(config), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.splitlines()) == 1
+    assert dump_names(local_storage) == []
+
+
+def store_old_layout_dump(storage: Storage, tmp_path: Path, day: str) -> str:
+    """A day dumped before issue 11: every file in dumps/date=D/, manifest.json beside the
+    Parquet, no columns in it. Returns its created_at."""
+    files = {"articles.parquet": tmp_path / "old.parquet", "articles.jsonl.gz": tmp_path / "o.gz"}
+    write_local(storage, day, "parquet", files["articles.parquet"])
+    write_local(storage, day, "jsonl", files["articles.jsonl.gz"])
+    sources = [{"key": s.key, "bytes": s.size} for s in list_sources(storage, day)]
+    manifest = {"schema_version": 1, "day": day, "created_at": "2025-11-26T00:15:02Z",
+                "newsarchive_version": "0.1.0", "rows_total": 9,
+                "rows_per_site": {"harbourtown": 5, "harbourtown-herald": 4},
+                "files": {name: {"bytes": path.stat().st_size,
+                                 "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+                          for name, path in files.items()},
+                "sources": sources}
+    data = json.dumps(manifest, indent=2).encode() + b"\n"
+    for name, path in files.items():
+        storage.put_file(f"dumps/date={day}/{name}", path)
+    storage.put_bytes(f"dumps/date={day}/manifest.json", data)
+    marker = {"manifest_sha256": hashlib.sha256(data).hexdigest(),
+              "created_at": manifest["created_at"], "rows_total": 9}
+    storage.put_bytes(f"dumps/date={day}/_SUCCESS", json.dumps(marker).encode())
+    return manifest["created_at"]
+
+
+def test_old_layout_dumps_still_read_and_a_rerun_moves_them(storage, config, tmp_path,
+                                                           capsys):
+    store_day(storage, tmp_path)
+    created = store_old_layout_dump(storage, tmp_path, DAY)
+
+    assert dump_status(storage, DAY) == f"complete (9 rows, {created})"
+    assert verify_dump(storage, DAY).columns == []
+    assert run_ls(config, DAY) == 0
+    assert f"{DAY}: 9 records, 2 sites, 0 runs; dump: complete (9 rows, {created})" in (
+        capsys.readouterr().out)
+
+    assert run_dump_range(config, DAY, DAY) == 0
+    assert dump_names(storage) == DUMP_KEYS  # the old manifest.json and JSON Lines are gone
+    assert verify_dump(storage, DAY).columns == list(DUMP_COLUMNS)

@@ -321,6 +321,6 @@ def test_the_daily_dump_job_dumps_a_crawled_day(web: FixtureWeb, local_archive: 
     caplog.set_level("INFO", logger="newsarchive.schedule")
     assert run_daily_dump(str(config), None, day) == 0
     assert local_archive.storage.exists(f"dumps/date={day}/_SUCCESS")
-    manifest = json.loads(local_archive.storage.get_bytes(f"dumps/date={day}/manifest.json"))
+    manifest = json.loads(local_archive.storage.get_bytes(f"dumps/date={day}/_manifest.json"))
     assert manifest["rows_total"] == 5
     assert f"run end: dump of {day}, exit 0" in caplog.text
