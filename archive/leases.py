@@ -22,6 +22,12 @@ lose the run (its files can wait in the spool). So the crawl goes on under a *ma
 lease instead, an ``flock`` on ``<tmp>/newsarchive-locks/<archive digest>/site=NAME.lock``, with
 one WARNING saying so: crawls on this machine still never overlap; a crawl of the same site on
 another machine during the outage is not excluded (at worst it records an article twice).
+
+Storage that answers and refuses (wrong credentials, no write permission, no such bucket:
+:class:`~archive.storage.StorageAccessDenied`) is not an outage: taking the lease is a run's
+first write, so it doubles as the access check, and the refusal is raised to the caller, which
+fails the run before anything is fetched, rather than crawling into a spool no later run of the
+same credentials could upload.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archive.keys import lease_generation, lease_key, lease_prefix, validate_site
-from archive.storage import Storage, StorageError
+from archive.storage import Storage, StorageAccessDenied, StorageError
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -121,9 +127,12 @@ def _is_live(holder: dict, now: dt.datetime) -> bool:
 
 def acquire(storage: Storage, site: str, crawl_id: str, ttl: float,
             clock: Clock = utc_now) -> Lease:
-    """Take the site's lease or raise LeaseHeld; a machine-local one if storage is down."""
+    """Take the site's lease or raise LeaseHeld; a machine-local one if storage is down;
+    StorageAccessDenied if storage refuses this client (no lease is taken then)."""
     try:
         return _acquire_stored(storage, site, crawl_id, ttl, clock)
+    except StorageAccessDenied:
+        raise
     except StorageError as exc:
         lease = _acquire_local(storage, site, crawl_id, ttl, clock)
         logger.warning("storage unreachable, crawling site %s under a lease local to this "
@@ -216,9 +225,14 @@ class LeaseKeeper(threading.Thread):
     def stop(self) -> None:
         self._stopping.set()
         self.join(timeout=30)
-        for lease in self.leases:
-            try:
-                lease.release()
-            except Exception as exc:
-                logger.warning("could not release the lease of %s (it will expire): %s",
-                               lease.site, exc)
+        release_all(self.leases)
+
+
+def release_all(leases: list[Lease]) -> None:
+    """Release each lease; one that cannot be released is logged and left to expire."""
+    for lease in leases:
+        try:
+            lease.release()
+        except Exception as exc:
+            logger.warning("could not release the lease of %s (it will expire): %s",
+                           lease.site, exc)

@@ -18,16 +18,33 @@ import boto3
 from boto3.exceptions import Boto3Error
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
 
 from archive.keys import InvalidName, validate_bucket, validate_key
-from archive.storage import ObjectInfo, StorageError, StorageOptions, validate_prefix
+from archive.storage import (
+    ObjectInfo,
+    StorageAccessDenied,
+    StorageError,
+    StorageOptions,
+    validate_prefix,
+)
 
 MiB = 1024 * 1024
 DEFAULT_REGION = "us-east-1"
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 _EXISTS_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 _READ_BUFFER = 256 * 1024
+# answers no retry or wait will change: this client may not do this here (any 401/403, clock
+# skew included, since S3 refuses a skewed signature with a 403 too)
+_DENIED_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket",
+                 "ExpiredToken", "InvalidToken", "TokenRefreshRequired", "AllAccessDisabled",
+                 "AccountProblem", "InvalidBucketName", "RequestTimeTooSkewed"}
+_DENIED_STATUSES = {401, 403}
 
 
 def _error_code(exc: BaseException) -> tuple[str, int | None] | None:
@@ -40,6 +57,22 @@ def _error_code(exc: BaseException) -> tuple[str, int | None] | None:
         # boto3's managed transfer re-raises a ClientError as S3UploadFailedError, unchained
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def _is_denied(exc: BaseException) -> bool:
+    """True when S3 refused this client (see StorageAccessDenied), not when it was down."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, NoCredentialsError | PartialCredentialsError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    found = _error_code(exc)
+    return found is not None and (found[0] in _DENIED_CODES or found[1] in _DENIED_STATUSES)
+
+
+def _storage_error(message: str, exc: BaseException) -> StorageError:
+    return (StorageAccessDenied if _is_denied(exc) else StorageError)(
+        f"{message}: {_describe(exc)}")
 
 
 def _describe(exc: BaseException) -> str:
@@ -171,7 +204,7 @@ class S3Storage:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def _fail(self, action: str, key: str, exc: BaseException) -> StorageError:
-        return StorageError(f"{action} {self.location(key)} failed: {_describe(exc)}")
+        return _storage_error(f"{action} {self.location(key)} failed", exc)
 
     def put_file(self, key: str, path: Path) -> None:
         full = self._key(key)
@@ -271,9 +304,7 @@ class S3Storage:
                     if not key.endswith("/"):
                         yield ObjectInfo(key, int(item["Size"]))
         except (BotoCoreError, ClientError) as exc:
-            raise StorageError(
-                f"listing {self.location()}/{prefix}* failed: {_describe(exc)}"
-            ) from exc
+            raise _storage_error(f"listing {self.location()}/{prefix}* failed", exc) from exc
 
     def exists(self, key: str) -> bool:
         full = self._key(key)

@@ -25,6 +25,12 @@ class StorageError(Exception):
     """A storage operation failed; the message never contains credentials."""
 
 
+class StorageAccessDenied(StorageError):
+    """Storage answered and refused this client: wrong or missing credentials, no permission
+    to write, a bucket that does not exist. Unlike an outage (no answer, 5xx, timeouts),
+    waiting does not help, so a crawl fails at once instead of spooling what it fetches."""
+
+
 @dataclass(frozen=True)
 class StorageOptions:
     """How to reach a backend, beyond its URI: the S3 endpoint, timeouts and retries (the

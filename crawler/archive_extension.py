@@ -21,20 +21,23 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider
 from twisted.python.failure import Failure
 
 from archive import __version__
 from archive.config import Config, SiteConfig
-from archive.leases import LeaseHeld, LeaseKeeper, acquire
+from archive.leases import Lease, LeaseHeld, LeaseKeeper, acquire, release_all
 from archive.session import ArchiveSession
 from archive.spool import Spool
-from archive.storage import Storage, open_storage
+from archive.storage import Storage, StorageAccessDenied, open_storage
 from archive.timestamps import new_crawl_id, utc_now_iso
 from crawler import signals as archive_signals
 from crawler.addon import config_of
 from crawler.errors import ErrorLog, error_log
 
 logger = logging.getLogger(__name__)
+# the spider's close reason when storage refused this client at the start
+REFUSED_REASON = "storage_access_denied"
 
 
 class ArchiveExtension:
@@ -56,6 +59,7 @@ class ArchiveExtension:
         self.crawl_sites: tuple[SiteConfig, ...] = ()
         self.held: list[LeaseHeld] = []
         self.storage_failed = False
+        self.refused: StorageAccessDenied | None = None
         self.pending_uploads = 0
         self.closed_cleanly = False
         self._keeper: LeaseKeeper | None = None
@@ -73,11 +77,23 @@ class ArchiveExtension:
 
     # -- opening -------------------------------------------------------------------------
     async def ready(self) -> None:
-        """Open the archive once (storage, spool, leases, session), in a thread."""
+        """Open the archive once (storage, spool, leases, session), in a thread.
+
+        Storage refusing this client is no outage to spool through (see
+        ``archive/leases.py``): the spider is closed before its first request, with one ERROR
+        line, and :attr:`refused` says why. CloseSpider rather than a crash, so Scrapy still
+        stops every component it started and prints no traceback."""
         if self._opening is None:
             self._errors = error_log(self.crawler)
             self._opening = asyncio.ensure_future(asyncio.to_thread(self._open))
-        await asyncio.shield(self._opening)
+        try:
+            await asyncio.shield(self._opening)
+        except StorageAccessDenied as exc:
+            if self.refused is None:
+                self.refused = exc
+                logger.error("the archive refused access, nothing was crawled: %s (check the "
+                             "credentials of the AWS chain and that they may write there)", exc)
+            raise CloseSpider(REFUSED_REASON) from exc
 
     def _open(self) -> None:
         archive = self.config.archive
@@ -85,12 +101,14 @@ class ArchiveExtension:
         self.source_storage = (open_storage(self._replay_source, archive.storage_options)
                                if self._replay_source else self.storage)
         self.spool = Spool(archive.spool_dir, self.storage.location())
-        # files an earlier run left in the spool go first, before any state is read
+        # the leases first: taking one is the run's first write, so a refusal (wrong
+        # credentials, read-only ones) ends the run here, before the drain or any fetch
+        self.crawl_sites = self._take_leases(self.config.select_sites(self._site_filter()))
+        # files an earlier run left in the spool go next, before any state is read
         left = self.spool.drain(self.storage)
         if left:
             logger.warning("%d file(s) from an earlier run still wait in the spool (%s): "
                            "storage unreachable?", left, self.spool.ready_dir)
-        self.crawl_sites = self._take_leases(self.config.select_sites(self._site_filter()))
         session = ArchiveSession(self.storage, self.spool, self.crawl_id, self.software,
                                  int(archive.roll_size_mb * 1024 * 1024))
         session.on_write_error = self.write_failed
@@ -104,7 +122,8 @@ class ArchiveExtension:
         for the report and the exit code; the keeper renews the leases while the run lasts."""
         assert self.storage is not None
         ttl = self.config.schedule.lease_seconds
-        leases, free = [], []
+        leases: list[Lease] = []
+        free = []
         for site in sites:
             try:
                 leases.append(acquire(self.storage, site.name, self.crawl_id, ttl))
@@ -112,6 +131,9 @@ class ArchiveExtension:
             except LeaseHeld as held:
                 logger.warning("skipping site %s: %s", site.name, held)
                 self.held.append(held)
+            except StorageAccessDenied:
+                release_all(leases)  # the run ends here: the others need not wait to expire
+                raise
         self._keeper = LeaseKeeper(leases)
         self._keeper.start()
         return tuple(free)

@@ -1,8 +1,9 @@
 """``newsarchive crawl``: one Scrapy run of the configured sites, then the summary.
 
 Exit codes (also in the README): 0 everything fetched is stored; 1 something fetched is not
-stored yet, or the run failed; 3 a requested site was skipped because another crawl holds its
-lease (the other sites were crawled normally). Configuration errors (2) are the CLI's.
+stored yet, or the run failed (storage refusing access included: nothing is fetched then);
+3 a requested site was skipped because another crawl holds its lease (the other sites were
+crawled normally). Configuration errors (2) are the CLI's.
 """
 
 from __future__ import annotations
@@ -84,8 +85,10 @@ class CrawlOutcome:
         return EXIT_HELD if archive.held else EXIT_OK
 
 
-def _failure_report(config: Config, crawl_id: str, started_at: str, error: str | None) -> None:
-    """A run that died before its spider closed still leaves a report, with the error."""
+def _failure_report(config: Config, crawl_id: str, started_at: str, error: str | None,
+                    upload: bool = True) -> None:
+    """A run that died before its spider closed still leaves a report, with the error;
+    without ``upload`` it only waits in the spool (storage refused this run already)."""
     report = RunReport.failed(crawl_id, started_at, utc_now_iso(),
                               error or "the crawl stopped before it could close")
     storage = open_storage(config.archive.uri, config.archive.storage_options)
@@ -95,7 +98,8 @@ def _failure_report(config: Config, crawl_id: str, started_at: str, error: str |
     except OSError as exc:
         print(f"newsarchive crawl: could not write the failure report to the spool "
               f"{spool.root}: {exc.strerror or exc}", file=sys.stderr)
-    spool.drain(storage)
+    if upload:
+        spool.drain(storage)
     spool.close()
 
 
@@ -116,6 +120,11 @@ def run_crawl(config: Config, sites: list[str], verbose: bool = False,
     outcome = CrawlOutcome.of(crawler)
     for held in outcome.archive.held if outcome.archive else []:
         print(f"newsarchive crawl: skipped {held}", file=sys.stderr)
+    if outcome.archive is not None and outcome.archive.refused is not None:
+        # the extension's ERROR line said why: the one line a cron mail shows
+        _failure_report(config, crawl_id, started_at,
+                        f"the archive refused access: {outcome.archive.refused}", upload=False)
+        return EXIT_FAILED
     if outcome.archive is None or not outcome.report:
         _failure_report(config, crawl_id, started_at, last_error.message)
         print(f"newsarchive crawl: crawl {crawl_id} failed: {last_error.message}",

@@ -84,6 +84,7 @@ class SeaweedServer:
         self._port: int | None = None
         self._access_key = ""
         self._secret_key = ""
+        self._read_only_keys = ("", "")
 
     @property
     def log_path(self) -> Path:
@@ -106,6 +107,11 @@ class SeaweedServer:
     @property
     def secret_key(self) -> str:
         return self._secret_key
+
+    @property
+    def read_only_keys(self) -> tuple[str, str]:
+        """(access key, secret key) of a second identity that may read and list, not write."""
+        return self._read_only_keys
 
     @property
     def pid(self) -> int | None:
@@ -198,14 +204,19 @@ class SeaweedServer:
         # fresh keys per start: a leaked keys file from an earlier run opens nothing now
         self._access_key = "AK" + secrets.token_hex(9).upper()
         self._secret_key = secrets.token_urlsafe(30)
-        identity = {
-            "name": "newsarchive",
-            "credentials": [{"accessKey": self._access_key, "secretKey": self._secret_key}],
-            "actions": ["Admin", "Read", "List", "Tagging", "Write"],
-        }
+        self._read_only_keys = ("AK" + secrets.token_hex(9).upper(), secrets.token_urlsafe(30))
+        identities = [
+            {"name": "newsarchive",
+             "credentials": [{"accessKey": self._access_key, "secretKey": self._secret_key}],
+             "actions": ["Admin", "Read", "List", "Tagging", "Write"]},
+            {"name": "reader",
+             "credentials": [{"accessKey": self._read_only_keys[0],
+                              "secretKey": self._read_only_keys[1]}],
+             "actions": ["Read", "List"]},
+        ]
         fd = os.open(self.keys_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
-            json.dump({"identities": [identity]}, out)
+            json.dump({"identities": identities}, out)
 
     def _command(self, weed: str, base: int) -> list[str]:
         return [

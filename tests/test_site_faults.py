@@ -364,8 +364,10 @@ def test_credentials_never_appear_in_output_reports_or_help(web: HostileWeb, s3_
                                                            make_s3_storage: Any,
                                                            tmp_path: Path) -> None:
     """A crawl into S3 with AWS credentials in the environment, verbose, with failing pages;
-    then one with a wrong secret (uploads fail): neither the access key nor either secret
-    shows up on stdout, stderr, in the run reports or in --help."""
+    then, with a wrong secret, through both entry points: each fails before fetching anything
+    (storage refused access, which no spooling fixes) with one line naming the refusal, and
+    neither the access key nor either secret shows up on stdout, stderr, in the run reports,
+    the spool or --help."""
     bucket = f"creds-{uuid.uuid4().hex[:12]}"
     s3_server.create_bucket(bucket)
     urls = [web.url(p) for p in (*GOOD, RESET)]
@@ -373,22 +375,26 @@ def test_credentials_never_appear_in_output_reports_or_help(web: HostileWeb, s3_
     env = {"AWS_ACCESS_KEY_ID": s3_server.access_key, "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_SECRET_ACCESS_KEY": s3_server.secret_key}
     wrong_secret = "WrongSecret" + uuid.uuid4().hex
+    wrong = {**env, "AWS_SECRET_ACCESS_KEY": wrong_secret}
     outputs = [run_cli("crawl", "-v", "--config", str(config), env=env, timeout=120)]
     assert outputs[0].returncode == 0, outputs[0].stderr[-3000:]
-    spool2 = config.read_text().replace('spool"', 'spool2"').replace(
-        "[archive]\n", "[archive]\nupload_timeout = 3\n", 1)
-    config.write_text(spool2.replace(f"s3://{bucket}/", "s3://no-such-bucket-here/"))
-    # uploads that keep failing are given up after 3 s, not 600
+    fetched = len(web.hits)
+    outputs.append(run_cli("crawl", "--config", str(config), env=wrong, timeout=120))
     outputs.append(run_cli("crawl", "news", "-s", f"NEWSARCHIVE_CONFIG={config}",
-                           module="scrapy.cmdline",
-                           timeout=120, env={**env, "AWS_SECRET_ACCESS_KEY": wrong_secret}))
-    assert "SignatureDoesNotMatch" in outputs[1].stderr  # it failed, and said so
+                           module="scrapy.cmdline", timeout=120, env=wrong))
+    refused = outputs[1]
+    assert refused.returncode == 1, refused.stderr[-3000:]
+    [line] = refused.stderr.splitlines()
+    assert "refused access, nothing was crawled" in line and "SignatureDoesNotMatch" in line
+    assert "refused access, nothing was crawled" in outputs[2].stderr
+    assert web.hits[fetched:] == []  # not even robots.txt
     outputs += [run_cli("--help", env=env), run_cli("crawl", "--help", env=env)]
     texts = [o.stdout + o.stderr for o in outputs]
     storage = make_s3_storage(bucket)
     texts += [json.dumps(r) for r in read_reports(storage)]
     texts += [p.read_text(errors="replace") for p in tmp_path.rglob("*.json")]
-    assert len(texts) >= 5
+    texts += [p.read_text(errors="replace") for p in (tmp_path / "spool").rglob("*.data")]
+    assert len(texts) >= 6
     for secret in (s3_server.access_key, s3_server.secret_key, wrong_secret):
         for text in texts:
             assert secret not in text

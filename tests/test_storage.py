@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 import time
 import traceback
 from collections.abc import Callable
@@ -18,9 +19,10 @@ from botocore.exceptions import ClientError
 
 import archive.local
 from archive.keys import InvalidName
+from archive.leases import acquire, local_lock_path
 from archive.local import LocalStorage
 from archive.s3 import MiB, S3Storage
-from archive.storage import ObjectInfo, Storage, StorageError
+from archive.storage import ObjectInfo, Storage, StorageAccessDenied, StorageError
 from testkit.seaweed import SeaweedServer
 
 BAD_KEYS = ["../x", "a//b", "/abs", "", "a/../b", "a/./b", "a/"]
@@ -250,7 +252,7 @@ def test_s3_wrong_secret_fails_without_leaking_credentials(
     ]
 
     for operation in operations:
-        with pytest.raises(StorageError) as caught:
+        with pytest.raises(StorageAccessDenied) as caught:
             operation()
         message = str(caught.value)
         assert s3_storage.bucket in message and "403" in message
@@ -259,6 +261,38 @@ def test_s3_wrong_secret_fails_without_leaking_credentials(
             assert credential not in whole_report
     assert s3_storage.get_bytes("raw/a") == b"x"
     assert not s3_storage.exists("raw/b")
+
+
+def test_s3_refusals_are_told_apart_from_outages(
+    s3_server: SeaweedServer,
+    s3_storage: S3Storage,
+    make_s3_storage: Callable[..., S3Storage],
+) -> None:
+    """Read-only keys and a missing bucket are refusals (a crawl fails at once, and no lease
+    is taken); a server nobody answers on is an outage (the crawl spools under a local lease)."""
+    reader = make_s3_storage(s3_storage.bucket, access_key=s3_server.read_only_keys[0],
+                             secret_key=s3_server.read_only_keys[1])
+    s3_storage.put_bytes("raw/a", b"x")
+    assert reader.get_bytes("raw/a") == b"x"  # reading works: only a write tells
+    with pytest.raises(StorageAccessDenied, match="AccessDenied"):
+        acquire(reader, "news", "crawl-1", ttl=60)
+    assert list(s3_storage.list("locks/")) == []
+    no_bucket = make_s3_storage("no-such-bucket-" + s3_storage.bucket[-8:])
+    with pytest.raises(StorageAccessDenied, match="NoSuchBucket"):
+        acquire(no_bucket, "news", "crawl-1", ttl=60)
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    down = make_s3_storage(s3_storage.bucket, endpoint_url=closed, max_attempts=1)
+    with pytest.raises(StorageError) as caught:
+        down.put_bytes("raw/b", b"y")
+    assert not isinstance(caught.value, StorageAccessDenied)
+    lease = acquire(down, "news", "crawl-1", ttl=60)
+    try:
+        assert lease.local and lease.info["lock"] == str(local_lock_path(down, "news"))
+    finally:
+        lease.release()
 
 
 def test_s3_server_refuses_unsigned_requests(

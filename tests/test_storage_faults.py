@@ -21,7 +21,14 @@ from tests.archivecheck import (
     spool_records,
     wait_for,
 )
-from tests.crawlrun import Archive, read_records, run_cli, set_archive_keys, write_config
+from tests.crawlrun import (
+    Archive,
+    read_records,
+    read_reports,
+    run_cli,
+    set_archive_keys,
+    write_config,
+)
 from tests.faultproxy import ERROR_500, OK, SLOW_DOWN, STALL, THROTTLE, FaultProxy
 from tests.fixtureweb import FixtureWeb
 from tests.test_crawl import local_archive, s3_archive, web  # noqa: F401  fixtures
@@ -91,6 +98,38 @@ def test_s3_unreachable_for_a_run_spools_and_the_next_run_uploads(
                              expected_count(web, sites))
     assert spool_leftovers(tmp_path / "spool") == []
     print(f"\nunreachable run: exit 1 after {failed.duration:.1f} s")  # type: ignore[attr-defined]
+
+
+# -- S3 refusing this client: not an outage, so no crawl --------------------------------------
+def test_read_only_credentials_fail_at_once_and_the_next_run_reports_it(
+        web: FixtureWeb, s3_server: SeaweedServer, s3_archive: Archive,  # noqa: F811
+        tmp_path: Path) -> None:
+    """Keys that may read but not write: the run's first write (its lease) is refused, so it
+    exits 1 with one line, having fetched nothing and written nothing to the archive; only its
+    failure report waits in the spool, and the next run, with good keys, stores it."""
+    access_key, secret_key = s3_server.read_only_keys
+    reader = Archive(s3_archive.uri, s3_archive.storage,
+                     {**s3_archive.env, "AWS_ACCESS_KEY_ID": access_key,
+                      "AWS_SECRET_ACCESS_KEY": secret_key}, s3_archive.endpoint_url)
+    config = write_config(tmp_path / "news.toml", web, s3_archive, tmp_path / "spool")
+
+    refused = crawl(config, reader)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    [line] = refused.stderr.splitlines()
+    assert "refused access, nothing was crawled" in line and "AccessDenied (HTTP 403)" in line
+    assert secret_key not in line
+    assert web.requests == []
+    assert list(s3_archive.storage.list("")) == []  # no lease left behind either
+    waiting = [key.read_text() for key in (tmp_path / "spool").glob("*/ready/*.key")]
+    assert len(waiting) == 1 and waiting[0].startswith("runs/")
+
+    done = crawl(config, s3_archive)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [failed] = [r for r in read_reports(s3_archive.storage) if r.get("error")]
+    assert "the archive refused access" in failed["error"]
+    records = assert_archive_sound(s3_archive.storage)
+    assert_each_article_once(records, expected_count(web, ("dailyplanet", "partner")))
+    print(f"\nread-only keys: exit 1 after {refused.duration:.1f} s: {line}")  # type: ignore[attr-defined]
 
 
 # -- S3 going away mid-run, back later on the same port and data -----------------------------
