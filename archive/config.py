@@ -7,6 +7,7 @@ leave a default in force. Every error names the file, the field and the problem 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -27,6 +28,7 @@ DEFAULT_CONFIG_PATH = "newsarchive.toml"
 # CONTRACT §1: data never shares a folder with the source (./archive is the archive/ package)
 DEFAULT_ARCHIVE_URI = "./data"
 DEFAULT_USER_AGENT = "newsarchive/0.1 (+https://github.com/newsarchive/newsarchive)"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class ConfigError(ValueError):
@@ -58,6 +60,9 @@ class CrawlConfig:
     user_agent: str = DEFAULT_USER_AGENT
     obey_robots: bool = True
     allow_private_networks: bool = False
+    # non-public networks that may be fetched all the same (an intranet site), crawl-wide:
+    # the resolver that checks the address dialled serves the whole process, not one site
+    allowed_networks: tuple[Network, ...] = ()
     max_pages_per_site: int = 1000
     download_delay: float = 1.0
     concurrent_requests_per_domain: int = 2
@@ -302,6 +307,16 @@ def _relative_to_config(config_path: str, uri: str) -> str:
     return os.path.normpath(os.path.join(os.path.dirname(config_path), uri))
 
 
+def _check_network(value: str) -> str | None:
+    try:
+        # strict: "10.1.2.5/24" is refused, since it is unclear whether one host or the /24
+        # was meant
+        ipaddress.ip_network(value.strip())
+    except ValueError as exc:
+        return f"expected a network such as 10.1.2.0/24 or one address: {exc}"
+    return None
+
+
 def _read_crawl(path: str, table: Any) -> CrawlConfig:
     r = _Reader(path, "crawl", table)
     d = CrawlConfig()
@@ -317,6 +332,8 @@ def _read_crawl(path: str, table: Any) -> CrawlConfig:
         user_agent=user_agent,
         obey_robots=r.get("obey_robots", bool, d.obey_robots),
         allow_private_networks=r.get("allow_private_networks", bool, d.allow_private_networks),
+        allowed_networks=tuple(ipaddress.ip_network(value.strip())
+                               for value in r.strings("allowed_networks", _check_network)),
         max_pages_per_site=int(r.number("max_pages_per_site", d.max_pages_per_site, 1, 10**8)),
         download_delay=float(r.number("download_delay", d.download_delay, 0, 3600)),
         concurrent_requests_per_domain=int(

@@ -1,14 +1,53 @@
-"""Which addresses a crawl may dial when private networks are not allowed."""
+"""Which addresses a crawl may dial: public ones, and those of ``[crawl] allowed_networks``.
+
+An allowed network opens what it contains, loopback and private ranges included, with one
+exception: the cloud metadata endpoints (instance credentials live there) are opened only by an
+entry naming that very address (``169.254.169.254/32``), never by a wider network around it
+(``169.254.0.0/16``, ``0.0.0.0/0``), so allowing a link-local or "everything" range by mistake
+never hands a page the machine's credentials.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
+
+from archive.config import Network
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# AWS/GCP/Azure/OpenStack instance metadata, AWS ECS task metadata, AWS IMDS over IPv6, Alibaba
+METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
+    "169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200"))
+
+
+def parse_address(address: str) -> Address:
+    """The address, IPv4-mapped IPv6 as IPv4, zone dropped; ValueError if it is none."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip
 
 
 def is_public_address(address: str) -> bool:
     """True for a globally routable unicast address; ValueError if it is not an address."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    ip = parse_address(address)
     # is_global also excludes shared (100.64/10), documentation and benchmark ranges
     return ip.is_global and not (ip.is_multicast or ip.is_reserved)
+
+
+def in_allowed_networks(address: str, networks: Iterable[Network]) -> bool:
+    """True if an allowed network contains the address (metadata endpoints: only a network
+    of that one address does); ValueError if it is not an address."""
+    ip = parse_address(address)
+    if ip in METADATA_ADDRESSES:
+        return any(net.num_addresses == 1 and ip in net for net in networks)
+    return any(ip in net for net in networks)
+
+
+def may_dial(address: str, networks: Iterable[Network] = ()) -> bool:
+    """Public, or inside an allowed network; False for anything that is not an address."""
+    try:
+        return is_public_address(address) or in_allowed_networks(address, networks)
+    except ValueError:
+        return False

@@ -19,7 +19,7 @@ from archive.config import Config
 from archive.timestamps import utc_now_iso
 from archive.warc import HttpExchange
 from crawler.addon import config_of
-from crawler.addresses import is_public_address
+from crawler.addresses import may_dial, parse_address
 from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.cputime import cpu_time
 from crawler.errors import ErrorLog, error_log
@@ -61,8 +61,8 @@ class BlockedRequest(IgnoreRequest):
 
 class SiteGuardMiddleware:
     """Refuses requests outside their site's domains, to non-public addresses unless the config
-    allows private networks (redirects too, since a redirect is a new request through this
-    chain), and beyond ``max_pages_per_site``.
+    allows private networks or lists them in ``allowed_networks`` (redirects too, since a
+    redirect is a new request through this chain), and beyond ``max_pages_per_site``.
 
     Address literals are checked here; names are checked early here too, but the check that
     counts is :class:`crawler.resolver.GuardedResolver`'s on the address actually dialled
@@ -74,6 +74,7 @@ class SiteGuardMiddleware:
         self.config = config
         self.errors = errors
         self.allow_private = config.crawl.allow_private_networks
+        self.networks = config.crawl.allowed_networks
         self.max_pages = config.crawl.max_pages_per_site
         self._pages: dict[str, int] = {}
         self._host_ok: dict[str, bool] = {}
@@ -89,10 +90,10 @@ class SiteGuardMiddleware:
         site_config = self.config.site(site)
         if not same_site(request.url, site_config.domains):
             self._block(site, "out_of_scope", request, "outside the site's allowed_domains")
-        if not self.allow_private and not await self._public(request.url):
+        if not self.allow_private and not await self._dialable(request.url):
             self._block(site, "private_address", request,
                         "resolves to a private, loopback or link-local address "
-                        "(set [crawl].allow_private_networks to allow)")
+                        "(set [crawl].allow_private_networks or allowed_networks to allow)")
         if urlsplit(request.url).path != "/robots.txt" and not request.meta.get(CHARGED_META):
             self._charge(site)
             request.meta[CHARGED_META] = True
@@ -117,7 +118,9 @@ class SiteGuardMiddleware:
         logger.warning("refused %s: %s", request.url, why)
         raise BlockedRequest(kind, f"{request.url}: {why}")
 
-    async def _public(self, url: str) -> bool:
+    async def _dialable(self, url: str) -> bool:
+        """Public, or in ``allowed_networks``: the literal address, or every address the
+        name resolves to."""
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         if host in REFUSED_HOSTS:
@@ -125,7 +128,8 @@ class SiteGuardMiddleware:
         if host in self._host_ok:
             return self._host_ok[host]
         try:
-            ok = is_public_address(host)
+            parse_address(host)
+            ok = may_dial(host, self.networks)
         except ValueError:  # a name, not an address literal: check what it resolves to
             try:
                 infos = await asyncio.get_running_loop().getaddrinfo(
@@ -133,7 +137,7 @@ class SiteGuardMiddleware:
             except OSError:
                 # not an answer: the resolver Twisted dials through checks (and fails closed)
                 return True
-            ok = all(is_public_address(info[4][0]) for info in infos)
+            ok = all(may_dial(info[4][0], self.networks) for info in infos)
         self._host_ok[host] = ok
         return ok
 

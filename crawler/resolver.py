@@ -3,22 +3,23 @@
 The site guard middleware checks address literals and scope, but a name it resolved itself could
 resolve to another address when Twisted looks it up again to connect (DNS rebinding). This
 resolver is installed on the reactor through Scrapy's ``TWISTED_DNS_RESOLVER``, so the address
-checked is the address dialled. It fails closed: private networks are allowed only when every
-crawl of the process has a parsed config that allows them. Refused names are remembered so that
-the guard can refuse their retries at once and count them under the site that asked.
+checked is the address dialled. It fails closed: a non-public address is dialled only when every
+crawl of the process has a parsed config that allows it (``allow_private_networks``, or one of
+its ``allowed_networks``). Refused names are remembered so that the guard can refuse their
+retries at once and count them under the site that asked.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.error import DNSLookupError
 
-from archive.config import Config
-from crawler.addresses import is_public_address
+from archive.config import Config, Network
+from crawler.addresses import may_dial
 
 logger = logging.getLogger(__name__)
 
@@ -37,16 +38,21 @@ def allow_private_from(settings: Any) -> bool:
     return isinstance(config, Config) and config.crawl.allow_private_networks
 
 
-def check_resolved(name: str, address: str) -> str:
-    """The address, if public; otherwise remember the name and raise."""
-    try:
-        public = is_public_address(address)
-    except ValueError:
-        public = False  # not an address at all: never dial it
-    if not public:
+def allowed_networks_from(settings: Any) -> tuple[Network, ...]:
+    """``allowed_networks`` of a crawl's parsed config; none for anything else."""
+    config = settings.get("NEWSARCHIVE_CONFIG")
+    return config.crawl.allowed_networks if isinstance(config, Config) else ()
+
+
+def check_resolved(name: str, address: str,
+                   dialable: Callable[[str], bool] = may_dial) -> str:
+    """The address, if ``dialable`` (by default: public); otherwise remember the name and
+    raise."""
+    if not dialable(address):
         if name not in REFUSED_HOSTS:
             logger.warning("refused %s: resolves to %s, a private, loopback or link-local "
-                           "address (set [crawl].allow_private_networks to allow)", name, address)
+                           "address (set [crawl].allow_private_networks or allowed_networks "
+                           "to allow)", name, address)
         REFUSED_HOSTS[name.lower()] = address
         raise PrivateAddressRefused(f"{name} resolves to a non-public address ({address})")
     return address
@@ -66,13 +72,24 @@ class GuardedResolver(CachingThreadedResolver):
         resolver._process = crawler
         return resolver
 
+    def _crawl_settings(self) -> list[Any]:
+        return [c.settings for c in getattr(self._process, "crawlers", None) or ()]
+
     @property
     def allow_private(self) -> bool:
-        crawlers = list(getattr(self._process, "crawlers", None) or ())
-        return bool(crawlers) and all(allow_private_from(c.settings) for c in crawlers)
+        crawls = self._crawl_settings()
+        return bool(crawls) and all(allow_private_from(settings) for settings in crawls)
+
+    def dialable(self, address: str) -> bool:
+        """Public, or allowed by every crawl of the process (none running: public only)."""
+        crawls = self._crawl_settings()
+        if not crawls:
+            return may_dial(address)
+        return all(allow_private_from(settings)
+                   or may_dial(address, allowed_networks_from(settings)) for settings in crawls)
 
     def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Any:  # noqa: N802
         deferred = super().getHostByName(name, timeout)
         if not self.allow_private:
-            deferred.addCallback(lambda address: check_resolved(name, address))
+            deferred.addCallback(lambda address: check_resolved(name, address, self.dialable))
         return deferred

@@ -41,6 +41,14 @@ def test_good_config_is_typed_and_defaults_apply() -> None:
     site = config.sites[0]
     assert site.domains == ("example.org",)
     assert site.article_urls[0].search("https://example.org/2026/11/x")
+    assert config.crawl.allowed_networks == ()
+
+
+def test_allowed_networks_are_parsed_networks() -> None:
+    config = parse_config('[crawl]\nallowed_networks = ["10.1.2.0/24", " 127.0.0.2", '
+                          '"fd00::/8"]\n', "x.toml")
+    assert [str(n) for n in config.crawl.allowed_networks] == [
+        "10.1.2.0/24", "127.0.0.2/32", "fd00::/8"]
 
 
 @pytest.mark.parametrize(("text", "field", "problem"), [
@@ -64,6 +72,11 @@ def test_good_config_is_typed_and_defaults_apply() -> None:
     ('[archive]\nendpoint_url = "http://u:pw@127.0.0.1:8333"\n', "archive.endpoint_url",
      "user name or password"),
     ("[archive\n", "", "not valid TOML"),
+    ('[crawl]\nallowed_networks = ["10.1.2.0/24", "10.1.2.5/24"]\n',
+     "crawl.allowed_networks[1]", "10.1.2.5/24 has host bits set"),
+    ('[crawl]\nallowed_networks = ["intranet"]\n', "crawl.allowed_networks[0]",
+     "'intranet' does not appear to be an IPv4 or IPv6 network"),
+    ('[crawl]\nallowed_networks = "10.0.0.0/8"\n', "crawl.allowed_networks", "expected a list"),
 ])
 def test_bad_config_names_file_field_and_problem(text: str, field: str, problem: str) -> None:
     with pytest.raises(ConfigError) as info:

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from crawler.middlewares import SiteGuardMiddleware, is_public_address
+from crawler.addresses import is_public_address
+from crawler.middlewares import SiteGuardMiddleware
 
 
 @pytest.mark.parametrize(("address", "public"), [
@@ -22,12 +23,13 @@ def test_address_classes(address: str, public: bool) -> None:
 
 def _guard() -> SiteGuardMiddleware:
     config = SimpleNamespace(crawl=SimpleNamespace(allow_private_networks=False,
+                                                   allowed_networks=(),
                                                    max_pages_per_site=10), sites=())
     return SiteGuardMiddleware(SimpleNamespace(stats=None), config, SimpleNamespace())
 
 
 def test_names_are_checked_after_resolution() -> None:
     guard = _guard()
-    assert asyncio.run(guard._public("http://localhost:8080/")) is False
-    assert asyncio.run(guard._public("http://169.254.169.254/latest/meta-data/")) is False
-    assert asyncio.run(guard._public("http://[::1]/")) is False
+    assert asyncio.run(guard._dialable("http://localhost:8080/")) is False
+    assert asyncio.run(guard._dialable("http://169.254.169.254/latest/meta-data/")) is False
+    assert asyncio.run(guard._dialable("http://[::1]/")) is False

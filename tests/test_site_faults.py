@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
@@ -245,10 +246,12 @@ def test_retry_after_values() -> None:
 # ------------------------------------------------------------------------------------ SSRF
 
 
-def _resolve(name: str, address: str) -> object:
+def _resolve(name: str, address: str,
+             dialable: Callable[[str], bool] = guarded.may_dial) -> object:
     """What GuardedResolver does with one lookup answer, without a network."""
     result: list[object] = []
-    deferred = defer.succeed(address).addCallback(lambda a: guarded.check_resolved(name, a))
+    deferred = defer.succeed(address).addCallback(
+        lambda a: guarded.check_resolved(name, a, dialable))
     deferred.addBoth(result.append)
     return result[0]
 
@@ -270,8 +273,8 @@ def test_resolver_passes_public_answers_and_fails_closed() -> None:
 class _Counter:
     """A loopback listener that only counts the connections it accepts."""
 
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.sock = socket.create_server((host, 0))
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.accepted = 0
@@ -325,6 +328,77 @@ def test_no_connection_reaches_private_addresses(tmp_path: Path, guard_middlewar
         counter.close()
 
 
+@pytest.mark.parametrize("guard_middleware", [True, False])
+def test_allowed_networks_open_only_what_they_list(tmp_path: Path,
+                                                   guard_middleware: bool) -> None:
+    """allow_private_networks = false, allowed_networks = ["127.0.0.2/32"]: the site on
+    127.0.0.2 is crawled and archived; the same server on 127.0.0.1 and a listener on
+    127.0.0.3 are never dialled, each counted as blocked_private_address. Without the
+    middleware, the resolver (the address actually dialled) draws the same line."""
+    counter = _Counter("127.0.0.3")
+    with HostileWeb() as web:
+        home = "".join(f'<li><a href="{p}">{p}</a></li>' for p in GOOD)
+        web.routes["/"] = lambda ex: ex.send(f"<html><body><ul>{home}</ul></body></html>"
+                                             .encode())
+        for path, topic in GOOD.items():
+            web.routes[path] = _article(topic)
+        try:
+            refused = [web.url("/", host="127.0.0.1"), f"http://127.0.0.3:{counter.port}/"]
+            config = _config(tmp_path / "news.toml", tmp_path,
+                             [web.url("/", host="127.0.0.2"), *refused], private=False)
+            config.write_text(config.read_text().replace(
+                "allow_private_networks = false",
+                'allow_private_networks = false\nallowed_networks = ["127.0.0.2/32"]').replace(
+                "start_urls", 'allowed_domains = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]\n'
+                "start_urls"))
+            settings = ["DOWNLOAD_TIMEOUT=3"]
+            if not guard_middleware:
+                settings.append('DOWNLOADER_MIDDLEWARES={"crawler.middlewares.'
+                                'SiteGuardMiddleware": null}')
+            result = _scrapy_crawl(config, *settings)
+        finally:
+            counter.close()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert counter.accepted == 0 and web.paths("127.0.0.1") == []
+    assert set(GOOD) <= set(web.paths("127.0.0.2"))
+    if guard_middleware:  # which gives requests their site, which records need
+        records = read_records(LocalStorage(tmp_path / "archive"))
+        assert sorted(r["url"] for r in records) == sorted(web.url(p, "127.0.0.2")
+                                                           for p in GOOD)
+    [report] = read_reports(LocalStorage(tmp_path / "archive"))
+    blocked = {e["url"] for e in report["error_examples"]
+               if e["kind"] == "blocked_private_address"}
+    assert set(refused) <= blocked, report["error_examples"]
+    assert {urlsplit(url).hostname for url in blocked} == {"127.0.0.1", "127.0.0.3"}
+
+
+def test_allowed_networks_in_the_resolver_and_the_metadata_exception(tmp_path: Path) -> None:
+    """The resolver dials what every crawl allows; a wide network never opens the cloud
+    metadata address, which only an entry naming it does."""
+    path = _config(tmp_path / "news.toml", tmp_path, ["http://news.example/"], private=False)
+    text = path.read_text()
+
+    def resolver_for(networks: str) -> guarded.GuardedResolver:
+        path.write_text(text.replace("allow_private_networks = false",
+                                     f"allow_private_networks = false\n"
+                                     f"allowed_networks = {networks}"))
+        crawl = crawl_settings(load_config(path), "20261125T000000Z-000000")
+        process = SimpleNamespace(settings=crawl, crawlers=[SimpleNamespace(settings=crawl)])
+        return guarded.GuardedResolver.from_crawler(process, reactor=SimpleNamespace())
+
+    wide = resolver_for('["10.1.2.0/24", "169.254.0.0/16", "0.0.0.0/0"]')
+    for address in ("10.1.2.77", "127.0.0.3", "169.254.1.1", "93.184.216.34"):
+        assert _resolve("intranet.example", address, wide.dialable) == address
+    metadata = _resolve("metadata.example", "169.254.169.254", wide.dialable)
+    assert isinstance(metadata, Failure) and metadata.check(guarded.PrivateAddressRefused)
+    assert _resolve("fd.example", "::1", wide.dialable) != "::1"  # an IPv4 list opens no IPv6
+    named = resolver_for('["169.254.169.254/32"]')
+    assert _resolve("metadata.example", "169.254.169.254", named.dialable) == "169.254.169.254"
+    narrow = resolver_for('["10.1.2.0/24"]')
+    assert isinstance(_resolve("other.example", "10.1.3.1", narrow.dialable), Failure)
+    assert _resolve("mapped.example", "::ffff:10.1.2.9", narrow.dialable) == "::ffff:10.1.2.9"
+
+
 def test_redirect_to_private_addresses_is_refused() -> None:
     """A redirect from a public site to the metadata address or to a name resolving to
     loopback is a new request through the guard, and refused. (End to end, the first hop would
@@ -333,6 +407,7 @@ def test_redirect_to_private_addresses_is_refused() -> None:
     site = SimpleNamespace(name="news", domains=("news.example", "169.254.169.254",
                                                  "localhost"))
     config = SimpleNamespace(crawl=SimpleNamespace(allow_private_networks=False,
+                                                   allowed_networks=(),
                                                    max_pages_per_site=10),
                              sites=(site,), site=lambda name: site)
     error_log = SimpleNamespace(add=lambda *a: errors.append(a))
