@@ -462,6 +462,7 @@ def test_credentials_never_appear_in_output_reports_or_help(web: HostileWeb, s3_
     [line] = refused.stderr.splitlines()
     assert "refused access, nothing was crawled" in line and "SignatureDoesNotMatch" in line
     assert "refused access, nothing was crawled" in outputs[2].stderr
+    assert outputs[2].returncode == 1, outputs[2].stderr[-3000:]
     assert web.hits[fetched:] == []  # not even robots.txt
     outputs += [run_cli("--help", env=env), run_cli("crawl", "--help", env=env)]
     texts = [o.stdout + o.stderr for o in outputs]

@@ -6,6 +6,9 @@ printed as a 40-line traceback and the command exits 1. Here the config named by
 its options: a problem is the one line ``newsarchive`` prints for it (the file, the field, what
 is wrong), on stderr, and the exit code is 2, the contract's code for config errors. The parsed
 config then travels in the settings, so the add-on does not parse the file again.
+
+Scrapy's own command exits 0 whatever the run's end; this one exits 1 when the run did not end
+normally (a refused archive, a spider closed by an error), as ``newsarchive crawl`` does.
 """
 
 from __future__ import annotations
@@ -14,15 +17,30 @@ import argparse
 import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.crawler import Crawler
 
 from archive.config import ConfigError
+from archive.run_reports import NORMAL_ENDINGS
 from crawler.addon import read_config
 from crawler.spiders.news import site_names
 
 EXIT_CONFIG = 2  # README's "config or argument error"
+EXIT_FAILED = 1  # README's "the run failed"
 
 
 class Command(ScrapyCrawlCommand):
+    crawler: Crawler | None = None
+
+    def _create_crawler(self, spname: str) -> Crawler:
+        self.crawler = super()._create_crawler(spname)
+        return self.crawler
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().run(args, opts)
+        ended = self.crawler.stats.get_value("finish_reason") if self.crawler else None
+        if ended not in NORMAL_ENDINGS:
+            self.exitcode = EXIT_FAILED
+
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
         assert self.settings is not None
