@@ -3,7 +3,7 @@
 Copies and distinct articles are built from ../shared/eval and ../shared/eval2 at run time
 (``bench/neardup_pairs.py``) and extracted by the real extractor. For each method it prints
 recall on the copies, false positives among the distinct pairs, and the state it needs per
-article (on storage and in memory, next to the 44/28 bytes every entry costs anyway), then the
+article (on storage and in memory, all of it: what every method needs is in BASE_*), then the
 CPU of the fingerprints per page; the same figures go to ``bench/results/neardup-<ts>.json``.
 
     python -m bench.neardup [--eval-dir ../shared/eval --eval-dir ../shared/eval2] [--show N]
@@ -51,9 +51,10 @@ from pipelines.fingerprint import (
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_EVAL_DIRS = [REPO.parent / "shared" / "eval", REPO.parent / "shared" / "eval2"]
-# per article, whatever the method: id, text hash, version, published (8+8+4+8 on storage; in
-# memory the text-hash index adds 16)
-BASE_STORAGE, BASE_MEMORY = 28, 44
+# per article, whatever the method: id, text hash, version, published (8+8+4+8) on storage; in
+# memory id, text hash, version and the text-hash index (36), and for a recent article its
+# candidate's position, archived day and published time (14)
+BASE_STORAGE, BASE_MEMORY = 28, 50
 SIMHASH_MEMORY = 8 + 10 * 8  # the simhash and its ten band-table entries
 
 
@@ -175,7 +176,8 @@ def methods() -> list[tuple[str, Linked, int | None, int | None]]:
     chosen = _chosen()
     found.append(("two stages: simhash64 <= 9 bits, else the chosen minhash",
                   lambda x, y: hamming(x.simhashes[3], y.simhashes[3]) <= NEAR_DUPLICATE_BITS
-                  or chosen(x, y), 2 * SKETCH_SLOTS + 10, 2 * SKETCH_SLOTS + 2 + SIMHASH_MEMORY))
+                  or chosen(x, y), 2 * SKETCH_SLOTS + 10,
+                  2 * SKETCH_SLOTS + 2 + 4 * (SKETCH_SLOTS // BAND_ROWS) + SIMHASH_MEMORY))
     return found
 
 

@@ -293,9 +293,11 @@ class DedupIndex:
 
     def _sketch_candidates(self, sketch: Sketch) -> Iterator[tuple[int, Sketch | None]]:
         yield from self.tables.sketch_candidates(sketch)
-        for table, key in zip(self._sketch_bands, band_keys(sketch), strict=True):
-            for id_ in table.get(key, ()):
-                yield id_, self._by_id[id_].sketch
+        # a copy shares most bands with its original: each candidate is compared once
+        found = {id_ for table, key in zip(self._sketch_bands, band_keys(sketch), strict=True)
+                 for id_ in table.get(key, ())}
+        for id_ in found:
+            yield id_, self._by_id[id_].sketch
 
     def _simhash_candidates(self, simhash: int) -> Iterator[tuple[int, int | None]]:
         yield from self.tables.simhash_candidates(simhash)

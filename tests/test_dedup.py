@@ -47,7 +47,6 @@ def _copies(story: dict) -> dict[str, str]:
     return {
         "caption, one line added": _text([first, CAPTION, *rest, appeared]),
         "credit, two lines added": _text([NOTE, first, *rest, CREDIT, appeared]),
-        "credit only": _text([first, *rest, CREDIT]),
         "headline repeated, caption": _text([story["headline"], first, CAPTION, *rest]),
     }
 
@@ -67,8 +66,8 @@ def test_content_hash_ignores_whitespace_only() -> None:
 
 
 @pytest.mark.parametrize("variant", list(_copies(STORIES[0])))
-def test_syndicated_copies_are_linked_to_their_original(variant: str) -> None:
-    # the 64-bit SimHash at 9 bits missed 7 of these 120 copies (10 to 13 bits away)
+def test_syndicated_copies_are_linked_and_distinct_articles_are_not(variant: str) -> None:
+    # the 64-bit SimHash at 9 bits missed 11 of these 90 copies (10 to 16 bits away)
     index = DedupIndex()
     for n, story in enumerate(STORIES):
         index.add(_entry(n + 1, _original(story)))
@@ -76,15 +75,10 @@ def test_syndicated_copies_are_linked_to_their_original(variant: str) -> None:
               if index.near_duplicate(sketch(copy := _copies(story)[variant]), simhash(copy),
                                       exclude=1000) != n + 1]
     assert missed == []
-
-
-def test_distinct_articles_of_one_site_are_not_linked() -> None:
-    index = DedupIndex()
-    for n, story in enumerate(STORIES):
-        index.add(_entry(n + 1, _original(story)))
-    linked = {story["slug"]: index.near_duplicate(sketch(_original(story)), None, exclude=n + 1)
-              for n, story in enumerate(STORIES)}
-    assert len(STORIES) >= 30 and set(linked.values()) == {None}
+    # no story of the same sites (shared boilerplate, close days) is linked to another
+    linked = [story["slug"] for n, story in enumerate(STORIES)
+              if index.near_duplicate(sketch(_original(story)), None, exclude=n + 1)]
+    assert len(STORIES) >= 30 and linked == []
 
 
 def test_index_versions_exact_and_near_duplicates() -> None:
