@@ -211,7 +211,13 @@ def cpu_per_page(texts: list[str]) -> dict[str, float]:
         return (time.process_time() - start) * 1000 / len(texts)
     return {"shingle hashes": timed(shingle_hashes),
             "simhash64 (hashes + simhash)": timed(lambda t: simhash_of(shingle_hashes(t))),
-            "minhash 32 (hashes + sketch)": timed(lambda t: sketch_of(shingle_hashes(t)))}
+            "minhash 32 (hashes + sketch)": timed(lambda t: sketch_of(shingle_hashes(t))),
+            "what the worker computes (hashes + sketch + simhash)": timed(_worker_fingerprints)}
+
+
+def _worker_fingerprints(text: str) -> tuple[Sketch, int]:
+    hashes = shingle_hashes(text)
+    return sketch_of(hashes), simhash_of(hashes)
 
 
 def index_costs(articles: int, probes: int = 200) -> dict[str, float]:

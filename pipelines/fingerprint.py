@@ -29,7 +29,10 @@ NEAR_DUPLICATE_CONTAINMENT = 0.7
 # SimHash (state format 1): Hamming distance within which two texts are near-identical
 NEAR_DUPLICATE_BITS = 9
 _WORD = re.compile(r"\w+", re.UNICODE)
-_MASKS = [1 << bit for bit in range(64)]
+# a byte's eight bits spread into eight 32-bit counters: adding the spreads of a byte of every
+# hash counts how many hashes have each of its bits set, eight bits in one addition
+_SPREAD = [sum(((byte >> bit) & 1) << (32 * bit) for bit in range(8)) for byte in range(256)]
+_LANE = 0xFFFFFFFF
 _MAX_COUNT = 0xFFFF
 
 
@@ -54,11 +57,23 @@ def shingle_hashes(text: str, words: int = SHINGLE_WORDS) -> list[int]:
 
 def simhash_of(hashes: list[int]) -> int:
     """64-bit SimHash of shingle hashes (unweighted): a bit is set when most hashes have it."""
+    spread = _SPREAD
+    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = 0
+    for h in hashes:  # one counter per byte of the hash, its eight bits counted at once
+        c0 += spread[h & 255]
+        c1 += spread[(h >> 8) & 255]
+        c2 += spread[(h >> 16) & 255]
+        c3 += spread[(h >> 24) & 255]
+        c4 += spread[(h >> 32) & 255]
+        c5 += spread[(h >> 40) & 255]
+        c6 += spread[(h >> 48) & 255]
+        c7 += spread[h >> 56]
     half = len(hashes) / 2
     value = 0
-    for bit, mask in enumerate(_MASKS):
-        if sum(1 for h in hashes if h & mask) > half:
-            value |= 1 << bit
+    for byte, counters in enumerate((c0, c1, c2, c3, c4, c5, c6, c7)):
+        for bit in range(8):
+            if (counters >> (32 * bit)) & _LANE > half:
+                value |= 1 << (8 * byte + bit)
     return value
 
 

@@ -109,6 +109,8 @@ def test_format_1_entries_are_still_found_by_simhash_within_the_threshold() -> N
                 probe ^= 1 << bit
             found = index.near_duplicate(sketch(BASE), probe, exclude=0)
             assert found == (7 if count <= NEAR_DUPLICATE_BITS else None)
+    # format-1 segments hold SimHashes computed by earlier crawls: the function must not change
+    assert simhash(BASE) == 0x6B19E96A4952E8B8
 
 
 def test_segments_round_trip_with_published_times(local_storage, tmp_path: Path) -> None:
