@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from archive.local import LocalStorage
 from pipelines.dedup import article_id
 from pipelines.dedup_index import DedupIndex, StateEntry, TableBuilder, published_seconds
 from pipelines.dedup_state import DedupState, decode_segment, encode_segment, iter_segment
 from pipelines.fingerprint import NEAR_DUPLICATE_BITS, content_hash, hamming, simhash, sketch
+from tests.crawlrun import Archive, read_records, run_cli, write_config
+from tests.fixtureweb import FixtureWeb
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = ("The harbour authority said on Monday that repairs to the outer wall would start in "
@@ -153,6 +156,25 @@ def test_format_1_segments_still_load_beside_format_2(local_storage, tmp_path: P
     copy = _text([*STORIES[1]["paragraphs"], BOILERPLATE])
     assert index.near_duplicate(sketch(copy), simhash(copy), exclude=99) == 11
     assert index.near_duplicate(sketch(BASE + "A line."), simhash(BASE), exclude=99) == 13
+
+
+def test_a_crawls_state_dates_every_article_it_archived(tmp_path: Path) -> None:
+    # which of two copies is the original ("published first, else archived first") is decided
+    # from the state alone, whichever run archived the other
+    root = tmp_path / "archive"
+    archive = Archive(str(root), LocalStorage(root), {})
+    with FixtureWeb() as web:
+        config = write_config(tmp_path / "news.toml", web, archive, tmp_path / "spool")
+        result = run_cli("crawl", "--config", str(config), env=archive.env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    records = read_records(archive.storage)
+    index = DedupState(archive.storage, tmp_path / "cache").load()
+    for record in records:
+        entry = index.latest(int(record["id"], 16))
+        assert entry.published == published_seconds(record["published"]), record["url"]
+        assert entry.sketch == sketch(record["text"])
+        assert index.tables.archived_day(entry.id) == record["fetched_at"][:10]
+    assert sum(1 for r in records if r["published"]) >= len(records) - 1 > 10
 
 
 def test_published_seconds_reads_the_pages_dates() -> None:
