@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo demo-s3 test soak lint eval bench bench-long clean
+.PHONY: install demo demo-s3 test soak lint eval bench bench-long bench-neardup clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ bench: $(STAMP)
 
 bench-long: $(STAMP)
 	$(BIN)/python -m bench --long
+
+# near-duplicate detection: recall, false positives and state size per method, on copies built
+# from ../shared/eval and ../shared/eval2
+bench-neardup: $(STAMP)
+	$(BIN)/python -m bench.neardup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -20,10 +20,10 @@ from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.cputime import cpu_time
 from crawler.items import ArticlePage
 from crawler.signals import archived_crawl_started
-from pipelines.dedup_index import DedupIndex, StateEntry
+from pipelines.dedup_index import DedupIndex, StateEntry, published_seconds
 from pipelines.dedup_state import DedupState
 from pipelines.extract import ExtractedArticle
-from pipelines.extraction import EXTRACTOR
+from pipelines.extraction import EXTRACTOR, Extraction
 
 logger = logging.getLogger(__name__)
 def article_id(canonical: str) -> str:
@@ -82,8 +82,8 @@ class DedupPipeline:
     def _count(self, site: str, outcome: str) -> None:
         self.crawler.stats.inc_value(f"newsarchive/{site}/articles/{outcome}")
 
-    def _decide(self, page: ArticlePage, canonical: str, id_: int, content: int, simhash: int
-                ) -> tuple[int, int | None]:
+    def _decide(self, page: ArticlePage, canonical: str, id_: int, content: int,
+                extraction: Extraction) -> tuple[int, int | None]:
         """(version, near-duplicate id) of a record to write, or DropItem with the outcome."""
         previous = self.index.latest(id_)
         if id_ in self._recorded_this_run:
@@ -95,7 +95,7 @@ class DedupPipeline:
         if previous is None and self.index.id_with_content(content) is not None:
             self._count(page.site, "duplicate")
             raise DropItem(f"same text already archived under another URL: {page.url}")
-        near = self.index.near_duplicate(simhash, exclude=id_)
+        near = self.index.near_duplicate(extraction.sketch, extraction.simhash, exclude=id_)
         outcome = "updated" if previous else ("near_duplicate" if near is not None else "new")
         self._count(page.site, outcome)
         return (previous.version + 1 if previous else 1), near
@@ -130,9 +130,9 @@ class DedupPipeline:
         id_ = int(article_id(item.canonical_url), 16)
         content = hash_prefix(extraction.content_hash)
         with cpu_time(self.crawler.stats, "dedup"):
-            version, near = self._decide(page, item.canonical_url, id_, content,
-                                         extraction.simhash)
-        entry = StateEntry(id_, content, extraction.simhash, version)
+            version, near = self._decide(page, item.canonical_url, id_, content, extraction)
+        entry = StateEntry(id_, content, version, extraction.sketch,
+                           published_seconds(extraction.published))
         self.index.add(entry)
         self._recorded_this_run.add(id_)
         return RecordToStore(page.fetched_at[:10], self._record(item, version, near), entry)

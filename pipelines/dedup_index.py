@@ -2,38 +2,88 @@
 
 In memory only; where it comes from (the segments in the archive) is ``pipelines/dedup_state.py``.
 
-What the archive held when the run started is frozen into sorted arrays (about 120 bytes an
-article: id, text hash, simhash, version; a text-hash index over every version; ten band tables
-for near-duplicate candidates) searched by bisection. What the run adds goes into small dicts on
-top. Near-duplicate candidates come from the last ``near_duplicate_days`` of the archive only:
-syndicated and re-posted copies appear within days, and the window bounds the band search however
-large the archive grows; exact duplicates and versions are checked against everything.
+What the archive held when the run started is frozen into sorted arrays searched by bisection:
+for every article its id, text hash, version and a text-hash index over every version (36 bytes
+an article); for the articles of the last ``near_duplicate_days`` only, the near-duplicate
+candidates, each with its MinHash sketch, shingle count, published time and archived day, and
+16 band tables that hold only positions (a band's key is read from the sketch itself when the
+table is searched), 144 bytes more. What the run adds goes into small dicts on top. Syndicated
+and re-posted copies appear within days: the window bounds the band search however large the
+archive grows; exact duplicates and versions are checked against everything. Entries of state
+format 1 (a SimHash, no sketch, no published time) are still candidates, compared by SimHash.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import sys
 from array import array
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from pipelines.fingerprint import NEAR_DUPLICATE_BITS, hamming
+from pipelines.fingerprint import (
+    BAND_ROWS,
+    NEAR_DUPLICATE_BITS,
+    SKETCH_SLOTS,
+    SLOT_BITS,
+    Sketch,
+    band_keys,
+    containment,
+    hamming,
+    is_near_copy,
+)
 
-# NEAR_DUPLICATE_BITS + 1 bands: two simhashes within the threshold differ in at most that
-# many bands, so they share at least one band value exactly (pigeonhole) and are compared
+# NEAR_DUPLICATE_BITS + 1 SimHash bands: two simhashes within the threshold differ in at most
+# that many bands, so they share at least one band value exactly (pigeonhole) and are compared
 _BAND_COUNT = NEAR_DUPLICATE_BITS + 1
 _BANDS = [(round(i * 64 / _BAND_COUNT), round((i + 1) * 64 / _BAND_COUNT))
           for i in range(_BAND_COUNT)]
 _LOW32 = 0xFFFFFFFF
+_SKETCH_BANDS = SKETCH_SLOTS // BAND_ROWS
+# the tables keep a sketch as 32-bit words, one a band
+assert BAND_ROWS * SLOT_BITS == 32
+_SLOT_MASK = (1 << SLOT_BITS) - 1
+UNKNOWN_PUBLISHED = -(2 ** 63)  # in arrays: the page declared no date
+_EPOCH_DAY = dt.date(1970, 1, 1)
 
 
 @dataclass(frozen=True, slots=True)
 class StateEntry:
+    """What the state knows of an article's latest version. ``published``: the page's own date,
+    seconds since the epoch (UTC), None when unknown. Entries of format 1 carry a ``simhash``
+    and no sketch; new entries a ``sketch`` and no simhash."""
+
     id: int
     content: int
-    simhash: int
     version: int
+    sketch: Sketch | None = None
+    published: int | None = None
+    simhash: int | None = None
+
+
+# a segment entry as dedup_state decodes it, whatever its format:
+# (id, content, version, published or None, simhash or None, shingle count, slots bytes or None)
+Fields = tuple[int, int, int, int | None, int | None, int, bytes | None]
+
+
+def published_seconds(published: str | None) -> int | None:
+    """An ISO 8601 date or time (``Extraction.published``) as seconds since the epoch; a time
+    without an offset counts as UTC, a date alone as its midnight UTC; None if unreadable."""
+    if not published:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(published.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return int(when.timestamp())
+
+
+def day_number(day: str) -> int:
+    return (dt.date.fromisoformat(day) - _EPOCH_DAY).days
 
 
 def _band_values(simhash: int) -> Iterator[tuple[int, int]]:
@@ -45,21 +95,68 @@ class TableBuilder:
     """Collects segment entries into flat arrays, then freezes them into ArchiveTables."""
 
     def __init__(self) -> None:
-        self.ids, self.contents, self.simhashes = array("Q"), array("Q"), array("Q")
-        self.versions = array("L")
-        self.recent = bytearray()
+        self.ids, self.contents, self.versions = array("Q"), array("Q"), array("I")
+        # fingerprints of the recent entries only, by their raw index
+        self.recent: dict[int, tuple[int | None, int | None, int, bytes | None, int]] = {}
 
-    def add_entries(self, entries: Iterable[tuple[int, int, int, int]], recent: bool) -> None:
-        """(id, content hash prefix, simhash, version) tuples, as a segment decodes to."""
-        for id_, content, simhash, version in entries:
+    def add_entries(self, entries: Iterable[Fields], recent: bool, day: str = "1970-01-01"
+                    ) -> None:
+        """Entries of one segment, archived on ``day``."""
+        day_no = day_number(day)
+        for id_, content, version, published, simhash, count, slots in entries:
+            if recent:
+                self.recent[len(self.ids)] = (published, simhash, count, slots, day_no)
             self.ids.append(id_)
             self.contents.append(content)
-            self.simhashes.append(simhash)
             self.versions.append(version)
-            self.recent.append(recent)
 
     def build(self) -> ArchiveTables:
         return ArchiveTables(self)
+
+
+class _Candidates:
+    """Recent articles with a sketch: positions, sketches, counts, published times, days, and
+    one table a band of candidate numbers sorted by that band's key. The slots are kept as
+    32-bit words, each one band's key (two 16-bit slots, the first in the low bits)."""
+
+    def __init__(self) -> None:
+        self.pos, self.counts, self.days = array("I"), array("H"), array("H")
+        self.published = array("q")
+        self.words = array("I")
+        self.bands: list[array] = []
+
+    def add(self, pos: int, published: int | None, count: int, slots: bytes, day: int) -> None:
+        self.pos.append(pos)
+        self.published.append(UNKNOWN_PUBLISHED if published is None else published)
+        self.counts.append(count)
+        self.words.frombytes(slots)
+        self.days.append(day)
+
+    def freeze(self) -> None:
+        if sys.byteorder == "big":  # segments are little-endian
+            self.words.byteswap()
+        self.bands = [array("I", sorted(range(len(self.pos)),
+                                        key=self.words[band::_SKETCH_BANDS].__getitem__))
+                      for band in range(_SKETCH_BANDS)]
+
+    def sketch(self, k: int) -> Sketch:
+        words = self.words[k * _SKETCH_BANDS:(k + 1) * _SKETCH_BANDS]
+        slots = tuple(slot for word in words for slot in (word & _SLOT_MASK, word >> SLOT_BITS))
+        return Sketch(slots, self.counts[k])
+
+    def matching(self, sketch: Sketch) -> Iterator[int]:
+        """Candidates sharing a band with ``sketch`` (a candidate may come more than once)."""
+        words = self.words
+        for band, key in enumerate(band_keys(sketch)):
+            table = self.bands[band]
+            start = bisect_left(table, key, key=lambda k, b=band: words[k * _SKETCH_BANDS + b])
+            while start < len(table) and words[table[start] * _SKETCH_BANDS + band] == key:
+                yield table[start]
+                start += 1
+
+    def nbytes(self) -> int:
+        arrays = [self.pos, self.counts, self.days, self.published, self.words, *self.bands]
+        return sum(a.itemsize * len(a) for a in arrays)
 
 
 class ArchiveTables:
@@ -74,30 +171,64 @@ class ArchiveTables:
                   if n + 1 == len(order) or raw.ids[order[n + 1]] != raw.ids[i]]
         self.ids = array("Q", (raw.ids[i] for i in latest))
         self.contents = array("Q", (raw.contents[i] for i in latest))
-        self.simhashes = array("Q", (raw.simhashes[i] for i in latest))
-        self.versions = array("L", (raw.versions[i] for i in latest))
+        self.versions = array("I", (raw.versions[i] for i in latest))
         for i in order:  # the owner of a text: the article that has (or had) it
             content_owner.setdefault(raw.contents[i], raw.ids[i])
         self.content_owners = array("Q", (content_owner[c] for c in self.content_keys))
+        self.near = _Candidates()
+        # format-1 candidates: position, simhash, archived day; ten simhash band tables
+        self.old_pos, self.old_simhashes, self.old_days = array("I"), array("Q"), array("H")
         bands: list[array] = [array("Q") for _ in _BANDS]
         for pos, i in enumerate(latest):
-            if raw.recent[i]:
-                for band, value in _band_values(self.simhashes[pos]):
-                    bands[band].append((value << 32) | pos)
-        self.bands = [array("Q", sorted(table)) for table in bands]
+            if i not in raw.recent:
+                continue
+            published, simhash, count, slots, day = raw.recent[i]
+            if slots is not None:
+                self.near.add(pos, published, count, slots, day)
+                continue
+            for band, value in _band_values(simhash or 0):
+                bands[band].append((value << 32) | len(self.old_pos))
+            self.old_pos.append(pos)
+            self.old_simhashes.append(simhash or 0)
+            self.old_days.append(day)
+        self.near.freeze()
+        self.old_bands = [array("Q", sorted(table)) for table in bands]
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def nbytes(self) -> int:
-        arrays = [self.ids, self.contents, self.simhashes, self.versions, self.content_keys,
-                  self.content_owners, *self.bands]
-        return sum(a.itemsize * len(a) for a in arrays)
+        arrays = [self.ids, self.contents, self.versions, self.content_keys, self.content_owners,
+                  self.old_pos, self.old_simhashes, self.old_days, *self.old_bands]
+        return sum(a.itemsize * len(a) for a in arrays) + self.near.nbytes()
+
+    def _position(self, id_: int) -> int | None:
+        pos = bisect_left(self.ids, id_)
+        return pos if pos < len(self.ids) and self.ids[pos] == id_ else None
 
     def latest(self, id_: int) -> StateEntry | None:
-        pos = bisect_left(self.ids, id_)
-        if pos < len(self.ids) and self.ids[pos] == id_:
-            return StateEntry(id_, self.contents[pos], self.simhashes[pos], self.versions[pos])
+        pos = self._position(id_)
+        if pos is None:
+            return None
+        sketch, published, simhash = None, None, None
+        k = bisect_left(self.near.pos, pos)
+        if k < len(self.near.pos) and self.near.pos[k] == pos:
+            sketch = self.near.sketch(k)
+            stamp = self.near.published[k]
+            published = None if stamp == UNKNOWN_PUBLISHED else stamp
+        k = bisect_left(self.old_pos, pos)
+        if k < len(self.old_pos) and self.old_pos[k] == pos:
+            simhash = self.old_simhashes[k]
+        return StateEntry(id_, self.contents[pos], self.versions[pos], sketch, published,
+                          simhash)
+
+    def archived_day(self, id_: int) -> str | None:
+        """The day a recent article's latest version was archived (its segment's day)."""
+        pos = self._position(id_)
+        for positions, days in ((self.near.pos, self.near.days), (self.old_pos, self.old_days)):
+            k = bisect_left(positions, pos) if pos is not None else len(positions)
+            if k < len(positions) and positions[k] == pos:
+                return (_EPOCH_DAY + dt.timedelta(days=days[k])).isoformat()
         return None
 
     def id_with_content(self, content: int) -> int | None:
@@ -106,15 +237,20 @@ class ArchiveTables:
             return self.content_owners[pos]
         return None
 
-    def candidates(self, simhash: int) -> Iterator[tuple[int, int]]:
-        """(id, simhash) of recent articles sharing a band value with ``simhash``."""
+    def sketch_candidates(self, sketch: Sketch) -> Iterator[tuple[int, Sketch]]:
+        """(id, sketch) of recent articles sharing a band with ``sketch``."""
+        for k in set(self.near.matching(sketch)):
+            yield self.ids[self.near.pos[k]], self.near.sketch(k)
+
+    def simhash_candidates(self, simhash: int) -> Iterator[tuple[int, int]]:
+        """(id, simhash) of recent format-1 articles sharing a band value with ``simhash``."""
         for band, value in _band_values(simhash):
-            table = self.bands[band]
+            table = self.old_bands[band]
             start = bisect_left(table, value << 32)
             stop = bisect_left(table, (value + 1) << 32)
             for k in range(start, stop):
-                pos = table[k] & _LOW32
-                yield self.ids[pos], self.simhashes[pos]
+                at = table[k] & _LOW32
+                yield self.ids[self.old_pos[at]], self.old_simhashes[at]
 
 
 class DedupIndex:
@@ -125,7 +261,9 @@ class DedupIndex:
         self.tables = tables or TableBuilder().build()
         self._by_id: dict[int, StateEntry] = {}
         self._by_content: dict[int, int] = {}
-        self._bands: list[dict[int, list[int]]] = [defaultdict(list) for _ in _BANDS]
+        self._sketch_bands: list[dict[int, list[int]]] = [
+            defaultdict(list) for _ in range(_SKETCH_BANDS)]
+        self._simhash_bands: list[dict[int, list[int]]] = [defaultdict(list) for _ in _BANDS]
 
     def __len__(self) -> int:
         added = sum(1 for id_ in self._by_id if self.tables.latest(id_) is None)
@@ -137,10 +275,14 @@ class DedupIndex:
             return
         self._by_id[entry.id] = entry
         self._by_content.setdefault(entry.content, entry.id)
-        for band, value in _band_values(entry.simhash):
-            bucket = self._bands[band][value]
-            if entry.id not in bucket:
-                bucket.append(entry.id)
+        if entry.sketch is not None:
+            buckets = zip(self._sketch_bands, band_keys(entry.sketch), strict=True)
+        else:  # a format-1 entry of a segment still waiting in the spool
+            buckets = ((self._simhash_bands[band], value)
+                       for band, value in _band_values(entry.simhash or 0))
+        for table, value in buckets:
+            if entry.id not in table[value]:
+                table[value].append(entry.id)
 
     def latest(self, id_: int) -> StateEntry | None:
         return self._by_id.get(id_) or self.tables.latest(id_)
@@ -149,20 +291,42 @@ class DedupIndex:
         found = self._by_content.get(content)
         return found if found is not None else self.tables.id_with_content(content)
 
-    def _candidates(self, simhash: int) -> Iterator[tuple[int, int]]:
-        yield from self.tables.candidates(simhash)
+    def _sketch_candidates(self, sketch: Sketch) -> Iterator[tuple[int, Sketch | None]]:
+        yield from self.tables.sketch_candidates(sketch)
+        # a copy shares most bands with its original: each candidate is compared once
+        found = {id_ for table, key in zip(self._sketch_bands, band_keys(sketch), strict=True)
+                 for id_ in table.get(key, ())}
+        for id_ in found:
+            yield id_, self._by_id[id_].sketch
+
+    def _simhash_candidates(self, simhash: int) -> Iterator[tuple[int, int | None]]:
+        yield from self.tables.simhash_candidates(simhash)
         for band, value in _band_values(simhash):
-            for id_ in self._bands[band].get(value, ()):
+            for id_ in self._simhash_bands[band].get(value, ()):
                 yield id_, self._by_id[id_].simhash
 
-    def near_duplicate(self, simhash: int, exclude: int) -> int | None:
-        """The id whose text is nearest to ``simhash`` within the threshold (ties: lowest id)."""
-        best, best_distance = None, NEAR_DUPLICATE_BITS + 1
-        for candidate, other in self._candidates(simhash):
-            if candidate == exclude:
+    def near_duplicate(self, sketch: Sketch, simhash: int | None, exclude: int) -> int | None:
+        """The id of the text nearest to this one among the near-identical (highest estimated
+        containment; ties: lowest id); else, among format-1 entries, the one whose SimHash is
+        nearest to ``simhash`` within NEAR_DUPLICATE_BITS."""
+        best, best_score = None, -1.0
+        for candidate, other in self._sketch_candidates(sketch):
+            current = self._by_id.get(candidate)  # a newer version this run wins
+            other = current.sketch if current is not None else other
+            if candidate == exclude or other is None or not is_near_copy(sketch, other):
                 continue
+            score = containment(sketch, other)
+            if score > best_score or (score == best_score and candidate < best):
+                best, best_score = candidate, score
+        if best is not None or simhash is None:
+            return best
+        best_distance = NEAR_DUPLICATE_BITS + 1
+        for candidate, old in self._simhash_candidates(simhash):
             current = self._by_id.get(candidate)
-            distance = hamming(current.simhash if current else other, simhash)
+            old = current.simhash if current is not None else old
+            if candidate == exclude or old is None:
+                continue
+            distance = hamming(old, simhash)
             if distance < best_distance or (best is not None and distance == best_distance
                                             and candidate < best):
                 best, best_distance = candidate, distance

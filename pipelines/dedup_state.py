@@ -2,10 +2,20 @@
 
 State lives with the archive, not on one disk: every record file is followed in the upload order
 by one immutable segment ``state/dedup/date=D/site=S/<crawl_id>-<nnnnn>.bin`` listing what the
-file archived (28 bytes an article: id, text hash, simhash, version), so the state never claims
-a record that is not stored. Loading lists and reads every segment, cached on this machine by
-name since segments never change, plus the segments still waiting in the spool with their
-records. Two machines crawling into one bucket therefore agree on what is new.
+file archived, so the state never claims a record that is not stored. Loading lists and reads
+every segment, cached on this machine by name since segments never change, plus the segments
+still waiting in the spool with their records. Two machines crawling into one bucket therefore
+agree on what is new.
+
+Two formats, told apart by their magic; new segments are written in format 2, and format 1 is
+read for ever (an archive holds millions of such segments, and segments are never rewritten):
+
+- ``NADEDUP1``, 28 bytes an article: id, text hash prefix, 64-bit SimHash, version.
+- ``NADEDUP2``, 94 bytes an article: id, text hash prefix, version, published (the page's own
+  date, seconds since the epoch UTC; ``UNKNOWN_PUBLISHED`` when it declared none), the number of
+  distinct shingles, and the 32 16-bit slots of the MinHash sketch. With the archived day, which
+  is the segment key's ``date=``, this is what deciding which of two copies is the original
+  needs ("published first, else archived first", CONTRACT §5), without reading any record.
 """
 
 from __future__ import annotations
@@ -25,27 +35,59 @@ from archive.keys import (
 )
 from archive.spool import STATE_CACHE, Spool
 from archive.storage import ObjectInfo, Storage, StorageError
-from pipelines.dedup_index import DedupIndex, StateEntry, TableBuilder
+from pipelines.dedup_index import (
+    UNKNOWN_PUBLISHED,
+    DedupIndex,
+    Fields,
+    StateEntry,
+    TableBuilder,
+)
+from pipelines.fingerprint import SKETCH_SLOTS, Sketch
 
 logger = logging.getLogger(__name__)
-SEGMENT_MAGIC = b"NADEDUP1"
-_ENTRY = struct.Struct("<QQQI")  # id, content hash prefix, simhash, version
+SEGMENT_MAGIC_V1 = b"NADEDUP1"
+SEGMENT_MAGIC = b"NADEDUP2"
+_ENTRY_V1 = struct.Struct("<QQQI")  # id, content hash prefix, simhash, version
+# id, content hash prefix, version, published, shingle count, sketch slots
+_ENTRY = struct.Struct(f"<QQIqH{2 * SKETCH_SLOTS}s")
+_SLOTS = struct.Struct(f"<{SKETCH_SLOTS}H")
 
 
 def encode_segment(entries: Iterable[StateEntry]) -> bytes:
-    return SEGMENT_MAGIC + b"".join(
-        _ENTRY.pack(e.id, e.content, e.simhash, e.version) for e in entries)
+    """A format-2 segment; every entry needs a sketch."""
+    parts = [SEGMENT_MAGIC]
+    for e in entries:
+        assert e.sketch is not None, "format 2 holds sketches"
+        published = UNKNOWN_PUBLISHED if e.published is None else e.published
+        parts.append(_ENTRY.pack(e.id, e.content, e.version, published, e.sketch.count,
+                                 _SLOTS.pack(*e.sketch.slots)))
+    return b"".join(parts)
 
 
-def iter_segment(data: bytes) -> Iterator[tuple[int, int, int, int]]:
-    if not data.startswith(SEGMENT_MAGIC):
-        raise ValueError("not a dedup state segment")
+def _whole(body: memoryview, size: int) -> memoryview:
+    return body[:len(body) - len(body) % size]
+
+
+def iter_segment(data: bytes) -> Iterator[Fields]:
+    """The entries of a segment of either format, as ``dedup_index.Fields``."""
     body = memoryview(data)[len(SEGMENT_MAGIC):]
-    return _ENTRY.iter_unpack(body[:len(body) - len(body) % _ENTRY.size])
+    if data.startswith(SEGMENT_MAGIC):
+        for id_, content, version, published, count, slots in _ENTRY.iter_unpack(
+                _whole(body, _ENTRY.size)):
+            yield (id_, content, version, None if published == UNKNOWN_PUBLISHED else published,
+                   None, count, slots)
+    elif data.startswith(SEGMENT_MAGIC_V1):
+        for id_, content, simhash, version in _ENTRY_V1.iter_unpack(_whole(body, _ENTRY_V1.size)):
+            yield id_, content, version, None, simhash, 0, None
+    else:
+        raise ValueError("not a dedup state segment")
 
 
 def decode_segment(data: bytes) -> list[StateEntry]:
-    return [StateEntry(*fields) for fields in iter_segment(data)]
+    return [StateEntry(id_, content, version,
+                       None if slots is None else Sketch(_SLOTS.unpack(slots), count),
+                       published, simhash)
+            for id_, content, version, published, simhash, count, slots in iter_segment(data)]
 
 
 def superseded_segments(storage: Storage, day: str, sites: set[str]) -> list[str]:
@@ -94,7 +136,7 @@ class DedupState:
                 if day > set_aside[0] or (day == set_aside[0] and site in set_aside[1]):
                     continue
             builder.add_entries(iter_segment(self._segment_bytes(info.key, info.size)),
-                                recent=partition[0] >= recent_from)
+                                recent=partition[0] >= recent_from, day=partition[0])
         index = DedupIndex(builder.build())
         for entry in self._waiting():
             index.add(entry)

@@ -24,7 +24,7 @@ from w3lib.html import get_base_url
 
 from archive import __version__
 from crawler.jsonld import jsonld_objects, types_of
-from pipelines.fingerprint import content_hash, simhash
+from pipelines.fingerprint import Sketch, content_hash, shingle_hashes, simhash_of, sketch_of
 from pipelines.nesting import MAX_DEPTH, flatten_nesting, reaches_parser_limit
 
 EXTRACTOR = f"newsarchive {__version__} / trafilatura {trafilatura.__version__}"
@@ -38,6 +38,9 @@ class Extraction:
     published: str | None
     language: str | None
     content_hash: str
+    # near-duplicate fingerprints, computed here in the worker: the sketch, and the SimHash that
+    # only entries of dedup state format 1 are compared by
+    sketch: Sketch
     simhash: int
     # rel=canonical / og:url as the page declares it, absolute; the crawl decides whether to
     # trust it (same site?) when it makes the article's canonical URL
@@ -431,6 +434,7 @@ def extract_article(body: bytes, url: str, content_type: str | None = None) -> E
     text = clean_text(doc.text, title)
     if not text:
         return None
+    shingles = shingle_hashes(text)
     return Extraction(
         text=text,
         title=title,
@@ -438,7 +442,8 @@ def extract_article(body: bytes, url: str, content_type: str | None = None) -> E
         published=published,
         language=language or (doc.language or None),
         content_hash=content_hash(text),
-        simhash=simhash(text),
+        sketch=sketch_of(shingles),
+        simhash=simhash_of(shingles),
         declared_canonical=canonical,
         flattened_depth=flattened_depth,
     )
