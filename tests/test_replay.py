@@ -116,9 +116,15 @@ def test_replay_url_prints_what_the_crawler_saw(crawled) -> None:
     assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1
 
 
-def _rebuilt_fields(records: list[dict]) -> list[tuple]:
-    return sorted((r["id"], r["content_hash"], r["version"], r["near_duplicate_of"])
-                  for r in records)
+def _rebuilt_fields(records: list[dict]) -> tuple[list[tuple], set[frozenset]]:
+    """Every record's id, text and version, and the near-duplicate pairs. A pair, not its
+    direction: of two copies archived in one run, the link points from whichever was
+    extracted second, in a crawl as in a replay (the direction rule of CONTRACT §5 is not
+    built yet: README, Not done yet)."""
+    versions = sorted((r["id"], r["content_hash"], r["version"]) for r in records)
+    pairs = {frozenset((r["id"], r["near_duplicate_of"])) for r in records
+             if r["near_duplicate_of"]}
+    return versions, pairs
 
 
 def test_replay_rebuilds_every_version_of_a_day_crawl_by_crawl(
