@@ -19,7 +19,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from archive.config import Config
-from archive.keys import RECORDS, day_prefix, parse_data_key, segment_partition
+from archive.keys import RECORDS, day_prefix, parse_data_key, segment_crawl_id, segment_partition
 from archive.storage import Storage, open_storage
 from archive.timestamps import new_crawl_id
 from crawler.replay import ReplaySpider
@@ -38,6 +38,14 @@ def superseded_keys(storage: Storage, day: str, sites: set[str]) -> list[str]:
     found = [info.key for info in storage.list(day_prefix(RECORDS, day))
              if (parts := parse_data_key(info.key)) and parts["site"] in sites]
     return found + superseded_segments(storage, day, sites)
+
+
+def written_keys(storage: Storage, day: str, crawl_id: str) -> list[str]:
+    """The record files and dedup segments of ``day`` that the run ``crawl_id`` stored."""
+    found = [info.key for info in storage.list(day_prefix(RECORDS, day))
+             if (parts := parse_data_key(info.key)) and parts["crawl_id"] == crawl_id]
+    return found + [key for key in superseded_segments(storage, day, None)
+                    if segment_crawl_id(key) == crawl_id]
 
 
 def _site_of(key: str) -> str | None:
@@ -80,16 +88,30 @@ def run_replay(config: Config, day: str, sites: list[str], output: str | None,
         return EXIT_FAILED
     print(format_summary(outcome.report, archive.pending_uploads, storage.location()))
     code = outcome.exit_code()
+    spider = crawler.spider
+    complete = (code == EXIT_OK and isinstance(spider, ReplaySpider)
+                and spider.replayed_every_crawl and outcome.report.finish_reason == "finished")
+    if not complete:
+        _remove_partial(storage, day, crawl_id, kept_old=bool(old_keys))
+        return code if code != EXIT_OK else EXIT_FAILED
     replayed = {site.name for site in archive.crawl_sites}
-    if code == EXIT_OK and old_keys:
-        stale = [key for key in old_keys if _site_of(key) in replayed]
-        for key in stale:
-            storage.delete(key)
+    stale = [key for key in old_keys if _site_of(key) in replayed]
+    for key in stale:
+        storage.delete(key)
+    if stale:
         print(f"replaced {len(stale)} earlier record and state files of {day}")
-    elif old_keys:
-        print("newsarchive replay: the earlier records of the day were kept (the replay did not "
-              "complete)", file=sys.stderr)
     return code
+
+
+def _remove_partial(storage: Storage, day: str, crawl_id: str, kept_old: bool) -> None:
+    """A replay that did not rebuild every crawl of the day (stopped, an unreadable WARC)
+    takes back what it stored, so that the day never holds two sets of records."""
+    written = written_keys(storage, day, crawl_id)
+    for key in written:
+        storage.delete(key)
+    kept = " the earlier records of the day were kept;" if kept_old else ""
+    print(f"newsarchive replay: the replay of {day} did not complete:{kept} removed the "
+          f"{len(written)} record and state files it had stored", file=sys.stderr)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

@@ -90,12 +90,13 @@ def decode_segment(data: bytes) -> list[StateEntry]:
             for id_, content, version, published, simhash, count, slots in iter_segment(data)]
 
 
-def superseded_segments(storage: Storage, day: str, sites: set[str]) -> list[str]:
-    """The day's segments of these sites: what a replay of that day replaces."""
+def superseded_segments(storage: Storage, day: str, sites: set[str] | None) -> list[str]:
+    """The day's segments of these sites (of all, for None): what a replay of that day
+    replaces."""
     found = []
     for info in storage.list(dedup_day_prefix(day)):
         partition = segment_partition(info.key)
-        if partition and partition[1] in sites:
+        if partition and (sites is None or partition[1] in sites):
             found.append(info.key)
     return found
 
