@@ -22,9 +22,10 @@ from archive.config import Config
 from archive.keys import RECORDS, day_prefix, parse_data_key, segment_crawl_id, segment_partition
 from archive.storage import Storage, open_storage
 from archive.timestamps import new_crawl_id
+from crawler.outcome import CrawlOutcome
 from crawler.replay import ReplaySpider
 from crawler.report import format_summary
-from newsarchive.cmd_crawl import CrawlOutcome, crawl_settings
+from newsarchive.cmd_crawl import crawl_settings, exit_code
 from newsarchive.cmd_replay_url import run_replay_url
 from newsarchive.console import configure_logging
 from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -87,7 +88,7 @@ def run_replay(config: Config, day: str, sites: list[str], output: str | None,
         print(f"newsarchive replay: replay of {day} did not run to its end", file=sys.stderr)
         return EXIT_FAILED
     print(format_summary(outcome.report, archive.pending_uploads, storage.location()))
-    code = outcome.exit_code()
+    code = exit_code(outcome)
     spider = crawler.spider
     complete = (code == EXIT_OK and isinstance(spider, ReplaySpider)
                 and spider.replayed_every_crawl and outcome.report.finish_reason == "finished")
