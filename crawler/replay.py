@@ -85,9 +85,6 @@ class ReplaySpider(NewsSpider):
         crawler.signals.connect(spider._next_crawl, signal=signals.spider_idle)
         return spider  # type: ignore[return-value]
 
-    async def _save_poll_state(self, reason: str) -> None:
-        """A replay fetches nothing: the polling state stays as the crawls left it."""
-
     async def start(self) -> AsyncIterator[Request]:
         await self._open_run()
         day = self.archive.replay_day

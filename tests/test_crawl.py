@@ -212,9 +212,9 @@ def test_two_machines_sharing_a_bucket_agree_on_what_is_new(
                           sites=("partner",))
     crawl(first, s3_archive)
     count = len(read_records(s3_archive.storage))
-    # without the polling state the second machine refetches every article: only the dedup
+    # without the fetch state the second machine refetches every article: only the dedup
     # state in the bucket can tell it they are already archived
-    for info in list(s3_archive.storage.list("state/poll/")):
+    for info in list(s3_archive.storage.list("state/fetch/")):
         s3_archive.storage.delete(info.key)
     result = crawl(second, s3_archive)
     assert len(read_records(s3_archive.storage)) == count == 5
