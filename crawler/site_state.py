@@ -29,6 +29,7 @@ import email.utils
 import gzip
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 
 FORMAT = 1
@@ -90,8 +91,8 @@ class UrlEntry:
     tries: int = 0  # failed tries in a row of a gone URL
 
     def to_list(self) -> list:
-        return [self.kind, self.status, round(self.first), round(self.last),
-                round(self.changed), self.etag, self.last_modified, self.digest,
+        return [self.kind, self.status, round(self.first, 3), round(self.last, 3),
+                round(self.changed, 3), self.etag, self.last_modified, self.digest,
                 self.capture_date, self.tries]
 
     @classmethod
@@ -159,7 +160,9 @@ class SiteState:
             if listed is not None and listed > _month_end(month):
                 return True, "lastmod"
             return False, "not_due"
-        if listed is not None and listed > entry.last and entry.kind != GONE:
+        # listing dates have a resolution of a second at best: one in the second of the last
+        # fetch may be a change made just after it
+        if listed is not None and listed >= math.floor(entry.last) and entry.kind != GONE:
             return True, "lastmod"
         if self.is_due(entry, now, policy):
             return True, "due"
