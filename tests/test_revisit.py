@@ -154,7 +154,7 @@ def test_gone_urls_are_retried_rarely(web: FixtureWeb, local_archive: Archive,
     missing = web.special_urls["not_found"]
     path = missing.split(str(web.port), 1)[1]
     asked = []
-    for hours in (0, 2, 20, 25, 30, 24 + 160, 24 + 169):
+    for hours in (0, 2, 20, 25, 30, 25 + 160, 25 + 170):
         web.clear_log()
         crawl_at(config, local_archive, hours)
         asked.append(path in web.fetched_paths(0))
