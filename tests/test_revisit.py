@@ -6,6 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +21,15 @@ from archive.keys import fetch_state_key
 from archive.url_lookup import latest_capture, read_response
 from bench.web import ARTICLE_RE, Web, build_sites, load_templates
 from crawler.site_state import SiteState
-from tests.crawlrun import Archive, read_records, read_reports, run_cli, warc_keys, write_config
+from tests.crawlrun import (
+    REPO,
+    Archive,
+    read_records,
+    read_reports,
+    run_cli,
+    warc_keys,
+    write_config,
+)
 from tests.fixtureweb import FixtureWeb
 from tests.test_crawl import archive, local_archive, s3_archive  # noqa: F401 (fixtures)
 
@@ -164,20 +177,26 @@ def test_gone_urls_are_retried_rarely(web: FixtureWeb, local_archive: Archive,
     assert report["skipped"]["gone"] >= 1
 
 
+def big_site_config(path: Path, target: Archive, site, budget: int = 1000,
+                    delay: float = 0) -> Path:
+    """A config for one site of bench.web (home, sections, feed, sitemap; eval pages)."""
+    lines = ["[archive]", f'uri = "{target.uri}"', f'spool_dir = "{path.parent}/spool"',
+             "[crawl]", "allow_private_networks = true", f"download_delay = {delay}",
+             "concurrent_requests_per_domain = 8", "extract_workers = 2",
+             f"max_pages_per_site = {budget}",
+             "[[sites]]", f'name = "{site.name}"', f'start_urls = ["{site.base}/"]',
+             f'feeds = ["{site.base}/feed.xml"]', f"article_urls = ['{ARTICLE_RE}']"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def test_a_site_larger_than_its_budget_is_archived_completely(
         local_archive: Archive, tmp_path: Path) -> None:  # noqa: F811
     templates, _ = load_templates()
     articles, budget = 96, 40
     with Web(build_sites(templates, 1, articles, dup_every=0)) as bench_web:
         site = bench_web.sites[0]
-        lines = ["[archive]", f'uri = "{local_archive.uri}"', f'spool_dir = "{tmp_path}/spool"',
-                 "[crawl]", "allow_private_networks = true", "download_delay = 0",
-                 "concurrent_requests_per_domain = 8", "extract_workers = 2",
-                 f"max_pages_per_site = {budget}",
-                 "[[sites]]", f'name = "{site.name}"', f'start_urls = ["{site.base}/"]',
-                 f'feeds = ["{site.base}/feed.xml"]', f"article_urls = ['{ARTICLE_RE}']"]
-        config = tmp_path / "big.toml"
-        config.write_text("\n".join(lines) + "\n")
+        config = big_site_config(tmp_path / "big.toml", local_archive, site, budget)
         runs = math.ceil(articles / budget) + 1
         for run in range(runs):
             crawl_at(config, local_archive, run * 0.1)
@@ -191,3 +210,31 @@ def test_a_site_larger_than_its_budget_is_archived_completely(
     reports = read_reports(local_archive.storage)
     assert reports[0]["sites"][site.name]["frontier"] > 0
     assert reports[-1]["sites"][site.name]["frontier"] == 0
+
+
+def test_what_a_stopped_run_had_not_fetched_is_fetched_by_the_next(
+        local_archive: Archive, tmp_path: Path) -> None:  # noqa: F811
+    templates, _ = load_templates()
+    articles = 96
+    with Web(build_sites(templates, 1, articles, dup_every=0)) as bench_web:
+        site = bench_web.sites[0]
+        slow = big_site_config(tmp_path / "slow.toml", local_archive, site, delay=0.2)
+        env = {**os.environ, **local_archive.env, "NEWSARCHIVE_NOW": T0.isoformat()}
+        crawl = subprocess.Popen([sys.executable, "-m", "newsarchive", "crawl", "--config",
+                                  str(slow)], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        while bench_web.article_hits < 10 and crawl.poll() is None:
+            time.sleep(0.05)
+        crawl.send_signal(signal.SIGTERM)
+        _, stderr = crawl.communicate(timeout=120)
+        assert crawl.returncode == 0, stderr
+        [report] = read_reports(local_archive.storage)
+        assert report["finish_reason"] == "shutdown"
+        stopped = len(read_records(local_archive.storage))
+        assert stopped < articles and report["sites"][site.name]["frontier"] > 0
+        crawl_at(big_site_config(tmp_path / "fast.toml", local_archive, site), local_archive,
+                 0.1)
+        records = read_records(local_archive.storage)
+    assert len({r["canonical_url"] for r in records}) == articles == len(records)
+    assert read_reports(local_archive.storage)[-1]["sites"][site.name]["fetched"]["new"] == \
+        articles - stopped
