@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo demo-s3 test soak lint eval bench bench-long clean
+.PHONY: install demo demo-s3 test soak lint eval bench bench-long bench-steady clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ bench: $(STAMP)
 
 bench-long: $(STAMP)
 	$(BIN)/python -m bench --long
+
+bench-steady: $(STAMP)
+	$(BIN)/python -m bench --steady
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
