@@ -50,14 +50,16 @@ def run_clock(value: str | None) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
 
 
-def load_site_state(storage: Storage, site: str) -> SiteState:
+def load_site_state(storage: Storage, site: str) -> SiteState | None:
+    """The site's stored state; an empty one for a site never crawled; None when it could
+    not be read (storage unreachable, a damaged object)."""
     try:
         return SiteState.from_bytes(storage.get_bytes(fetch_state_key(site)))
     except FileNotFoundError:
         return SiteState()
     except (ValueError, KeyError, TypeError, OSError, StorageError) as exc:
         logger.warning("fetch state of %s unreadable, fetching as if new: %s", site, exc)
-        return SiteState()
+        return None
 
 
 class FetchState:
@@ -70,6 +72,7 @@ class FetchState:
         self._awaiting: dict[str, set[str]] = {}  # article URLs whose item is in the pipelines
         self._pending: dict[str, dict[str, Discovered]] = {}  # discovered, not fetched yet
         self._refused: dict[str, set[str]] = {}
+        self._unreadable: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FetchState:
@@ -83,8 +86,12 @@ class FetchState:
         return extension
 
     async def load(self, storage: Storage, sites: tuple[SiteConfig, ...]) -> None:
-        self.states = await asyncio.to_thread(
+        loaded = await asyncio.to_thread(
             lambda: {site.name: load_site_state(storage, site.name) for site in sites})
+        # a state that could not be read is not overwritten by this run's partial view: the
+        # site is crawled as if new (dedup keeps the records right) and its state kept
+        self._unreadable = {site for site, state in loaded.items() if state is None}
+        self.states = {site: state or SiteState() for site, state in loaded.items()}
 
     def policy(self, site: str) -> Policy:
         crawl = self.config.crawl
@@ -140,7 +147,8 @@ class FetchState:
         if reason not in NORMAL_ENDINGS or archive.storage_failed:
             # the next run must not skip what this one may have lost
             return
-        blobs = [(fetch_state_key(site), self._updated(site).to_bytes()) for site in self.states]
+        blobs = [(fetch_state_key(site), self._updated(site).to_bytes()) for site in self.states
+                 if site not in self._unreadable]
         # spooling fsyncs: in a thread, queued behind the records they describe
         await asyncio.to_thread(lambda: [archive.enqueue_bytes(*blob) for blob in blobs])
 
