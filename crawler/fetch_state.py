@@ -30,6 +30,7 @@ from archive.config import Config, SiteConfig
 from archive.keys import fetch_state_key
 from archive.run_reports import NORMAL_ENDINGS
 from archive.storage import Storage, StorageError
+from archive.warc import RevisitOf
 from crawler.addon import config_of
 from crawler.archive_extension import archive_of
 from crawler.signals import records_committed
@@ -100,6 +101,11 @@ class FetchState:
 
     def state(self, site: str) -> SiteState:
         return self.states.setdefault(site, SiteState())
+
+    def original_of(self, site: str, url: str) -> RevisitOf | None:
+        """The last full capture of ``url``, which a revisit record of it refers to."""
+        entry = self.state(site).original(url)
+        return RevisitOf(url, entry.capture_date, entry.digest) if entry else None
 
     # -- what the run does ------------------------------------------------------------------
     def discovered(self, site: str, item: Discovered) -> None:

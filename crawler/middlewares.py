@@ -276,6 +276,10 @@ class WarcArchiveMiddleware:
             warc_date=fetched_at,
         )
         original: RevisitOf | None = request.meta.get(REVISIT_META)
+        if self.fetch_state is not None and (original is None or original.uri != response.url):
+            # a redirect's target, asked unconditionally: its last capture, if any, still
+            # turns an unchanged body into a revisit record
+            original = self.fetch_state.original_of(site, response.url)
         try:
             with cpu_time(self.crawler.stats, "warc"):
                 pointer = session.write_exchange(site, day, exchange, original)

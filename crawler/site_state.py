@@ -3,9 +3,9 @@
 One object per site, ``state/fetch/site=NAME.json.gz`` (``archive/keys.py``), holds:
 
 - **hot entries**, per URL fetched: its kind (``entry`` point, ``article``, other ``page``,
-  ``gone``), last status, validators (ETag, Last-Modified), the payload digest and WARC-Date
-  of its last full capture (what a revisit record refers to), and when it was first fetched,
-  last fetched and last changed (run clock, epoch seconds);
+  ``gone``, ``redirect``), last status, validators (ETag, Last-Modified), the payload digest
+  and WARC-Date of its last full capture (what a revisit record refers to), and when it was
+  first fetched, last fetched and last changed (run clock, epoch seconds);
 - **the seen set**: URLs past their last revisit, compacted to 8-byte hashes grouped by the
   month of their last fetch, so a sitemap ``lastmod`` after that month still brings one back;
 - **the frontier**: URLs discovered and not fetched (page budget, SIGTERM), newest first,
@@ -14,10 +14,11 @@ One object per site, ``state/fetch/site=NAME.json.gz`` (``archive/keys.py``), ho
 The policy (:meth:`SiteState.decide`): entry points are fetched every run (conditionally);
 an unknown URL is new; an article is due again at each step of its schedule counted from its
 first fetch (default 1 h, 6 h, 1 d, 3 d, 7 d, then never), a non-article page once a day, a
-gone URL (404, 410, refused by robots.txt) after each step of the retry schedule since its last
-try; a listing date (sitemap ``lastmod``, feed date) newer than the last fetch makes any URL
-due at once. What one run reads and writes stays small whatever the archive's age: the hot
-part holds about a week of articles, and the seen set grows by 8 bytes per article.
+gone URL (404, 410, refused by robots.txt) or a redirect after each step of the retry schedule
+since its last try; a listing date (sitemap ``lastmod``, feed date) newer than the last fetch
+makes any URL due at once. What one run reads and writes stays small whatever the archive's
+age: the hot part holds about a week of articles, and the seen set grows by 8 bytes per
+article.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import math
 from dataclasses import dataclass, field
 
 FORMAT = 1
-ENTRY, ARTICLE, PAGE, GONE = "entry", "article", "page", "gone"
+ENTRY, ARTICLE, PAGE, GONE, REDIRECT = "entry", "article", "page", "gone", "redirect"
 # a hub (section page 2, a tag page) rarely shows what its entry points did not: once a day
 PAGE_REVISIT_HOURS = 24.0
 # an entry the schedule could not finish (no longer linked, never due in a run) goes to the
@@ -172,7 +173,9 @@ class SiteState:
     def is_due(entry: UrlEntry, now: float, policy: Policy) -> bool:
         if entry.kind == ENTRY:
             return True
-        if entry.kind == GONE:
+        if entry.kind in (GONE, REDIRECT):
+            # a moved URL rarely changes where it points, and its target is revisited on
+            # its own schedule: asked as rarely as a gone one
             steps = policy.retry_gone_hours
             wait = steps[min(max(entry.tries - 1, 0), len(steps) - 1)]
             return now >= entry.last + wait * HOUR
@@ -223,7 +226,12 @@ class SiteState:
             self.urls[fetch.url] = UrlEntry(GONE, fetch.status, old.first if old else now, now,
                                             now, tries=tries)
             return
-        if old is None or old.kind == GONE:
+        if 300 <= fetch.status < 400 and fetch.status != 304:
+            tries = old.tries + 1 if old and old.kind == REDIRECT else 1
+            self.urls[fetch.url] = UrlEntry(REDIRECT, fetch.status, old.first if old else now,
+                                            now, now, tries=tries)
+            return
+        if old is None or old.kind in (GONE, REDIRECT):
             old = UrlEntry(kind, fetch.status, now, now, now)
         entry = UrlEntry(kind, fetch.status, old.first, now,
                          old.changed, old.etag, old.last_modified, old.digest, old.capture_date)
@@ -248,8 +256,8 @@ class SiteState:
         untried for a year are dropped."""
         last_step = (policy.revisit_hours or (0.0,))[-1]
         for url, entry in list(self.urls.items()):
-            if entry.kind in (ENTRY, GONE):
-                # an entry point no longer configured, a dead link no longer tried
+            if entry.kind in (ENTRY, GONE, REDIRECT):
+                # an entry point no longer configured, a dead or moved link no longer tried
                 if now - entry.last > FORGET_HOURS * HOUR:
                     del self.urls[url]
                 continue

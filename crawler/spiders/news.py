@@ -21,7 +21,6 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.config import SiteConfig
-from archive.warc import RevisitOf
 from crawler.addon import config_of
 from crawler.archive_extension import archive_of
 from crawler.discovery import XmlTooLarge, read_feed, read_sitemap
@@ -219,10 +218,9 @@ class NewsSpider(scrapy.Spider):
         state = self.fetch_state.state(site)
         for name, value in state.conditional_headers(request.url).items():
             request.headers[name] = value
-        original = state.original(request.url)
+        original = self.fetch_state.original_of(site, request.url)
         if original is not None:
-            request.meta[REVISIT_META] = RevisitOf(request.url, original.capture_date,
-                                                   original.digest)
+            request.meta[REVISIT_META] = original
             request.meta["handle_httpstatus_list"] = [304]
         return request
 
