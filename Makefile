@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo demo-s3 test soak lint eval bench bench-long bench-neardup clean
+.PHONY: install demo demo-s3 test soak lint eval bench bench-long bench-neardup bench-steady clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench-long: $(STAMP)
 # from ../shared/eval and ../shared/eval2
 bench-neardup: $(STAMP)
 	$(BIN)/python -m bench.neardup
+
+# the steady state: 20 runs of a living web (new articles, corrections, no validators)
+bench-steady: $(STAMP)
+	$(BIN)/python -m bench --steady
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

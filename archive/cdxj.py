@@ -168,16 +168,23 @@ class CdxjEntry:
             raise ValueError(f"not a CDXJ capture line: {line[:200]!r}") from exc
 
 
+REVISIT_MIME = "warc/revisit"
+
+
 def response_entry(record: ArcWarcRecord, offset: int, length: int, filename: str
                    ) -> CdxjEntry:
-    """The index entry of a WARC response record written at ``offset`` (its gzip member)."""
+    """The index entry of a WARC response or revisit record written at ``offset`` (its gzip
+    member). A revisit is indexed as pywb's indexer does: mime ``warc/revisit``, no status,
+    the original's payload digest, by which pywb finds the capture it stands for."""
     url = record.rec_headers.get_header("WARC-Target-URI")
+    revisit = record.rec_type == "revisit"
+    http = record.http_headers
     return CdxjEntry(
         urlkey=surt(url),
         timestamp=cdx_timestamp(record.rec_headers.get_header("WARC-Date", "")),
         url=url,
-        mime=_mime(record.http_headers.get_header("Content-Type")),
-        status=int(record.http_headers.get_statuscode() or 0),
+        mime=REVISIT_MIME if revisit else _mime(http.get_header("Content-Type")),
+        status=0 if revisit else int(http.get_statuscode() or 0),
         digest=pywb_digest(record.rec_headers.get_header("WARC-Payload-Digest")),
         length=length, offset=offset, filename=filename)
 

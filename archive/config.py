@@ -77,6 +77,12 @@ class CrawlConfig:
     download_timeout: float = 30.0
     # near-duplicates are looked for among articles archived in these last days
     near_duplicate_days: int = 30
+    # an archived article is fetched again this many hours after its first fetch, then never
+    # (unless a sitemap lastmod or a feed date says it changed): see crawler/site_state.py
+    revisit_hours: tuple[float, ...] = (1, 6, 24, 72, 168)
+    # a URL that answered 404/410 or that robots.txt refused is retried after these hours
+    # since its last try, the last interval repeating
+    retry_gone_hours: tuple[float, ...] = (24, 168, 720)
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,8 @@ class SiteConfig:
     article_urls: tuple[re.Pattern[str], ...] = ()
     follow_depth: int = 2
     schedule: str | None = None
+    # None: [crawl] revisit_hours
+    revisit_hours: tuple[float, ...] | None = None
 
     @cached_property
     def origins(self) -> tuple[str, ...]:
@@ -203,6 +211,20 @@ class _Reader:
             if problem:
                 self.fail(f"{key}[{index}]", problem)
         return tuple(values)
+
+    def hours(self, key: str, default: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        """A list of increasing positive hours (a revisit or retry schedule)."""
+        values = self.get(key, list, None)
+        if values is None:
+            return default
+        for index, value in enumerate(values):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                self.fail(f"{key}[{index}]", f"expected a positive number of hours, got {value!r}")
+            if index and value <= values[index - 1]:
+                self.fail(f"{key}[{index}]", "hours must increase")
+            if value > 24 * 3650:
+                self.fail(f"{key}[{index}]", "at most 87600 hours (ten years)")
+        return tuple(float(v) for v in values)
 
     def reject_unknown(self) -> None:
         unknown = sorted(set(self.table) - self.used)
@@ -360,7 +382,11 @@ def _read_crawl(path: str, table: Any) -> CrawlConfig:
         max_page_mb=float(r.number("max_page_mb", d.max_page_mb, 0.01, 1024)),
         download_timeout=float(r.number("download_timeout", d.download_timeout, 1, 600)),
         near_duplicate_days=int(r.number("near_duplicate_days", d.near_duplicate_days, 1, 3650)),
+        revisit_hours=r.hours("revisit_hours", d.revisit_hours) or (),
+        retry_gone_hours=r.hours("retry_gone_hours", d.retry_gone_hours) or (),
     )
+    if not config.retry_gone_hours:
+        r.fail("retry_gone_hours", "needs at least one interval")
     r.reject_unknown()
     return config
 
@@ -411,7 +437,9 @@ def _read_site(path: str, index: int, table: Any) -> SiteConfig:
     schedule = r.get("schedule", str, None)
     if schedule is not None and _check_cron(schedule):
         r.fail("schedule", _check_cron(schedule) or "")
-    site = SiteConfig(name, start_urls, feeds, sitemaps, domains, patterns, depth, schedule)
+    revisit = r.hours("revisit_hours", None)
+    site = SiteConfig(name, start_urls, feeds, sitemaps, domains, patterns, depth, schedule,
+                      revisit)
     r.reject_unknown()
     return site
 

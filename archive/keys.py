@@ -67,7 +67,7 @@ DUMPS_JSONL = "dumps-jsonl"
 TOP_LEVEL = (RAW, RECORDS, RUNS, DUMPS, DUMPS_JSONL, STATE, LOCKS)
 DATED_KINDS = (RAW, RECORDS, RUNS, DUMPS, DUMPS_JSONL)  # the ones partitioned by ``date=``
 DEDUP_STATE_PREFIX = f"{STATE}/dedup/"
-POLL_STATE_PREFIX = f"{STATE}/poll/"
+FETCH_STATE_PREFIX = f"{STATE}/fetch/"
 
 
 def kind_prefix(kind: str) -> str:
@@ -116,9 +116,11 @@ def run_report_day(key: str) -> str | None:
     return match.group(1) if match else None
 
 
-def poll_state_key(site: str) -> str:
-    """A site's polling state (validators and watermark, ``crawler/polling.py``)."""
-    return f"{POLL_STATE_PREFIX}site={validate_site(site)}.json"
+def fetch_state_key(site: str) -> str:
+    """What a site's runs fetched and left to fetch: per URL its validators, digest and
+    times, the compacted "seen" set and the carried-over frontier (``crawler/site_state.py``).
+    One object per site, rewritten only by the run holding the site's lease."""
+    return f"{FETCH_STATE_PREFIX}site={validate_site(site)}.json.gz"
 
 
 def lease_prefix(site: str) -> str:

@@ -50,6 +50,13 @@ class SiteRun:
     blocked: dict[str, int] = field(default_factory=dict)  # reason -> requests
     skipped_max_pages: int = 0
     skipped_queue_full: int = 0
+    # the revisit policy: pages fetched by reason (new, due, entry, lastmod), URLs not
+    # fetched by reason (not_due, gone), what the revisits found (not_modified, identical,
+    # changed), and how many discovered URLs were carried over to the next run
+    fetched: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    revisits: dict[str, int] = field(default_factory=dict)
+    frontier: int = 0
     errors: dict[str, int] = field(default_factory=dict)  # kind -> count
     bytes_raw: int = 0
     bytes_records: int = 0

@@ -9,10 +9,10 @@ the WARC files are.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from archive import keys
-from archive.cdxj import CdxjEntry, surt
+from archive.cdxj import REVISIT_MIME, CdxjEntry, cdx_timestamp, surt
 from archive.storage import Storage
 from archive.warc import WarcPointer
 from archive.warc_reader import WarcRecordError, WarcResponse, read_warc_response
@@ -97,10 +97,32 @@ def latest_capture(storage: Storage, url: str, day: str | None = None) -> Indexe
 
 
 def read_response(storage: Storage, capture: IndexedCapture) -> WarcResponse:
-    """The response a capture points at, its body decoded by its Content-Encoding;
-    CaptureError if the record there is not that response."""
+    """The response a capture points at, its body decoded by its Content-Encoding; for a
+    revisit record, the original capture it refers to (its status, headers and body; the
+    revisit's date and pointer). CaptureError if the record there is not that response or
+    the original cannot be found."""
     try:
-        return read_warc_response(storage, capture.pointer, expect_url=capture.entry.url,
+        response = read_warc_response(storage, capture.pointer, expect_url=capture.entry.url,
+                                      decode=True, revisits=True)
+        if response.refers_to is None:
+            return response
+        original = _original_of(storage, capture, *response.refers_to)
+        body = read_warc_response(storage, original.pointer, expect_url=original.entry.url,
                                   decode=True)
     except WarcRecordError as exc:
         raise CaptureError(str(exc)) from exc
+    return replace(body, warc_date=response.warc_date, pointer=response.pointer)
+
+
+def _original_of(storage: Storage, revisit: IndexedCapture, uri: str, date: str
+                 ) -> IndexedCapture:
+    """The capture a revisit refers to: same URL, its WARC-Date, its payload digest."""
+    timestamp = cdx_timestamp(date)
+    day = f"{timestamp[:4]}-{timestamp[4:6]}-{timestamp[6:8]}" if date else None
+    for capture in find_captures(storage, uri, day):
+        entry = capture.entry
+        if (entry.mime != REVISIT_MIME and entry.digest == revisit.entry.digest
+                and (not date or entry.timestamp == timestamp)):
+            return capture
+    raise CaptureError(f"the original of the revisit of {revisit.entry.url} "
+                       f"({uri} at {date or 'an unknown date'}) is not in the archive")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -40,6 +40,25 @@ class WarcPointer:
     filename: str  # the archive key of the .warc.gz
     offset: int
     length: int
+    # what the writer learnt, not part of the address: the payload digest ("sha1:...") and
+    # whether the record is a revisit (the body is the referred-to capture's)
+    digest: str = field(default="", compare=False)
+    revisit: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True)
+class RevisitOf:
+    """The last full capture of a URL, which a revisit record refers to."""
+
+    uri: str
+    date: str  # its WARC-Date
+    digest: str  # its WARC-Payload-Digest
+
+
+REVISIT_PROFILES = {
+    "server-not-modified": "http://netpreserve.org/warc/1.1/revisit/server-not-modified",
+    "identical-payload-digest": "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest",
+}
 
 
 @dataclass(frozen=True)
@@ -150,8 +169,13 @@ class WarcFile:
         self.size += len(data)
         return offset, len(data)
 
-    def write_exchange(self, exchange: HttpExchange) -> WarcPointer:
-        """Append the response and its request; the pointer is the response record's."""
+    def write_exchange(self, exchange: HttpExchange, original: RevisitOf | None = None
+                       ) -> WarcPointer:
+        """Append the response and its request; the pointer is the response record's.
+
+        With ``original`` (the URL's last full capture), a 304 or a 200 whose payload digest
+        equals the original's is written as a WARC 1.1 revisit record instead, without the
+        body: see :meth:`_revisit`."""
         reason = ""
         try:
             reason = HTTPStatus(exchange.status).phrase
@@ -170,6 +194,12 @@ class WarcFile:
         response = self._builder.create_warc_record(
             exchange.url, "response", payload=io.BytesIO(exchange.body), length=None,
             http_headers=http_headers, warc_headers_dict=warc_headers)
+        digest = response.rec_headers.get_header("WARC-Payload-Digest") or ""
+        revisit = original is not None and original.uri == exchange.url and (
+            exchange.status == 304 or (exchange.status == 200 and digest == original.digest))
+        if revisit:
+            assert original is not None
+            response, digest = self._revisit(exchange, original, http_headers, warc_headers)
         req_headers = _headers(exchange.request_headers, _SECRET_REQUEST_HEADERS, set())
         request = self._builder.create_warc_record(
             exchange.url, "request", payload=io.BytesIO(exchange.request_body), length=None,
@@ -180,11 +210,30 @@ class WarcFile:
         request.rec_headers.replace_header("WARC-Concurrent-To", response_id)
         request.rec_headers.replace_header("WARC-Date",
                                            response.rec_headers.get_header("WARC-Date"))
-        offset, length = self._append(response, _level_for(exchange.response_headers))
+        level = GZIP_LEVEL if revisit else _level_for(exchange.response_headers)
+        offset, length = self._append(response, level)
         self._append(request)
         self.records += 1
         self._index.append(response_entry(response, offset, length, self.key))
-        return WarcPointer(self.key, offset, length)
+        return WarcPointer(self.key, offset, length, digest, revisit)
+
+    def _revisit(self, exchange: HttpExchange, original: RevisitOf,
+                 http_headers: StatusAndHeaders, warc_headers: dict[str, str]
+                 ) -> tuple[ArcWarcRecord, str]:
+        """A revisit record pointing at ``original`` (WARC-Refers-To-Target-URI and -Date,
+        its payload digest), so pywb and our lookups serve the original's body.
+
+        identical-payload-digest (a 200 with the same body) keeps the response's headers.
+        server-not-modified (a 304) has an empty block: pywb replays a revisit's own status
+        line, and a 3xx one without any payload, so the 304's headers would replay as an empty
+        304; without them it serves the original's status, headers and body."""
+        profile = "identical-payload-digest" if exchange.status == 200 else "server-not-modified"
+        record = self._builder.create_revisit_record(
+            exchange.url, original.digest, original.uri, original.date,
+            http_headers=http_headers if exchange.status == 200 else None,
+            warc_headers_dict=dict(warc_headers))
+        record.rec_headers.replace_header("WARC-Profile", REVISIT_PROFILES[profile])
+        return record, original.digest
 
     def index_lines(self) -> list[str]:
         """The CDXJ lines of the responses written so far, sorted."""

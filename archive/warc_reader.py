@@ -39,6 +39,9 @@ class WarcResponse:
     body: bytes  # as stored (still content-encoded), or decoded when read with decode=True
     warc_date: str
     pointer: WarcPointer
+    # a revisit record: (WARC-Refers-To-Target-URI, WARC-Refers-To-Date) of the capture
+    # whose body it stands for; its own body is empty
+    refers_to: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,16 +55,18 @@ class ArchivedPage:
 
 
 def read_warc_response(storage: Storage, pointer: WarcPointer, *, expect_url: str | None = None,
-                       decode: bool = False) -> WarcResponse:
+                       decode: bool = False, revisits: bool = False) -> WarcResponse:
     """The response record at ``pointer``, by a range read of its gzip member. ``decode``:
     the body decoded by its Content-Encoding (for people), else as stored (for a client that
-    decodes it itself). WarcRecordError if no response record for ``expect_url`` (when
+    decodes it itself). ``revisits``: a revisit record is taken too (its ``refers_to`` says
+    where the body is). WarcRecordError if no response record for ``expect_url`` (when
     given) lies there, or it cannot be read."""
     member = storage.read_range(pointer.filename, pointer.offset, pointer.length)
     where = f"{pointer.filename} at offset {pointer.offset}"
+    kinds = ("response", "revisit") if revisits else ("response",)
     try:
         record = next(iter(ArchiveIterator(io.BytesIO(member))), None)
-        if record is None or record.rec_type != "response":
+        if record is None or record.rec_type not in kinds:
             raise WarcRecordError(f"no response record in {where}")
         target = record.rec_headers.get_header("WARC-Target-URI")
         if expect_url is not None and target != expect_url:
@@ -70,10 +75,14 @@ def read_warc_response(storage: Storage, pointer: WarcPointer, *, expect_url: st
     except (ArchiveLoadFailed, zlib.error, EOFError) as exc:
         raise WarcRecordError(f"unreadable record in {where}: {exc}") from exc
     http = record.http_headers
-    return WarcResponse(url=target, status=int(http.get_statuscode() or 0),
-                        headers=list(http.headers), body=body,
+    refers_to = None
+    if record.rec_type == "revisit":
+        refers_to = (record.rec_headers.get_header("WARC-Refers-To-Target-URI") or target,
+                     record.rec_headers.get_header("WARC-Refers-To-Date") or "")
+    return WarcResponse(url=target, status=int(http.get_statuscode() or 0) if http else 0,
+                        headers=list(http.headers) if http else [], body=body,
                         warc_date=record.rec_headers.get_header("WARC-Date", ""),
-                        pointer=pointer)
+                        pointer=pointer, refers_to=refers_to)
 
 
 def _iso_z(warc_date: str) -> str:

@@ -3,6 +3,8 @@
 Default: 4 sites x 500 articles (2,000 article pages), crawled into a local directory and into
 SeaweedFS with the real CLI, against the extraction-only ceiling and a naive Scrapy baseline.
 ``--long``: 50,000 articles into the local backend, with RSS at 10/50/100% of the crawl.
+``--steady``: consecutive runs over a living web (bench/steady.py): requests per run by
+reason, article fetches, what the revisits caught, bytes written.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from bench import crawls
 from bench.extract_only import extraction_rate
 from bench.report import render_table, summarize
 from bench.s3proxy import CountingProxy
+from bench.steady import main_steady
 from bench.web import Site, Web, build_sites, load_templates
 from testkit.seaweed import SeaweedServer
 
@@ -48,7 +51,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     p.add_argument("--identity", action="store_true",
                    help="serve article pages uncompressed (default: gzip, as news sites do)")
+    p.add_argument("--steady", action="store_true",
+                   help="steady state: --runs consecutive crawls of a living web (default "
+                        "2 sites x 150 articles), local backend")
+    p.add_argument("--runs", type=int, default=20, help="--steady: runs (default 20)")
+    p.add_argument("--new-per-run", type=int, default=3,
+                   help="--steady: new articles per site and run (default 3)")
+    p.add_argument("--corrections", type=int, default=2,
+                   help="--steady: older articles corrected per site and run (default 2)")
     args = p.parse_args(argv)
+    if args.steady and "--pages" not in (argv or []):
+        args.pages = 300
+    if args.steady and "--sites" not in (argv or []):
+        args.sites = 2
     if args.long:
         args.pages = args.pages if args.pages != 2000 else 50000
         args.no_s3 = args.no_naive = args.no_extract = True
@@ -177,6 +192,8 @@ def _environment() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    if args.steady:
+        return _main_steady(args, stamp)
     work = Path(tempfile.mkdtemp(prefix="newsarchive-bench-"))
     try:
         raw = run_all(args, work)
@@ -192,6 +209,17 @@ def main(argv: list[str] | None = None) -> int:
     out = RESULTS / f"bench-{stamp}.json"
     out.write_text(json.dumps({"summary": summary, "raw": raw}, indent=2, default=str))
     print(render_table(summary))
+    print(f"\nwritten: {out}")
+    return 0
+
+
+def _main_steady(args: argparse.Namespace, stamp: str) -> int:
+    table, raw = main_steady(args, log)
+    raw["environment"] = _environment()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"steady-{stamp}.json"
+    out.write_text(json.dumps(raw, indent=2, default=str))
+    print(table)
     print(f"\nwritten: {out}")
     return 0
 

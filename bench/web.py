@@ -149,14 +149,18 @@ class Web:
         """Bind the site's port, then render its hub pages once (they need the port)."""
         site.port = self._server.listen("127.0.0.1", 0,
                                         lambda request, site=site: self.respond(site, request))
+        self.render_hubs(site, now)
+        if self.gzip_articles:
+            for tpl in site.templates:
+                _ = tpl.gzip_parts  # compressed before the clock starts
+
+    def render_hubs(self, site: Site, now: datetime) -> None:
+        """(Re)render the site's hub pages (home, sections, feed, sitemap) from its stories."""
         hub_site = fakeweb.Site(site.name, site.table(), site.stories(now))
         hub_site.base = site.base
         router = Router(fakeweb.Web({site.name: hub_site}), hub_site).freeze()
         self._routers[site.index] = router
         site.hubs = {path: router.respond(path) for path in router.routes}
-        if self.gzip_articles:
-            for tpl in site.templates:
-                _ = tpl.gzip_parts  # compressed before the clock starts
 
     def start(self) -> Web:
         self._server.start()

@@ -26,6 +26,7 @@ class XmlTooLarge(ValueError):
 class Entry:
     url: str
     published: str | None = None  # feed pubDate / news:publication_date / lastmod
+    modified: str | None = None  # sitemap lastmod / Atom updated: says the page changed
 
 
 def _parser() -> etree.XMLParser:
@@ -108,7 +109,7 @@ def read_sitemap(body: bytes) -> tuple[str, list[Entry], str | None]:
         if loc:
             published = _child_text(element, "publication_date") or _child_text(element,
                                                                                  "lastmod")
-            entries.append(Entry(loc, published))
+            entries.append(Entry(loc, published, _child_text(element, "lastmod")))
         if len(entries) >= MAX_ENTRIES:
             problem = problem or f"more than {MAX_ENTRIES} entries: the rest ignored"
             break
@@ -152,7 +153,8 @@ def _feed_entries(root: etree._Element) -> tuple[list[Entry] | None, str]:
                 continue
             link = _atom_link(entry)
             if link:
-                entries.append(Entry(link, _child_text(entry, "published", "updated")))
+                entries.append(Entry(link, _child_text(entry, "published", "updated"),
+                                     _child_text(entry, "updated")))
             if len(entries) >= MAX_ENTRIES:
                 break
         return entries, kind

@@ -17,13 +17,15 @@ from scrapy.http import Request, Response
 
 from archive.config import Config
 from archive.timestamps import utc_now_iso
-from archive.warc import HttpExchange
+from archive.warc import HttpExchange, RevisitOf, WarcPointer
 from crawler.addon import config_of
 from crawler.addresses import may_dial, parse_address
 from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.cputime import cpu_time
 from crawler.errors import ErrorLog, error_log
+from crawler.fetch_state import FetchState, fetch_state_of
 from crawler.resolver import REFUSED_HOSTS
+from crawler.site_state import Fetch
 from crawler.urls import same_site
 from crawler.wire import WIRE_META, wire_headers
 
@@ -33,6 +35,11 @@ WARC_META = "newsarchive_warc"
 FETCHED_AT_META = "newsarchive_fetched_at"
 # set on a request charged to its site's page budget; its retries and redirects copy it
 CHARGED_META = "newsarchive_charged"
+# the URL's last full capture (archive.warc.RevisitOf), set by the spider on a request that
+# revisits a URL: a 304 or an unchanged body is then written as a revisit record
+REVISIT_META = "newsarchive_revisit_of"
+# what the spider fetches a URL for (new, due, entry, lastmod): counted by the WARC writer
+REASON_META = "newsarchive_reason"
 
 
 def site_of(request: Request, config: Config) -> str | None:
@@ -49,6 +56,10 @@ def site_of(request: Request, config: Config) -> str | None:
         if origin in candidate.origins:
             return candidate.name
     return owners[0].name if owners else None
+
+
+class BudgetExhausted(IgnoreRequest):
+    """A page refused by ``max_pages_per_site``: left for the next run (the frontier)."""
 
 
 class BlockedRequest(IgnoreRequest):
@@ -107,7 +118,7 @@ class SiteGuardMiddleware:
         count = self._pages.get(site, 0)
         if count >= self.max_pages:
             self.crawler.stats.inc_value(f"newsarchive/{site}/skipped/max_pages")
-            raise IgnoreRequest(f"max_pages_per_site reached for {site}")
+            raise BudgetExhausted(f"max_pages_per_site reached for {site}")
         self._pages[site] = count + 1
 
     def _block(self, site: str | None, kind: str, request: Request, why: str) -> None:
@@ -228,14 +239,17 @@ class WarcArchiveMiddleware:
     and decompression touch it, and leaves its WARC pointer in the request's meta. The headers
     recorded are those that crossed the wire (``crawler/wire.py``), not Scrapy's view of them."""
 
-    def __init__(self, crawler: Crawler, config: Config, archive: ArchiveExtension) -> None:
+    def __init__(self, crawler: Crawler, config: Config, archive: ArchiveExtension,
+                 fetch_state: FetchState | None) -> None:
         self.crawler = crawler
         self.config = config
         self.archive = archive
+        self.fetch_state = fetch_state
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchiveMiddleware:
-        return cls(crawler, config_of(crawler.settings), archive_of(crawler))
+        return cls(crawler, config_of(crawler.settings), archive_of(crawler),
+                   fetch_state_of(crawler))
 
     def process_response(self, request: Request, response: Response) -> Response:
         site = site_of(request, self.config)
@@ -261,15 +275,47 @@ class WarcArchiveMiddleware:
             ip_address=str(response.ip_address) if response.ip_address else None,
             warc_date=fetched_at,
         )
+        original: RevisitOf | None = request.meta.get(REVISIT_META)
+        if self.fetch_state is not None and (original is None or original.uri != response.url):
+            # a redirect's target, asked unconditionally: its last capture, if any, still
+            # turns an unchanged body into a revisit record
+            original = self.fetch_state.original_of(site, response.url)
         try:
             with cpu_time(self.crawler.stats, "warc"):
-                pointer = session.write_exchange(site, day, exchange)
+                pointer = session.write_exchange(site, day, exchange, original)
         except OSError as exc:
             self.archive.write_failed(site, response.url, str(exc))
             raise IgnoreRequest(f"not archived: {response.url}") from exc
         request.meta[WARC_META] = pointer
         request.meta[FETCHED_AT_META] = fetched_at
+        self._count(site, request, response, pointer)
+        if self.fetch_state is not None and response.status < 500:
+            # a server error is no news about the page: it is fetched as before next time
+            self.fetch_state.fetched(site, fetch_of(response, pointer, fetched_at),
+                                     "entry" if request.meta.get(REASON_META) == "entry"
+                                     else "article")
+        return response
+
+    def _count(self, site: str, request: Request, response: Response, pointer: WarcPointer
+               ) -> None:
         stats = self.crawler.stats
         stats.inc_value(f"newsarchive/{site}/pages")
         stats.inc_value(f"newsarchive/{site}/status/{response.status}")
-        return response
+        reason = request.meta.get(REASON_META)
+        if reason and not request.meta.get("redirect_times") and \
+                not request.meta.get("retry_times"):
+            stats.inc_value(f"newsarchive/{site}/fetched/{reason}")
+        if request.meta.get(REVISIT_META) is not None and reason != "entry":
+            caught = ("not_modified" if response.status == 304 else
+                      "identical" if pointer.revisit else "changed")
+            stats.inc_value(f"newsarchive/{site}/revisits/{caught}")
+
+
+def fetch_of(response: Response, pointer: WarcPointer, fetched_at: str) -> Fetch:
+    """What the fetch state learns from a stored response."""
+    def header(name: str) -> str:
+        value = response.headers.get(name)
+        return value.decode("latin-1") if value else ""
+    return Fetch(url=response.url, status=response.status, etag=header("ETag"),
+                 last_modified=header("Last-Modified"), digest=pointer.digest,
+                 warc_date=fetched_at, revisit=pointer.revisit)

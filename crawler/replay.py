@@ -95,9 +95,6 @@ class ReplaySpider(NewsSpider):
         return (self._crawls is not None and not self._crawls_left and not self._unreadable
                 and (self._feeding is None or self._feeding.done()))
 
-    async def _save_poll_state(self, reason: str) -> None:
-        """A replay fetches nothing: the polling state stays as the crawls left it."""
-
     async def start(self) -> AsyncIterator[Request]:
         """No start requests: the day's crawls are listed here, and the idle spider is fed
         the first of them like every later one (``_next_crawl``)."""

@@ -27,6 +27,8 @@ from crawler.errors import ErrorLog, error_log
 
 logger = logging.getLogger(__name__)
 OUTCOMES = ("new", "updated", "unchanged", "near_duplicate", "duplicate", "empty")
+# skips of the revisit policy (the budget's and the queue's have fields of their own)
+POLICY_SKIPS = ("skipped/not_due", "skipped/gone")
 
 
 def _site_stats(stats: dict[str, Any], site: str) -> dict[str, Any]:
@@ -34,6 +36,8 @@ def _site_stats(stats: dict[str, Any], site: str) -> dict[str, Any]:
     status = Counter()
     articles = dict.fromkeys(OUTCOMES, 0)
     blocked = Counter()
+    policy: dict[str, Counter] = {"fetched": Counter(), "skipped": Counter(),
+                                  "revisits": Counter()}
     for key, value in stats.items():
         if not key.startswith(prefix):
             continue
@@ -44,6 +48,11 @@ def _site_stats(stats: dict[str, Any], site: str) -> dict[str, Any]:
             articles[rest[len("articles/"):]] = value
         elif rest.startswith("blocked/"):
             blocked[rest[len("blocked/"):]] += value
+        elif rest.startswith(POLICY_SKIPS):
+            policy["skipped"][rest[len("skipped/"):]] += value
+        elif rest.split("/", 1)[0] in ("fetched", "revisits"):
+            group, _, name = rest.partition("/")
+            policy[group][name] += value
     return {
         "pages_fetched": stats.get(prefix + "pages", 0),
         "status": dict(sorted(status.items())),
@@ -56,6 +65,8 @@ def _site_stats(stats: dict[str, Any], site: str) -> dict[str, Any]:
         "skipped_max_pages": stats.get(prefix + "skipped/max_pages", 0),
         # links, feed and sitemap entries not even queued: the queue holds 2 x the page budget
         "skipped_queue_full": stats.get(prefix + "skipped/queue_full", 0),
+        **{name: dict(sorted(counts.items())) for name, counts in policy.items()},
+        "frontier": stats.get(prefix + "frontier", 0),
     }
 
 
@@ -142,6 +153,18 @@ def _human_bytes(count: int) -> str:
     return f"{size:.1f} GB"
 
 
+def _policy(run: SiteRun) -> str:
+    """`` (3 entry, 2 due; 40 not due, 1 carried over)``: why pages were fetched or not."""
+    fetched = ", ".join(f"{count} {name}" for name, count in run.fetched.items() if count)
+    skipped = [f"{count} {name.replace('_', ' ')}" for name, count in run.skipped.items()
+               if count]
+    if run.frontier:
+        skipped.append(f"{run.frontier} carried over")
+    if not fetched and not skipped:
+        return ""
+    return f" ({fetched}{'; ' if fetched and skipped else ''}{', '.join(skipped)})"
+
+
 def format_summary(report: RunReport, pending_uploads: int, archive: str) -> str:
     """Per site: pages, article outcomes, errors by kind, bytes; then where the files are."""
     lines = [f"crawl {report.crawl_id} ({report.finish_reason}, {report.duration_s or 0:.1f}s)"]
@@ -149,7 +172,7 @@ def format_summary(report: RunReport, pending_uploads: int, archive: str) -> str
         a = run.articles
         errors = ", ".join(f"{k} {v}" for k, v in sorted(run.errors.items())) or "none"
         lines.append(
-            f"  {site}: {run.pages_fetched} pages fetched; articles: {a['new']} new, "
+            f"  {site}: {run.pages_fetched} pages fetched{_policy(run)}; articles: {a['new']} new, "
             f"{a['updated']} updated, {a['unchanged']} unchanged, "
             f"{a['near_duplicate']} near-duplicate, {a['duplicate']} duplicate URL variants; "
             f"errors: {errors}; written: {_human_bytes(run.bytes_raw)} raw, "

@@ -4,6 +4,8 @@ Values that come from the config file are applied by the add-on (``crawler/addon
 "spider" priority, so ``scrapy crawl news -s DOWNLOAD_DELAY=0`` still overrides them.
 """
 
+import os
+
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -24,6 +26,9 @@ NEWSARCHIVE_REPLAY_DAY = None
 NEWSARCHIVE_REPLAY_SOURCE = None
 # the live progress line on a terminal (crawler/progress.py)
 NEWSARCHIVE_PROGRESS = True
+# a testing aid, not a user setting: the run's "now" for the revisit policy (ISO 8601), so
+# tests and the steady-state bench can let hours or days pass between runs
+NEWSARCHIVE_NOW = os.environ.get("NEWSARCHIVE_NOW") or None
 
 ADDONS = {
     "crawler.addon.NewsarchiveAddon": 0,
@@ -88,6 +93,7 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "crawler.errors.ErrorLog": 100,
     "crawler.archive_extension.ArchiveExtension": 200,
+    "crawler.fetch_state.FetchState": 250,
     "crawler.report.RunReporter": 300,
     "crawler.progress.ProgressLine": 500,
 }

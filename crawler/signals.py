@@ -2,7 +2,7 @@
 
 Sent by the archive extension as a run closes, in this order: ``records_committed(reason)``:
 every record file of the run is queued for upload; state that describes what they hold (the
-spider's polling state) is queued now, so that it never runs ahead of the records.
+fetch state (crawler/fetch_state.py)) is queued now, so that it never runs ahead of the records.
 ``run_report_due(reason)``: the run report is built and queued, last.
 
 Sent by the replay spider: ``archived_crawl_started(crawl_id)``: the pages of the next archived

@@ -43,7 +43,7 @@ def _show_records(storage: Storage) -> None:
                 print(f"  [{record['site']}] {record['title']} — {len(record['text'].split())} "
                       f"words, v{record['version']}{note}")
     print(f"\nFiles are under {storage.location()}: raw/ (WARC and CDXJ), records/ (JSON Lines), "
-          "runs/ (reports), state/ (dedup and polling state)")
+          "runs/ (reports), state/ (dedup and fetch state)")
 
 
 def run_local(config: str) -> int:

@@ -13,6 +13,7 @@ instead of hard-coding URLs. All text is invented fiction.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import threading
 from collections.abc import Iterable
@@ -93,6 +94,8 @@ class FixtureWeb:
         self._server: LoopbackServer | None = None
         self._routers: dict[str, Router] = {}
         self._port: int | None = None
+        # False: no ETag or Last-Modified on any page, as many news sites send their pages
+        self.send_validators = True
 
     # -- lifecycle
 
@@ -291,6 +294,8 @@ class FixtureWeb:
         if (self._web.sites[site].table.get("gzip_html") and response.content_type.startswith(
                 "text/html") and accepts_gzip(request.header("Accept-Encoding"))):
             response = encode(response)
+        if not self.send_validators:
+            return dataclasses.replace(response, last_modified=None)
         return conditional(response, request.header("If-None-Match"))
 
 

@@ -54,7 +54,18 @@ def test_allowed_networks_are_parsed_networks() -> None:
     assert [str(n) for n in mapped.crawl.allowed_networks] == ["10.1.2.0/24"]
 
 
+def test_revisit_schedules_default_and_override_per_site() -> None:
+    config = parse_config('[crawl]\nrevisit_hours = [2, 12.5]\n[[sites]]\nname = "a"\n'
+                          'start_urls = ["https://a.org/"]\nrevisit_hours = []\n'
+                          '[[sites]]\nname = "b"\nstart_urls = ["https://b.org/"]\n', "x.toml")
+    assert config.crawl.revisit_hours == (2.0, 12.5)
+    assert config.crawl.retry_gone_hours == (24.0, 168.0, 720.0)
+    assert config.site("a").revisit_hours == () and config.site("b").revisit_hours is None
+
+
 @pytest.mark.parametrize(("text", "field", "problem"), [
+    ('[crawl]\nrevisit_hours = [6, 1]\n', "crawl.revisit_hours[1]", "must increase"),
+    ('[crawl]\nretry_gone_hours = []\n', "crawl.retry_gone_hours", "at least one"),
     ('[crawl]\nobey_robot = false\n', "crawl.obey_robot", "unknown key"),
     ('[crawl]\nobey_robots = "no"\n', "crawl.obey_robots", "expected true or false"),
     ('[crawl]\nmax_pages_per_site = 0\n', "crawl.max_pages_per_site", "between"),

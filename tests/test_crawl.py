@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from archive.keys import fetch_state_key
 from archive.local import LocalStorage
+from crawler.site_state import SiteState
 from demo.site import serve
 from tests.crawlrun import (
     Archive,
@@ -212,9 +214,9 @@ def test_two_machines_sharing_a_bucket_agree_on_what_is_new(
                           sites=("partner",))
     crawl(first, s3_archive)
     count = len(read_records(s3_archive.storage))
-    # without the polling state the second machine refetches every article: only the dedup
+    # without the fetch state the second machine refetches every article: only the dedup
     # state in the bucket can tell it they are already archived
-    for info in list(s3_archive.storage.list("state/poll/")):
+    for info in list(s3_archive.storage.list("state/fetch/")):
         s3_archive.storage.delete(info.key)
     result = crawl(second, s3_archive)
     assert len(read_records(s3_archive.storage)) == count == 5
@@ -266,7 +268,11 @@ def test_an_incomplete_run_does_not_let_the_next_one_skip(
     config = write_config(tmp_path / "news.toml", web, local_archive, tmp_path / "spool",
                           sites=("dailyplanet",), extra_crawl="max_pages_per_site = 6")
     crawl(config, local_archive)
-    assert not local_archive.storage.exists("state/poll/site=dailyplanet.json")
+    # the state claims only what the run fetched; what it found and did not fetch is its
+    # frontier, fetched first by the next run
+    state = SiteState.from_bytes(local_archive.storage.get_bytes(
+        fetch_state_key("dailyplanet")))
+    assert state.frontier and not {item.url for item in state.frontier} & set(state.urls)
     config.write_text(config.read_text().replace("max_pages_per_site = 6", ""))
     crawl(config, local_archive)
     assert len(read_records(local_archive.storage)) == 12

@@ -176,3 +176,37 @@ def test_a_failed_install_is_an_error_saying_what_failed(tmp_path: Path) -> None
     (tmp_path / "a-file").write_text("")
     with pytest.raises(PywbError, match="creating the venv"):
         ensure_pywb(tmp_path / "a-file" / "venv")  # no venv can be made inside a file
+
+
+def test_pywb_serves_the_original_capture_for_our_revisit_records(
+        pywb_bin: Path, tmp_path: Path) -> None:
+    """Articles revisited twice, a 304 (server-not-modified) then an unchanged body with no
+    validators (identical-payload-digest): pywb indexes our revisit records as we do, and
+    replays the original capture at each revisit's time."""
+    from tests.test_revisit import crawl_at, warc_records
+
+    root = tmp_path / "archive"
+    archive = Archive(str(root), LocalStorage(root), {})
+    with FixtureWeb() as web:
+        config = write_config(tmp_path / "news.toml", web, archive, tmp_path / "spool",
+                              sites=SITES)
+        crawl_at(config, archive, 0)
+        crawl_at(config, archive, 2)  # 1 h step due: answered 304
+        web.send_validators = False
+        crawl_at(config, archive, 7)  # 6 h step due: the same bytes again
+    revisits = warc_records(archive.storage, "revisit")
+    profiles = {h.get_header("WARC-Profile").rsplit("/", 1)[-1] for h in revisits}
+    assert profiles == {"server-not-modified", "identical-payload-digest"}
+    for warc in warc_keys(archive.storage):
+        ours = archive.storage.get_bytes(keys.cdxj_key_for(warc)).decode().splitlines()
+        assert _parsed(ours) == _parsed(pywb_index(pywb_bin, root, warc)), warc
+
+    wayback_dir = _follow_the_doc(tmp_path / "home", root, pywb_bin)
+    with Wayback(pywb_bin, wayback_dir) as wayback:
+        for headers in revisits:
+            url = headers.get_header("WARC-Target-URI")
+            article = next((a for a in web.articles if a.url == url), None)
+            if article is None:
+                continue  # a syndicated copy, the PDF: articles are enough
+            body = _replayed(wayback, cdx_timestamp(headers.get_header("WARC-Date")), url)
+            assert article.title in body and article.paragraphs[0] in body, url

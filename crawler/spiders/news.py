@@ -8,7 +8,6 @@ pages judged to be articles are yielded as :class:`ArticlePage` items.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -22,14 +21,22 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.config import SiteConfig
-from archive.keys import poll_state_key
 from crawler.addon import config_of
 from crawler.archive_extension import archive_of
 from crawler.discovery import XmlTooLarge, read_feed, read_sitemap
 from crawler.errors import error_log
 from crawler.faults import describe, error_kind
+from crawler.fetch_state import FetchState, fetch_state_of
 from crawler.items import ArticlePage
-from crawler.middlewares import FETCHED_AT_META, SITE_META, WARC_META, BlockedRequest
+from crawler.middlewares import (
+    FETCHED_AT_META,
+    REASON_META,
+    REVISIT_META,
+    SITE_META,
+    WARC_META,
+    BlockedRequest,
+    BudgetExhausted,
+)
 from crawler.pages import (
     charset_check,
     is_article,
@@ -38,8 +45,7 @@ from crawler.pages import (
     page_encoding,
     sniffs_as_html,
 )
-from crawler.polling import PollState, load_poll_state, parse_date
-from crawler.signals import records_committed
+from crawler.site_state import ARTICLE, PAGE, Discovered, listing_time
 from crawler.urls import is_asset_url, normalize_url, same_site
 
 logger = logging.getLogger(__name__)
@@ -50,6 +56,10 @@ ENTRY_META = "newsarchive_entry"
 MAX_SITEMAP_NESTING = 4
 # browsers' and Scrapy's own limit; longer links are counted (Scrapy would drop them silently)
 MAX_URL_LENGTH = 2083
+# the scheduler's priorities: discovered links get -depth (DEPTH_PRIORITY), so due revisits
+# and then the frontier carried over come after whatever this run's entry points showed
+DUE_PRIORITY = -20
+FRONTIER_PRIORITY = -30
 
 
 def site_names(argument: str | None) -> list[str]:
@@ -85,16 +95,18 @@ class NewsSpider(scrapy.Spider):
         self._sitemaps_seen: set[str] = set()
         # our own asset filter replaces Scrapy's extension list, which drops PDFs too
         self._link_extractor = LinkExtractor(unique=True, deny_extensions=[])
-        self.poll: dict[str, PollState] = {}
+        self.fetch_state: FetchState | None = None
         self._queued: dict[str, int] = {}
-        self._validators: dict[str, dict[str, dict[str, str]]] = {}
+        # per site: URLs asked for in this run, URLs skipped (each counted once)
+        self._asked: dict[str, set[str]] = {}
+        self._skipped: dict[str, set[str]] = {}
+        self._entry_urls: dict[str, set[str]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider._robots_parsed, signal=signals.robots_parsed)
         crawler.signals.connect(spider._request_dropped, signal=signals.request_dropped)
-        crawler.signals.connect(spider._save_poll_state, signal=records_committed)
         return spider
 
     async def _open_run(self) -> None:
@@ -105,9 +117,14 @@ class NewsSpider(scrapy.Spider):
         self.archive = archive_of(self.crawler)
         await self.archive.ready()
         self.sites = self.archive.crawl_sites
-        storage = self.archive.storage
-        self.poll = await asyncio.to_thread(
-            lambda: {site.name: load_poll_state(storage, site.name) for site in self.sites})
+        self.fetch_state = fetch_state_of(self.crawler)
+        # fetched every run as entry points, so never asked again as a discovered link
+        self._entry_urls = {site.name: {normalize_url(url) for url in
+                                        (*site.start_urls, *site.feeds, *site.sitemaps)}
+                            for site in self.sites}
+        if self.fetch_state is not None:  # None in a replay, which fetches nothing
+            assert self.archive.storage is not None
+            await self.fetch_state.load(self.archive.storage, self.sites)
 
     # -- start ---------------------------------------------------------------------------
     async def start(self) -> AsyncIterator[Request]:
@@ -126,6 +143,27 @@ class NewsSpider(scrapy.Spider):
                 for origin in site.origins:
                     yield self._request(f"{origin}/robots.txt", site.name, self.parse_robots,
                                         depth=0)
+        for site in self.sites:
+            for request in self._carried_over(site):
+                yield request
+
+    def _carried_over(self, site: SiteConfig) -> Iterator[Request]:
+        """The site's due revisits (oldest fetch first), then the frontier the last run left
+        (newest first): after the entry points and what they lead to."""
+        if self.fetch_state is None:
+            return
+        state = self.fetch_state.state(site.name)
+        now, policy = self.fetch_state.now, self.fetch_state.policy(site.name)
+        for url in state.due(now, policy):
+            article = state.urls[url].kind == ARTICLE
+            depth = site.follow_depth if article else max(site.follow_depth - 1, 0)
+            request = self._discover(url, site, depth, listed=article)
+            if request is not None:
+                yield request.replace(priority=DUE_PRIORITY)
+        for item in state.frontier:
+            request = self._discover(item.url, site, item.depth, item.listed, item.when)
+            if request is not None:
+                yield request.replace(priority=FRONTIER_PRIORITY)
 
     def _request(self, url: str, site: str, callback: Any, depth: int, **meta: Any) -> Request:
         return Request(url, callback=callback, errback=self.on_error,
@@ -145,59 +183,73 @@ class NewsSpider(scrapy.Spider):
     def _page_request(self, url: str, site: str, depth: int, listed: bool = False) -> Request:
         return self._request(url, site, self.parse_page, depth, **{LISTED_META: listed})
 
+    def _discover(self, url: str, site: SiteConfig, depth: int, listed: bool = False,
+                  when: float | None = None) -> Request | None:
+        """The request for a URL found by a link, a listing, a due revisit or the frontier,
+        or None: asked already this run, not due by the revisit policy (counted once), or
+        over the queue bound (then carried over to the next run)."""
+        name = site.name
+        asked = self._asked.setdefault(name, set())
+        if url in asked or url in self._entry_urls.get(name, ()):
+            return None
+        state = self.fetch_state
+        if state is None:  # a replay: no discovery happens
+            return self._page_request(url, name, depth, listed)
+        fetch, reason = state.state(name).decide(url, state.now, state.policy(name), when)
+        if not fetch:
+            skipped = self._skipped.setdefault(name, set())
+            if url not in skipped:
+                skipped.add(url)
+                self.crawler.stats.inc_value(f"newsarchive/{name}/skipped/{reason}")
+            return None
+        state.discovered(name, Discovered(url, when, depth, listed))
+        if not self._admit(name):
+            return None
+        asked.add(url)
+        return self._revisiting(self._page_request(url, name, depth, listed), reason)
+
+    def _revisiting(self, request: Request, reason: str) -> Request:
+        """Asked conditionally when the archive has a capture of the URL: a 304 or an
+        unchanged body is then stored as a revisit record pointing at that capture."""
+        request.meta[REASON_META] = reason
+        if self.fetch_state is None:
+            return request
+        site = request.meta[SITE_META]
+        state = self.fetch_state.state(site)
+        for name, value in state.conditional_headers(request.url).items():
+            request.headers[name] = value
+        original = self.fetch_state.original_of(site, request.url)
+        if original is not None:
+            request.meta[REVISIT_META] = original
+            request.meta["handle_httpstatus_list"] = [304]
+        return request
+
     def _sitemap_request(self, url: str, site: str, nesting: int) -> Request:
         return self._entry(self._request(url, site, self.parse_sitemap, depth=0,
                                          **{SITEMAP_DEPTH_META: nesting}))
 
     # -- cheap polling -----------------------------------------------------------------------
     def _entry(self, request: Request) -> Request:
-        """An entry point (start page, feed, sitemap): asked conditionally, 304 handled."""
-        site = request.meta[SITE_META]
-        for name, value in self.poll[site].conditional_headers(request.url).items():
-            request.headers[name] = value
+        """An entry point (start page, feed, sitemap): fetched every run, conditionally."""
         request.meta[ENTRY_META] = request.url
-        request.meta["handle_httpstatus_list"] = [304]
-        return request
+        return self._revisiting(request, "entry")
 
-    def _unchanged(self, response: Response) -> bool:
-        """True for a 304; on a 200 remembers the entry point's validators for next time."""
-        entry = response.meta.get(ENTRY_META)
-        if entry is None:
-            return False
+    def _settle(self, response: Response) -> bool:
+        """The page got its answer (not carried over); True for a 304, which ends the
+        branch: the archive holds that capture already."""
         site = response.meta[SITE_META]
+        if self.fetch_state is not None:
+            first = (response.meta.get("redirect_urls") or [response.request.url])[0]
+            self.fetch_state.settled(site, first)
         if response.status == 304:
             self.crawler.stats.inc_value(f"newsarchive/{site}/not_modified")
             return True
-        etag = response.headers.get("ETag")
-        modified = response.headers.get("Last-Modified")
-        if etag or modified:
-            self._validators.setdefault(site, {})[entry] = {
-                "etag": etag.decode("latin-1") if etag else "",
-                "last_modified": modified.decode("latin-1") if modified else ""}
         return False
 
-    def _skip_listed(self, site: str, published: str | None) -> bool:
-        if self.poll[site].is_old(published):
-            self.crawler.stats.inc_value(f"newsarchive/{site}/skipped/listed_before_last_run")
-            return True
-        return False
-
-    async def _save_poll_state(self, reason: str) -> None:
-        """Only a clean, complete run may tell the next one what it can skip."""
-        if not self.poll or reason != "finished" or self.archive.storage_failed:
-            # a poll state lets the next run skip what this one saw: not after losing files
-            return
-        stats = self.crawler.stats
-        states = []
-        for site in self.sites:
-            if stats.get_value(f"newsarchive/{site.name}/skipped/max_pages", 0):
-                continue
-            old = self.poll[site.name]
-            state = PollState(parse_date(self.archive.started_at),
-                              {**old.validators, **self._validators.get(site.name, {})})
-            states.append((poll_state_key(site.name), state.to_json()))
-        # spooling fsyncs: in a thread, in order
-        await asyncio.to_thread(lambda: [self.archive.enqueue_bytes(*s) for s in states])
+    def _classify(self, response: Response, kind: str, awaiting_item: bool = False) -> None:
+        if self.fetch_state is not None and response.meta.get(REASON_META) != "entry":
+            self.fetch_state.classify(response.meta[SITE_META], response.url, kind,
+                                      awaiting_item)
 
     # -- robots.txt ----------------------------------------------------------------------
     def _robots_parsed(self, robotparser: Any, request: Request) -> None:
@@ -220,7 +272,7 @@ class NewsSpider(scrapy.Spider):
 
     # -- pages -----------------------------------------------------------------------------
     def parse_page(self, response: Response) -> Iterator[Request | ArticlePage]:
-        if self._unchanged(response):
+        if self._settle(response):
             return
         response = self._as_html(response)
         if response is None:
@@ -228,7 +280,15 @@ class NewsSpider(scrapy.Spider):
         site = self.config.site(response.meta[SITE_META])
         depth = response.meta.get(DEPTH_META, 0)
         if is_article(response, site.article_urls, response.meta.get(LISTED_META, False)):
-            yield self._article(response, site)
+            pointer = response.meta.get(WARC_META)
+            if pointer is not None and pointer.revisit:
+                # the very bytes of the last capture: nothing new to extract
+                self._classify(response, ARTICLE)
+            else:
+                self._classify(response, ARTICLE, awaiting_item=True)
+                yield self._article(response, site)
+        else:
+            self._classify(response, PAGE)
         if not self.follow_links:
             return
         # pagination first, at the same depth: the dupefilter keeps the first request for a
@@ -236,13 +296,17 @@ class NewsSpider(scrapy.Spider):
         pages = set()
         for href in next_page_hrefs(response):
             url = normalize_url(response.urljoin(href))
-            if same_site(url, site.domains) and url not in pages and self._admit(site.name):
+            if same_site(url, site.domains) and url not in pages:
                 pages.add(url)
-                yield self._page_request(url, site.name, depth)
+                request = self._discover(url, site, depth)
+                if request is not None:
+                    yield request
         if depth < site.follow_depth:
             for url in self._links(response, site):
-                if url not in pages and self._admit(site.name):
-                    yield self._page_request(url, site.name, depth + 1)
+                if url not in pages:
+                    request = self._discover(url, site, depth + 1)
+                    if request is not None:
+                        yield request
 
     def _as_html(self, response: Response) -> TextResponse | None:
         """The response as an HTML page, or None when it is not one. HTML under a wrong
@@ -308,7 +372,7 @@ class NewsSpider(scrapy.Spider):
 
     # -- feeds and sitemaps ----------------------------------------------------------------
     def parse_feed(self, response: Response) -> Iterator[Request]:
-        if self._unchanged(response):
+        if self._settle(response):
             return
         site = self.config.site(response.meta[SITE_META])
         try:
@@ -321,12 +385,14 @@ class NewsSpider(scrapy.Spider):
             return
         for entry in entries:
             url = normalize_url(response.urljoin(entry.url))
-            if (same_site(url, site.domains) and not self._skip_listed(site.name, entry.published)
-                    and self._admit(site.name)):
-                yield self._page_request(url, site.name, site.follow_depth, listed=True)
+            if same_site(url, site.domains):
+                request = self._discover(url, site, site.follow_depth, True,
+                                         listing_time(entry.modified or entry.published))
+                if request is not None:
+                    yield request
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
-        if self._unchanged(response):
+        if self._settle(response):
             return
         site = self.config.site(response.meta[SITE_META])
         nesting = response.meta.get(SITEMAP_DEPTH_META, 0)
@@ -339,9 +405,9 @@ class NewsSpider(scrapy.Spider):
             self._count_error(site.name, "bad_sitemap", response.url, problem)
         if kind == "invalid":
             return
-        if kind == "index":
+        if kind == "index" and self.fetch_state is not None:
             # an index may keep its validators when a child changes: never skip one
-            self._validators.get(site.name, {}).pop(response.meta.get(ENTRY_META), None)
+            self.fetch_state.unvalidated(site.name, response.url)
         for entry in entries:
             url = response.urljoin(entry.url)
             if kind == "index":
@@ -351,16 +417,21 @@ class NewsSpider(scrapy.Spider):
                 elif url not in self._sitemaps_seen:
                     self._sitemaps_seen.add(url)
                     yield self._sitemap_request(url, site.name, nesting + 1)
-            elif (same_site(url, site.domains)
-                  and not self._skip_listed(site.name, entry.published)
-                  and self._admit(site.name)):
-                yield self._page_request(normalize_url(url), site.name, site.follow_depth,
-                                         listed=True)
+            elif same_site(url, site.domains):
+                request = self._discover(normalize_url(url), site, site.follow_depth, True,
+                                         listing_time(entry.modified or entry.published))
+                if request is not None:
+                    yield request
 
     # -- errors ----------------------------------------------------------------------------
     def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         site = request.meta.get(SITE_META, "-")
+        first = (request.meta.get("redirect_urls") or [request.url])[0]
+        if failure.check(BudgetExhausted):
+            return  # left for the next run: the frontier
+        if self.fetch_state is not None:
+            self.fetch_state.settled(site, first)
         if failure.check(BlockedRequest):
             return  # counted by the guard
         if failure.check(HttpError):
@@ -369,10 +440,16 @@ class NewsSpider(scrapy.Spider):
             return
         kind = error_kind(failure.value, request.url, stopping=not self.crawler.crawling)
         if kind is None:
-            return  # robots.txt, page budget: not errors
+            if self.fetch_state is not None and "robots.txt" in str(failure.value):
+                self.fetch_state.refused(site, request.url)
+            return  # robots.txt: not an error
+        if kind == "cancelled" and self.fetch_state is not None:
+            # in flight when the run was stopped: fetched next run
+            self.fetch_state.discovered(site, Discovered(first, None,
+                                                         request.meta.get(DEPTH_META, 0),
+                                                         request.meta.get(LISTED_META, False)))
         message = describe(failure.value, kind)
         # counted under the URL that was linked; where the redirects ended goes in the message
-        first = (request.meta.get("redirect_urls") or [request.url])[0]
         if first != request.url:
             message = f"{message} (redirected {len(request.meta['redirect_urls'])} times, " \
                       f"last to {request.url})"
@@ -382,6 +459,8 @@ class NewsSpider(scrapy.Spider):
         """A redirect back to a URL of its own chain (A -> B -> A) is dropped by the
         dupefilter without a word: count it, or the linked page would vanish silently."""
         chain = request.meta.get("redirect_urls") or []
+        if self.fetch_state is not None and SITE_META in request.meta:
+            self.fetch_state.settled(request.meta[SITE_META], (chain or [request.url])[0])
         if request.url in chain:
             site = request.meta.get(SITE_META, "-")
             self._count_error(site, "redirect_loop", chain[0],
