@@ -20,6 +20,7 @@ from scrapy.settings import Settings
 
 from archive.config import Config
 from archive.keys import RECORDS, day_prefix, parse_data_key, segment_partition
+from archive.leases import LeaseHeld, acquire
 from archive.storage import Storage, open_storage
 from archive.timestamps import new_crawl_id
 from crawler.replay import ReplaySpider
@@ -28,7 +29,7 @@ from newsarchive.cmd_crawl import CrawlOutcome, crawl_settings
 from newsarchive.cmd_replay_url import run_replay_url
 from newsarchive.console import configure_logging
 from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from pipelines.dedup_state import superseded_segments
+from pipelines.dedup_state import remove_segments, superseded_segments
 
 logger = logging.getLogger("newsarchive.replay")
 
@@ -46,6 +47,27 @@ def _site_of(key: str) -> str | None:
         return parts["site"]
     partition = segment_partition(key)
     return partition[1] if partition else None
+
+
+def _remove_under_leases(storage: Storage, config: Config, segments: list[str],
+                         crawl_id: str) -> None:
+    """Superseded segments go under their sites' leases, as a compaction: live ones deleted,
+    compacted ones cut out of their site's objects, with no crawl of the site compacting
+    meanwhile. A site whose lease is held keeps them (its next replay removes them)."""
+    by_site: dict[str, list[str]] = {}
+    for key in segments:
+        by_site.setdefault(_site_of(key) or "", []).append(key)
+    for site, keys in sorted(by_site.items()):
+        try:
+            lease = acquire(storage, site, crawl_id, config.schedule.lease_seconds)
+        except LeaseHeld as held:
+            print(f"newsarchive replay: {held}: the day's earlier state of {site} was kept",
+                  file=sys.stderr)
+            continue
+        try:
+            remove_segments(storage, keys)
+        finally:
+            lease.release()
 
 
 def replay_settings(config: Config, source: Config, day: str, crawl_id: str,
@@ -83,8 +105,11 @@ def run_replay(config: Config, day: str, sites: list[str], output: str | None,
     replayed = {site.name for site in archive.crawl_sites}
     if code == EXIT_OK and old_keys:
         stale = [key for key in old_keys if _site_of(key) in replayed]
+        segments = [key for key in stale if segment_partition(key) is not None]
         for key in stale:
-            storage.delete(key)
+            if key not in segments:
+                storage.delete(key)
+        _remove_under_leases(storage, config, segments, crawl_id)
         print(f"replaced {len(stale)} earlier record and state files of {day}")
     elif old_keys:
         print("newsarchive replay: the earlier records of the day were kept (the replay did not "
