@@ -275,12 +275,13 @@ class SiteHistory:
             kept = {name: data for name, data in iter_object(blob) if name not in names}
             if len(kept) == sum(1 for _ in iter_object(blob)):
                 continue
-            data = encode_object(kept)
-            new = site_state_key(self.site, period, object_digest(data))
-            self.storage.put_bytes(new, data)
+            if kept:
+                data = encode_object(kept)
+                new = site_state_key(self.site, period, object_digest(data))
+                self.storage.put_bytes(new, data)
+                self.objects[new], self.sizes[new] = period, len(data)
             self.storage.delete(key)
             del self.objects[key]
-            self.objects[new], self.sizes[new] = period, len(data)
             rewritten += 1
         return rewritten
 
