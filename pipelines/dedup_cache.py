@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from archive.keys import InvalidName, state_cache_name, state_key_from_cache_name
 from archive.storage import ObjectInfo, Storage
 
-GET_THREADS = 16
+GET_THREADS = 8  # under boto3's pool of 10 connections a client
 
 
 class StateCache:
@@ -43,10 +44,18 @@ class StateCache:
 
     def get_many(self, infos: Iterable[ObjectInfo]) -> Iterator[tuple[str, bytes]]:
         """(key, bytes) of each file, in the order given; the misses read in parallel."""
-        infos = list(infos)
+        # at most GET_THREADS ahead of the consumer: the window's objects are megabytes each,
+        # and holding them all at once would double a run's peak memory
+        ahead: deque[tuple[str, Future[bytes]]] = deque()
         with ThreadPoolExecutor(GET_THREADS) as pool:
-            yield from zip((i.key for i in infos),
-                           pool.map(lambda i: self.get(i.key, i.size), infos), strict=True)
+            for info in infos:
+                ahead.append((info.key, pool.submit(self.get, info.key, info.size)))
+                if len(ahead) >= GET_THREADS:
+                    key, future = ahead.popleft()
+                    yield key, future.result()
+            while ahead:
+                key, future = ahead.popleft()
+                yield key, future.result()
 
     def keep(self, key: str, data: bytes) -> None:
         """Cache bytes this machine has (it wrote them, or just read them); best effort."""

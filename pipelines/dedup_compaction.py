@@ -12,7 +12,8 @@ merged into immutable objects of two kinds, both in the ``NADEDUPC`` format of
   number of runs behind it. Only a run holding S's lease compacts S, so no other crawl of S
   writes meanwhile, and it merges today's segments too once the window holds them.
 - **The near-duplicate window** (``state/dedup-window/month=M/date=D/hour=HH.bin``, then
-  ``day.bin``): every site's segments of one hour (their crawl's start hour), built by whichever
+  ``day.bin``), in the ``NADEDUPW`` format of ``window_index.py`` (a table ready to search, not
+  segments): every site's articles of one hour (their crawl's start hour), built by whichever
   run first finds the hour closed (``WINDOW_GRACE`` after its end) and created with
   ``create_exclusive``, so two machines never both store one; a day's 24 hours merge into one
   object. A run reads ≤ ``near_duplicate_days`` day objects and ≤ 48 hour objects.
@@ -60,6 +61,7 @@ from archive.keys import (
 from archive.storage import ObjectInfo, Storage
 from pipelines.dedup_cache import StateCache
 from pipelines.dedup_format import encode_object, iter_object
+from pipelines.window_index import Entry, WindowTable
 
 logger = logging.getLogger(__name__)
 WINDOW_GRACE = dt.timedelta(hours=1)  # after an hour's end, before its segments are merged
@@ -73,6 +75,12 @@ def _days(first: str, last: str) -> list[str]:
 
 def _months(first: str, last: str) -> list[str]:
     return sorted({day[:7] for day in _days(first, last)})
+
+
+def window_object(sections: dict[str, bytes]) -> bytes:
+    """A window object of these segments (``window_index.py``): their table, ready to search."""
+    table, old = WindowTable.from_sections(sections)
+    return table.to_bytes(old)
 
 
 def object_digest(data: bytes) -> str:
@@ -135,29 +143,40 @@ class WindowState:
             if window_key(day, None) in self.found:
                 continue
             missing = [h for h in range(24) if not self.covers(day, h) and self._closed(day, h)]
+            if len(missing) == 24:  # a whole closed day none built (an upgrade, a quiet day)
+                built += self._create(window_key(day, None), window_object(
+                    dict(self.cache.get_many(self._segments(day)))))
+                continue
             if missing:
                 built += self._build_hours(day, missing)
             if all(self.covers(day, h) for h in range(24)):
                 built += self._build_day(day)
         return built
 
+    def _segments(self, day: str) -> list[ObjectInfo]:
+        return [info for info in self.lister(dedup_day_prefix(day))
+                if segment_partition(info.key) is not None]
+
     def _build_hours(self, day: str, hours: list[int]) -> int:
         by_hour: dict[int, list[ObjectInfo]] = defaultdict(list)
-        for info in self.lister(dedup_day_prefix(day)):
-            if segment_partition(info.key) is not None:
-                by_hour[segment_hour(info.key)].append(info)
+        for info in self._segments(day):
+            by_hour[segment_hour(info.key)].append(info)
         stored = 0
         for hour in hours:
-            data = encode_object(dict(self.cache.get_many(by_hour.get(hour, ()))))
+            data = window_object(dict(self.cache.get_many(by_hour.get(hour, ()))))
             stored += self._create(window_key(day, hour), data)
         return stored
 
     def _build_day(self, day: str) -> int:
-        sections = Sections()
         hours = [self.found[window_key(day, h)] for h in range(24)]
+        entries: list[Entry] = []
+        old: dict[str, bytes] = {}
         for _key, blob in self.cache.get_many(hours):
-            sections.add_object(blob)
-        stored = self._create(window_key(day, None), encode_object(sections.data))
+            table, segments = WindowTable.from_bytes(blob)
+            entries.extend(table.entries())
+            old.update(segments)
+        data = WindowTable.build(entries).to_bytes(old)
+        stored = self._create(window_key(day, None), data)
         for info in hours:  # the day object is complete: its hours are no longer read
             self.storage.delete(info.key)
             del self.found[info.key]

@@ -54,6 +54,7 @@ from pipelines.dedup_format import (  # noqa: F401  the formats' public names, a
     iter_segment,
 )
 from pipelines.dedup_index import DedupIndex, StateEntry, TableBuilder
+from pipelines.window_index import WindowTable
 
 logger = logging.getLogger(__name__)
 Lister = Callable[[str], Iterable[ObjectInfo]]
@@ -121,20 +122,23 @@ class DedupState:
         crawls of those sites."""
         now = now or dt.datetime.now(dt.UTC)
         try:
-            builder = self._read(self.storage.list, set_aside, recent_from, sites, now, compact)
+            builder, windows = self._read(self.storage.list, set_aside, recent_from, sites, now,
+                                          compact)
         except (StorageError, FileNotFoundError) as exc:
             logger.error("dedup state unreadable from the archive (%s): using this machine's "
                          "cache of it", exc)
-            builder = self._read(self.cache.cached, set_aside, recent_from, sites, now, False)
-        index = DedupIndex(builder.build())
+            builder, windows = self._read(self.cache.cached, set_aside, recent_from, sites, now,
+                                          False)
+        index = DedupIndex(builder.build(), windows)
         for entry in self._waiting():
             index.add(entry)
         return index
 
     def _read(self, lister: Lister, set_aside: SetAside | None, recent_from: str,
-              sites: Iterable[str] | None, now: dt.datetime, compact: bool) -> TableBuilder:
+              sites: Iterable[str] | None, now: dt.datetime, compact: bool
+              ) -> tuple[TableBuilder, list[WindowTable]]:
         today = set_aside[0] if set_aside else now.date().isoformat()
-        builder = TableBuilder()
+        builder, windows = TableBuilder(), []
         every = every_live_segment(lister)
         own = sorted(set(sites)) if sites is not None else self._every_site(lister, every)
         window = WindowState(self.storage, self.cache, now, lister)
@@ -145,7 +149,10 @@ class DedupState:
             if compact:
                 window.build(first, today)
             for _key, blob in self.cache.get_many(window.objects()):
-                self._add(builder, iter_object(blob), set_aside, recent_from, skip=set(own))
+                table, old = WindowTable.from_bytes(blob)
+                table.hide(own, set_aside)
+                windows.append(table)
+                self._add(builder, old, set_aside, recent_from, skip=set(own))
 
         def windowed(key: str) -> bool:
             day = segment_partition(key)[0]
@@ -161,7 +168,7 @@ class DedupState:
             histories.append(history)
         if compact:
             self._prune(histories, window, first, today)
-        return builder
+        return builder, windows
 
     @staticmethod
     def _add(builder: TableBuilder, sections: Iterable[tuple[str, bytes]],

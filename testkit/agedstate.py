@@ -14,7 +14,7 @@ import struct
 
 from archive.keys import DEDUP_STATE_PREFIX, site_state_key, window_key
 from archive.storage import Storage
-from pipelines.dedup_compaction import object_digest
+from pipelines.dedup_compaction import object_digest, window_object
 from pipelines.dedup_format import encode_object, encode_segment
 from pipelines.dedup_index import StateEntry
 from pipelines.fingerprint import SKETCH_SLOTS, Sketch
@@ -60,5 +60,5 @@ def write_site_object(storage: Storage, site: str, period: str,
 def write_window(storage: Storage, day: str, hour: int | None,
                  sections: dict[str, bytes]) -> str:
     key = window_key(day, hour)
-    storage.create_exclusive(key, encode_object(sections))
+    storage.create_exclusive(key, window_object(sections))
     return key

@@ -171,10 +171,9 @@ def test_a_kill_at_any_point_of_a_compaction_loses_and_doubles_nothing(tmp_path:
     reference = tmp_path / "reference"
     shutil.copytree(pristine, reference)
     expected = _decisions(run_of(LocalStorage(reference), "a", tmp_path / "ref-cache"))
-    # the first run's 2,013 writes: the window's hours, its days (each after its 24 hours,
-    # which it then deletes), from the 1,482nd a's history objects, its 520 live segments
-    # deleted, and the marker last
-    for kill_at in (1, 24, 25, 26, 800, 1481, 1482, 1483, 1484, 1490, 1800, 2012):
+    # the first run's 573 writes: the window's 30 closed days and 11 hours of today, then
+    # from the 42nd a's history objects, the deletion of its 516 live segments, the marker
+    for kill_at in (1, 20, 41, 42, 43, 44, 45, 50, 100, 300, 572):
         victim = tmp_path / f"kill-{kill_at}"
         shutil.copytree(pristine, victim)
         child = subprocess.run([sys.executable, "-c", KILL_CHILD, str(victim), str(kill_at)],
