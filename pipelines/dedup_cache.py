@@ -21,6 +21,7 @@ from archive.keys import InvalidName, state_cache_name, state_key_from_cache_nam
 from archive.storage import ObjectInfo, Storage
 
 GET_THREADS = 8  # under boto3's pool of 10 connections a client
+AHEAD_BYTES = 16 << 20  # and at most this much read ahead (a window day is about 5 MB)
 
 
 class StateCache:
@@ -44,17 +45,21 @@ class StateCache:
 
     def get_many(self, infos: Iterable[ObjectInfo]) -> Iterator[tuple[str, bytes]]:
         """(key, bytes) of each file, in the order given; the misses read in parallel."""
-        # at most GET_THREADS ahead of the consumer: the window's objects are megabytes each,
-        # and holding them all at once would double a run's peak memory
-        ahead: deque[tuple[str, Future[bytes]]] = deque()
+        # a bounded read-ahead: the window's objects are megabytes each, and holding them all
+        # at once (each read by boto3 through buffers of its own) would double a run's peak
+        ahead: deque[tuple[str, int, Future[bytes]]] = deque()
         with ThreadPoolExecutor(GET_THREADS) as pool:
+            in_flight = 0
             for info in infos:
-                ahead.append((info.key, pool.submit(self.get, info.key, info.size)))
-                if len(ahead) >= GET_THREADS:
-                    key, future = ahead.popleft()
+                while ahead and (len(ahead) >= GET_THREADS or in_flight >= AHEAD_BYTES):
+                    key, size, future = ahead.popleft()
+                    in_flight -= size
                     yield key, future.result()
+                size = info.size if info.size >= 0 else AHEAD_BYTES
+                ahead.append((info.key, size, pool.submit(self.get, info.key, info.size)))
+                in_flight += size
             while ahead:
-                key, future = ahead.popleft()
+                key, _size, future = ahead.popleft()
                 yield key, future.result()
 
     def keep(self, key: str, data: bytes) -> None:

@@ -4,14 +4,15 @@ A run's window is every site's last ``near_duplicate_days``: at 300 sites and 10
 site and day, 900,000 entries. Parsing them into the run's tables (and sorting 16 band tables
 of them) took 15 s a run and 450 MB, so each window object stores its table ready to search:
 per entry its id, text hash, published time, shingle count, day, site and sketch (as the 16
-32-bit band keys), the 16 band tables and the text-hash order, 172 bytes an entry; a run
+32-bit band keys), the 16 band tables and the text-hash order, 138 bytes an entry (positions
+take 2 bytes in an object of under 65,536 entries: a day of 300 sites holds 30,000); a run
 searches each object's table in turn (30 days: 30 bisections a band and lookup, well under a
 millisecond). Format-1 entries (SimHash, no sketch) are not tabled: an object keeps their
 segments whole, and a run adds them to its own tables as before.
 
 Layout (``NADEDUPW``, little-endian): magic, entry count, length of the JSON list of site
-names, that list, then the arrays in ``_ARRAYS`` order, then a ``NADEDUPC`` object of the
-format-1 segments.
+names, the positions' typecode (``H`` or ``I``), that list, then the arrays in ``_ARRAYS``
+order, then a ``NADEDUPC`` object of the format-1 segments.
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ from pipelines.fingerprint import SKETCH_SLOTS, Sketch
 # (site, id, text hash, published, shingle count, sketch slots, day number)
 Entry = tuple[str, int, int, int | None, int, bytes, int]
 WINDOW_MAGIC = b"NADEDUPW"
-_HEADER = struct.Struct("<II")  # entries, site list bytes
+_HEADER = struct.Struct("<IIB")  # entries, site list bytes, typecode of positions
+_POSITIONS = {b"H"[0]: "H", b"I"[0]: "I"}
 _BANDS = SKETCH_SLOTS // 2
-# (attribute, typecode, items an entry); bands follow, one "I" array each
-_ARRAYS = (("ids", "Q", 1), ("contents", "Q", 1), ("sites", "H", 1), ("by_content", "I", 1),
+# (attribute, typecode, items an entry); bands follow, one array of positions each
+# "P": positions (an entry's number), 2 bytes each where an object holds under 65,536 entries
+_ARRAYS = (("ids", "Q", 1), ("contents", "Q", 1), ("sites", "H", 1), ("by_content", "P", 1),
            ("published", "q", 1), ("counts", "H", 1), ("days", "H", 1), ("words", "I", _BANDS))
 
 
@@ -113,10 +116,13 @@ class WindowTable:
 
     def to_bytes(self, old: dict[str, bytes]) -> bytes:
         names = json.dumps(self.site_names).encode()
-        parts = [WINDOW_MAGIC, _HEADER.pack(len(self.ids), len(names)), names]
-        for values in self._arrays():
+        positions = "H" if len(self.ids) < 1 << 16 else "I"
+        parts = [WINDOW_MAGIC, _HEADER.pack(len(self.ids), len(names), ord(positions)), names]
+        typecodes = [code for _, code, _ in _ARRAYS] + ["P"] * _BANDS
+        for values, code in zip(self._arrays(), typecodes, strict=True):
+            if code == "P" or sys.byteorder == "big":
+                values = array(positions if code == "P" else values.typecode, values)
             if sys.byteorder == "big":
-                values = array(values.typecode, values)
                 values.byteswap()
             parts.append(values.tobytes())
         return b"".join([*parts, encode_object(old)])
@@ -127,14 +133,14 @@ class WindowTable:
         if not data.startswith(WINDOW_MAGIC):
             raise ValueError("not a dedup window object")
         view = memoryview(data)
-        n, names_len = _HEADER.unpack_from(view, len(WINDOW_MAGIC))
+        n, names_len, positions = _HEADER.unpack_from(view, len(WINDOW_MAGIC))
         at = len(WINDOW_MAGIC) + _HEADER.size
         table = cls(json.loads(bytes(view[at:at + names_len])))
         at += names_len
-        layout = [(code, per) for _, code, per in _ARRAYS] + [("I", 1)] * _BANDS
+        layout = [(code, per) for _, code, per in _ARRAYS] + [("P", 1)] * _BANDS
         loaded = []
         for code, per in layout:
-            values = array(code)
+            values = array(_POSITIONS[positions] if code == "P" else code)
             size = values.itemsize * per * n
             values.frombytes(view[at:at + size])
             if sys.byteorder == "big":
