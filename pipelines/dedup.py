@@ -66,8 +66,9 @@ class DedupPipeline:
         await self.archive.ready()
         # these sites' history and every site's recent window, compacted first (crawls only)
         self.index = await asyncio.to_thread(self._load_index)
-        logger.info("dedup state: %d archived articles known (%d bytes of tables)",
-                    len(self.index), self.index.tables.nbytes())
+        # of these sites; the window of every site goes on loading in a thread
+        logger.info("dedup state: %d archived articles of these sites known (%d bytes of "
+                    "tables)", len(self.index.tables), self.index.tables.nbytes())
 
     def _load_index(self) -> DedupIndex:
         archive = self.archive

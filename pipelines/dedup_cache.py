@@ -43,6 +43,9 @@ class StateCache:
         self.keep(key, data)
         return data
 
+    def holds(self, key: str) -> bool:
+        return self.directory is not None and self._path(key).is_file()
+
     def get_many(self, infos: Iterable[ObjectInfo]) -> Iterator[tuple[str, bytes]]:
         """(key, bytes) of each file, in the order given; the misses read in parallel."""
         # a bounded read-ahead: the window's objects are megabytes each, and holding them all

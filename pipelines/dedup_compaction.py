@@ -114,8 +114,10 @@ class WindowState:
                  lister: Callable[[str], Iterable[ObjectInfo]]) -> None:
         self.storage, self.cache, self.now, self.lister = storage, cache, now, lister
         self.found: dict[str, ObjectInfo] = {}
+        self.scanned = ("", "")
 
     def scan(self, first: str, last: str) -> None:
+        self.scanned = (first, last)
         for month in _months(first, last):
             for info in self.lister(window_month_prefix(month)):
                 parts = window_parts(info.key)

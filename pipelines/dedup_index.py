@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import threading
 from array import array
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -230,6 +231,9 @@ class ArchiveTables:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def visible_count(self) -> int:
+        return len(self.ids)
+
     def nbytes(self) -> int:
         arrays = [self.ids, self.contents, self.versions, self.content_keys, self.content_owners,
                   self.old_pos, self.old_simhashes, self.old_days, *self.old_bands]
@@ -287,27 +291,63 @@ class ArchiveTables:
 
 
 class Window(Protocol):
-    """Other sites' recent articles, searched beside the tables (``window_index.WindowTable``)."""
+    """Other sites' recent articles, searched beside the tables (``window_index.WindowTable``,
+    or ``ArchiveTables`` of their format-1 entries)."""
 
     def visible_count(self) -> int: ...
     def id_with_content(self, content: int) -> int | None: ...
     def sketch_candidates(self, sketch: Sketch) -> Iterator[tuple[int, Sketch]]: ...
+    def simhash_candidates(self, simhash: int) -> Iterator[tuple[int, int]]: ...
+
+
+class Deferred:
+    """A list of windows loaded in a thread while the crawl starts, waited for at first use:
+    the window is most of what a run loads (30 days of every site), and nothing needs it
+    before the first article is extracted."""
+
+    def __init__(self, load: Callable[[], list[Window]] | None = None,
+                 ready: Iterable[Window] = ()) -> None:
+        self._value: list[Window] = list(ready)
+        self._error: BaseException | None = None
+        self._thread = None
+        if load is not None:
+            self._thread = threading.Thread(target=self._run, args=(load,),
+                                            name="newsarchive-dedup-window", daemon=True)
+            self._thread.start()
+
+    def _run(self, load: Callable[[], list[Window]]) -> None:
+        try:
+            self._value = load()
+        except BaseException as exc:  # raised where the value is used
+            self._error = exc
+
+    def result(self) -> list[Window]:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 class DedupIndex:
     """The archive's tables plus what this run added: latest version by id, ids by text hash,
     and near-duplicate candidates."""
 
-    def __init__(self, tables: ArchiveTables | None = None, windows: Iterable[Window] = ()
-                 ) -> None:
+    def __init__(self, tables: ArchiveTables | None = None,
+                 windows: Iterable[Window] | Deferred = ()) -> None:
         self.tables = tables or TableBuilder().build()
         # other sites' recent articles, one frozen table a window object (window_index.py)
-        self.windows = list(windows)
+        self._windows = windows if isinstance(windows, Deferred) else Deferred(ready=windows)
         self._by_id: dict[int, StateEntry] = {}
         self._by_content: dict[int, int] = {}
         self._sketch_bands: list[dict[int, list[int]]] = [
             defaultdict(list) for _ in range(_SKETCH_BANDS)]
         self._simhash_bands: list[dict[int, list[int]]] = [defaultdict(list) for _ in _BANDS]
+
+    @property
+    def windows(self) -> list[Window]:
+        return self._windows.result()
 
     def __len__(self) -> int:
         added = sum(1 for id_ in self._by_id if self.tables.latest(id_) is None)
@@ -352,6 +392,8 @@ class DedupIndex:
 
     def _simhash_candidates(self, simhash: int) -> Iterator[tuple[int, int | None]]:
         yield from self.tables.simhash_candidates(simhash)
+        for window in self.windows:
+            yield from window.simhash_candidates(simhash)
         for band, value in _band_values(simhash):
             for id_ in self._simhash_bands[band].get(value, ()):
                 yield id_, self._by_id[id_].simhash

@@ -53,7 +53,7 @@ from pipelines.dedup_format import (  # noqa: F401  the formats' public names, a
     iter_object,
     iter_segment,
 )
-from pipelines.dedup_index import DedupIndex, StateEntry, TableBuilder
+from pipelines.dedup_index import DedupIndex, Deferred, StateEntry, TableBuilder, Window
 from pipelines.window_index import WindowTable
 
 logger = logging.getLogger(__name__)
@@ -136,9 +136,9 @@ class DedupState:
 
     def _read(self, lister: Lister, set_aside: SetAside | None, recent_from: str,
               sites: Iterable[str] | None, now: dt.datetime, compact: bool
-              ) -> tuple[TableBuilder, list[WindowTable]]:
+              ) -> tuple[TableBuilder, Deferred]:
         today = set_aside[0] if set_aside else now.date().isoformat()
-        builder, windows = TableBuilder(), []
+        builder, windows = TableBuilder(), Deferred()
         every = every_live_segment(lister)
         own = sorted(set(sites)) if sites is not None else self._every_site(lister, every)
         window = WindowState(self.storage, self.cache, now, lister)
@@ -148,11 +148,7 @@ class DedupState:
             window.scan(first, today)
             if compact:
                 window.build(first, today)
-            for _key, blob in self.cache.get_many(window.objects()):
-                table, old = WindowTable.from_bytes(blob)
-                table.hide(own, set_aside)
-                windows.append(table)
-                self._add(builder, old, set_aside, recent_from, skip=set(own))
+            windows = Deferred(self._window_loader(window, own, set_aside, recent_from))
 
         def windowed(key: str) -> bool:
             day = segment_partition(key)[0]
@@ -169,6 +165,44 @@ class DedupState:
         if compact:
             self._prune(histories, window, first, today)
         return builder, windows
+
+    def _window_loader(self, window: WindowState, own: list[str], set_aside: SetAside | None,
+                       recent_from: str) -> Callable[[], list[Window]]:
+        """Loads the window's tables (in a thread, while the crawl starts). A window object
+        gone meanwhile (its day merged by another run) means a new listing, once; storage
+        failing, what the local cache holds of it, said in one ERROR line."""
+        infos = window.objects()
+
+        def load() -> list[Window]:
+            nonlocal infos
+            for attempt in range(3):
+                try:
+                    return self._window_tables(infos, own, set_aside, recent_from)
+                except FileNotFoundError:
+                    if attempt:
+                        raise
+                    window.found.clear()
+                    window.scan(*window.scanned)
+                    infos = window.objects()
+                except StorageError as exc:
+                    logger.error("dedup window unreadable from the archive (%s): using this "
+                                 "machine's cache of it", exc)
+                    infos = [info for info in infos if self.cache.holds(info.key)]
+            return []
+        return load
+
+    def _window_tables(self, infos: list[ObjectInfo], own: list[str],
+                       set_aside: SetAside | None, recent_from: str) -> list[Window]:
+        tables: list[Window] = []
+        old = TableBuilder()  # format-1 entries, which the tables leave out
+        for _key, blob in self.cache.get_many(infos):
+            table, segments = WindowTable.from_bytes(blob)
+            table.hide(own, set_aside)
+            tables.append(table)
+            self._add(old, segments, set_aside, recent_from, skip=set(own))
+        if len(old.ids):
+            tables.append(old.build())
+        return tables
 
     @staticmethod
     def _add(builder: TableBuilder, sections: Iterable[tuple[str, bytes]],

@@ -186,3 +186,7 @@ class WindowTable:
         for k in set(self.near.matching(sketch)):
             if self.visible(k):
                 yield self.ids[k], self.near.sketch(k)
+
+    def simhash_candidates(self, simhash: int) -> Iterator[tuple[int, int]]:
+        """None: format-1 entries are not tabled here (see the module docstring)."""
+        return iter(())
