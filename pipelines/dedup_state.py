@@ -24,6 +24,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 
 from archive.keys import (
@@ -52,6 +54,7 @@ from pipelines.dedup_format import (  # noqa: F401  the formats' public names, a
     encode_segment,
     iter_object,
     iter_segment,
+    iter_segments,
 )
 from pipelines.dedup_index import DedupIndex, Deferred, StateEntry, TableBuilder, Window
 from pipelines.window_index import WindowTable
@@ -207,11 +210,15 @@ class DedupState:
     @staticmethod
     def _add(builder: TableBuilder, sections: Iterable[tuple[str, bytes]],
              set_aside: SetAside | None, recent_from: str, skip: set[str]) -> None:
-        for key, data in sections:
-            day, site = segment_partition(key)
-            if site in skip or _set_aside(day, site, set_aside):
-                continue
-            builder.add_entries(iter_segment(data), recent=day >= recent_from, day=day)
+        """Sections sorted by key (so by day), read a day at a time."""
+        def kept() -> Iterator[tuple[str, bytes]]:
+            for key, data in sections:
+                day, site = segment_partition(key)
+                if site not in skip and not _set_aside(day, site, set_aside):
+                    yield day, data
+        for day, group in groupby(kept(), key=itemgetter(0)):
+            builder.add_entries(iter_segments(data for _, data in group),
+                                recent=day >= recent_from, day=day)
 
     @staticmethod
     def _every_site(lister: Lister, every: Callable[[], list[ObjectInfo]]) -> list[str]:
