@@ -2,7 +2,7 @@
 
 A run's window is every site's last ``near_duplicate_days``: at 300 sites and 100 articles a
 site and day, 900,000 entries. Parsing them into the run's tables (and sorting 16 band tables
-of them) took 15 s a run and 450 MB, so each window object stores its table ready to search:
+of them) took 15 s a run (``bench.aged``), so each window object stores its table ready to search:
 per entry its id, text hash, published time, shingle count, day, site and sketch (as the 16
 32-bit band keys), the 16 band tables and the text-hash order, 138 bytes an entry (positions
 take 2 bytes in an object of under 65,536 entries: a day of 300 sites holds 30,000); a run
