@@ -21,6 +21,7 @@ demo-s3: $(STAMP)
 	$(BIN)/python -m demo --s3
 
 test: $(STAMP)
+	$(BIN)/python -m testkit.pywb .venv-pywb
 	$(BIN)/python -m pytest -q
 
 # repeated kill -9 and fault soaks, too long for every CI run

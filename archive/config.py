@@ -307,6 +307,19 @@ def _relative_to_config(config_path: str, uri: str) -> str:
     return os.path.normpath(os.path.join(os.path.dirname(config_path), uri))
 
 
+_IPV4_MAPPED = ipaddress.ip_network("::ffff:0:0/96")
+
+
+def _as_dialled(network: Network) -> Network:
+    """An IPv4-mapped network (``::ffff:10.1.2.0/120``) as the IPv4 network it maps: the
+    guard compares every IPv4-mapped address as IPv4, so the entry must be IPv4 to match."""
+    if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(_IPV4_MAPPED):
+        mapped = network.network_address.ipv4_mapped
+        assert mapped is not None
+        return ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}")
+    return network
+
+
 def _check_network(value: str) -> str | None:
     try:
         # strict: "10.1.2.5/24" is refused, since it is unclear whether one host or the /24
@@ -332,7 +345,7 @@ def _read_crawl(path: str, table: Any) -> CrawlConfig:
         user_agent=user_agent,
         obey_robots=r.get("obey_robots", bool, d.obey_robots),
         allow_private_networks=r.get("allow_private_networks", bool, d.allow_private_networks),
-        allowed_networks=tuple(ipaddress.ip_network(value.strip())
+        allowed_networks=tuple(_as_dialled(ipaddress.ip_network(value.strip()))
                                for value in r.strings("allowed_networks", _check_network)),
         max_pages_per_site=int(r.number("max_pages_per_site", d.max_pages_per_site, 1, 10**8)),
         download_delay=float(r.number("download_delay", d.download_delay, 0, 3600)),

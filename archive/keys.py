@@ -170,6 +170,15 @@ def segment_partition(key: str) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
+def segment_crawl_id(key: str) -> str | None:
+    """The crawl that wrote a dedup segment (``.../<crawl_id>-<nnnnn>.bin``), or None."""
+    if segment_partition(key) is None:
+        return None
+    stem = key.rsplit("/", 1)[1][: -len(".bin")]
+    crawl_id, _, seq = stem.rpartition("-")
+    return crawl_id if crawl_id and len(seq) == 5 and seq.isdigit() else None
+
+
 def segment_cache_name(key: str) -> str:
     """The flat file name a dedup segment is cached under on local disk (the spool's state
     cache): the key below ``state/dedup/`` with ``/`` as ``_`` (``date=D_site=S_<file>.bin``)."""

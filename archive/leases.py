@@ -103,8 +103,14 @@ class Lease:
             os.close(self.local_fd)  # closing drops the flock
             self.local_fd = None
             return
-        if _newest(self.storage, self.site)[0] == self.generation:
+        if _newest(self.storage, self.site)[0] != self.generation:
+            return
+        try:
             self.storage.delete(self.key)
+        except StorageAccessDenied:
+            # may write but not delete: a lease marked released frees the site as well
+            self.info = {**self.info, "released": True}
+            self.storage.put_bytes(self.key, json.dumps(self.info).encode())
 
 
 def _newest(storage: Storage, site: str) -> tuple[int, str | None]:
@@ -198,9 +204,20 @@ def _acquire_stored(storage: Storage, site: str, crawl_id: str, ttl: float,
         except (FileNotFoundError, ValueError):
             holder = {}
         raise LeaseHeld(site, holder)
-    for old in range(max(0, generation - 10), generation - 1):
-        storage.delete(lease_key(site, old))  # keep the last two generations for inspection
+    _remove_old_generations(storage, site, generation)
     return Lease(storage, site, generation, info, ttl, clock)
+
+
+def _remove_old_generations(storage: Storage, site: str, generation: int) -> None:
+    """Housekeeping, never a reason to refuse the run: credentials that may write but not
+    delete (no s3:DeleteObject, an object-locked bucket) still crawl, and the lease just
+    taken is held."""
+    for old in range(max(0, generation - 10), generation - 1):
+        try:
+            storage.delete(lease_key(site, old))  # keep the last two for inspection
+        except StorageError as exc:
+            logger.warning("could not remove the old lease %s: %s", lease_key(site, old), exc)
+            return
 
 
 class LeaseKeeper(threading.Thread):

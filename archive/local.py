@@ -7,6 +7,7 @@ fsynced, and renamed into place (a rename inside one file system is atomic).
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import shutil
@@ -18,7 +19,13 @@ from typing import BinaryIO
 from urllib.parse import urlparse
 
 from archive.keys import validate_key
-from archive.storage import ObjectInfo, StorageError, StorageOptions, validate_prefix
+from archive.storage import (
+    ObjectInfo,
+    StorageAccessDenied,
+    StorageError,
+    StorageOptions,
+    validate_prefix,
+)
 
 logger = logging.getLogger(__name__)
 # a temp file untouched this long was left by a writer that died (kill -9, power loss)
@@ -78,7 +85,12 @@ class LocalStorage:
         """Write a temp file with ``fill``, fsync it, then put it in place in one step:
         a rename, or for ``exclusive`` a hard link, which fails if the key exists."""
         target = self._path(key)
-        fd, tmp_name = self._tmp_file()
+        try:
+            fd, tmp_name = self._tmp_file()
+        except OSError as exc:
+            if exc.errno in _REFUSALS:
+                raise _write_error(self.location(key), exc) from exc
+            raise  # no archive folder at all (a file in the way): the crash report names it
         try:
             with os.fdopen(fd, "wb") as out:
                 fill(out)
@@ -93,7 +105,7 @@ class LocalStorage:
         except FileExistsError:
             return False
         except OSError as exc:
-            raise StorageError(f"cannot write {self.location(key)}: {exc.strerror}") from exc
+            raise _write_error(self.location(key), exc) from exc
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)
@@ -151,3 +163,13 @@ class LocalStorage:
 
     def location(self, key: str = "") -> str:
         return str(self.root / key) if key else str(self.root)
+
+
+# the archive's folder refuses this process: a permission, not an outage (no spooling)
+_REFUSALS = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def _write_error(where: str, exc: OSError) -> StorageError:
+    if exc.errno in _REFUSALS:
+        return StorageAccessDenied(f"cannot write {where}: {exc.strerror}")
+    return StorageError(f"cannot write {where}: {exc.strerror}")

@@ -72,15 +72,19 @@ def _headers(pairs: list[tuple[bytes, bytes]], drop: set[bytes], rename: set[byt
     return out
 
 
-def _response_headers(pairs: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+def _response_headers(pairs: list[tuple[bytes, bytes]], bodiless: bool
+                      ) -> list[tuple[str, str]]:
     """The response's headers as received, the transfer framing disarmed: the block holds the
     body de-chunked, so a ``Transfer-Encoding: chunked`` left as is would have readers (warcio,
     pywb) de-chunk it again. A ``Content-Length`` sent beside it was not the framing (RFC 9112
-    6.3: Transfer-Encoding wins) and does not count the stored bytes, so it is disarmed too.
-    No length is made up: readers take the body's length from the record's own length."""
+    6.3: Transfer-Encoding wins) and does not count the stored bytes, so it is disarmed too;
+    likewise on an answer that has no body (``bodiless``: HEAD, 1xx, 204, 304), where the
+    length names the representation, not bytes that follow, and a client replaying the record
+    would wait for them. No length is made up: readers take the body's length from the
+    record's own length."""
     names = {name.lower() for name, _ in pairs}
     rename = {b"transfer-encoding"}
-    if b"transfer-encoding" in names:
+    if b"transfer-encoding" in names or bodiless:
         rename.add(b"content-length")
     return _headers(pairs, set(), rename)
 
@@ -153,7 +157,9 @@ class WarcFile:
             reason = HTTPStatus(exchange.status).phrase
         except ValueError:
             pass
-        resp_headers = _response_headers(exchange.response_headers)
+        bodiless = (exchange.method == "HEAD" or exchange.status in (204, 304)
+                    or 100 <= exchange.status < 200)
+        resp_headers = _response_headers(exchange.response_headers, bodiless)
         http_headers = StatusAndHeaders(f"{exchange.status} {reason}".strip(), resp_headers,
                                         protocol=exchange.protocol or "HTTP/1.1")
         warc_headers = {}

@@ -92,6 +92,10 @@ def _pages_of_file(storage: Storage, key: str, site: str) -> Iterator[ArchivedPa
     with storage.open_read(key) as stream:
         records = ArchiveIterator(stream)
         for record in records:
+            if record.format != "warc":
+                # warcio reads any text as a legacy ARC file rather than fail: a raw file of
+                # the archive that is not WARC is damaged, not empty
+                raise WarcRecordError(f"{key} is not a WARC file (it reads as {record.format})")
             if not _is_html_200(record):
                 continue
             # the offset and length are known only once the record is read to its end

@@ -21,11 +21,21 @@ METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
     "169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200"))
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052's well-known prefix
+
+
 def parse_address(address: str) -> Address:
-    """The address, IPv4-mapped IPv6 as IPv4, zone dropped; ValueError if it is none."""
+    """The address, zone dropped; an IPv6 address that carries an IPv4 one to be reached
+    through it (IPv4-mapped, 6to4, NAT64's well-known prefix) as that IPv4 address, so that
+    ``2002:7f00:1::1`` is judged as the 127.0.0.1 it leads to. ValueError if it is none."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        if ip.sixtofour is not None:
+            return ip.sixtofour
+        if ip in _NAT64:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return ip
 
 

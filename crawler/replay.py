@@ -27,6 +27,7 @@ from scrapy.http import Headers, Request, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.settings import BaseSettings
 
+from archive.keys import parse_data_key
 from archive.warc_reader import ArchivedPage, archived_crawls, pages_of_files, read_warc_response
 from crawler.addon import CONFIG_PRIORITY
 from crawler.archive_extension import ArchiveExtension, archive_of
@@ -68,16 +69,18 @@ class WarcReplayDownloadHandler:
 
 
 class ReplaySpider(NewsSpider):
-    """The news spider without discovery: the day's archived pages are its requests, the
-    first crawl's as start requests, each later crawl's when the spider falls idle."""
+    """The news spider without discovery: the day's archived pages are its requests, fed a
+    crawl at a time whenever the spider falls idle, the first crawl included."""
 
     name = "news-replay"
     follow_links = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._crawls: list[tuple[str, list[str]]] | None = None  # None: not listed
         self._crawls_left: deque[tuple[str, list[str]]] = deque()
         self._feeding: asyncio.Task[None] | None = None
+        self._unreadable = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ReplaySpider:
@@ -85,38 +88,28 @@ class ReplaySpider(NewsSpider):
         crawler.signals.connect(spider._next_crawl, signal=signals.spider_idle)
         return spider  # type: ignore[return-value]
 
+    @property
+    def replayed_every_crawl(self) -> bool:
+        """True once every archived crawl of the day has been fed whole: what an in-place
+        replay needs before it may replace the day's records (with a normal finish)."""
+        return (self._crawls is not None and not self._crawls_left and not self._unreadable
+                and (self._feeding is None or self._feeding.done()))
+
     async def _save_poll_state(self, reason: str) -> None:
         """A replay fetches nothing: the polling state stays as the crawls left it."""
 
     async def start(self) -> AsyncIterator[Request]:
+        """No start requests: the day's crawls are listed here, and the idle spider is fed
+        the first of them like every later one (``_next_crawl``)."""
         await self._open_run()
         day = self.archive.replay_day
         assert day is not None, "a replay needs NEWSARCHIVE_REPLAY_DAY (ReplayAddon)"
         names = {site.name for site in self.sites}
-        crawls = await asyncio.to_thread(archived_crawls, self.archive.source_storage, day,
-                                         names)
-        self._crawls_left.extend(crawls)
-        if self._crawls_left:
-            _crawl_id, keys = self._crawls_left.popleft()
-            async for request in self._requests_of(keys):
-                yield request
-
-    async def _requests_of(self, keys: list[str]) -> AsyncIterator[Request]:
-        captures = pages_of_files(self.archive.source_storage, keys)
-        # the WARC files are read in a thread, one capture at a time: streamed, never on the
-        # reactor thread
-        try:
-            while (capture := await asyncio.to_thread(next, captures, None)) is not None:
-                yield self._replay_request(capture)
-        finally:
-            # a replay stopped early closes the WARC file it was reading
-            await asyncio.to_thread(captures.close)
-
-    def _replay_request(self, capture: ArchivedPage) -> Request:
-        return Request(capture.url, callback=self.parse_page, dont_filter=True,
-                       errback=self.on_error,
-                       meta={SITE_META: capture.site, DEPTH_META: 0, REPLAY_META: capture.pointer,
-                             WARC_META: capture.pointer, FETCHED_AT_META: capture.fetched_at})
+        self._crawls = await asyncio.to_thread(archived_crawls, self.archive.source_storage,
+                                               day, names)
+        self._crawls_left.extend(self._crawls)
+        return
+        yield  # an async generator that yields nothing
 
     def _next_crawl(self) -> None:
         """On spider_idle: every page fed so far has been through the pipelines (Scrapy's
@@ -125,7 +118,7 @@ class ReplaySpider(NewsSpider):
         being fed, and closes after the last."""
         if self._feeding is not None and not self._feeding.done():
             raise DontCloseSpider
-        if not self._crawls_left:
+        if not self._crawls_left or self._unreadable:
             return
         crawl_id, keys = self._crawls_left.popleft()
         logger.info("replaying crawl %s (%d WARC files)", crawl_id, len(keys))
@@ -134,15 +127,38 @@ class ReplaySpider(NewsSpider):
         raise DontCloseSpider
 
     async def _feed(self, keys: list[str]) -> None:
+        """The crawl's pages into the scheduler, a WARC file at a time, read in a thread.
+        A crawl's requests (a pointer each) are held in memory until they are taken."""
+        engine = self.crawler.engine
+        assert engine is not None
+        for key in keys:
+            captures = pages_of_files(self.archive.source_storage, [key])
+            try:
+                while (capture := await asyncio.to_thread(next, captures, None)) is not None:
+                    engine.crawl(self._replay_request(capture))
+            except Exception as exc:
+                await self._unreadable_file(key, exc)
+                return
+            finally:
+                # a replay stopped early closes the WARC file it was reading
+                await asyncio.to_thread(captures.close)
+
+    async def _unreadable_file(self, key: str, exc: Exception) -> None:
+        """A day rebuilt without one of its crawls would lose that crawl's versions: the
+        replay is counted failed and stops, and an in-place replay keeps the day's records."""
+        self._unreadable = True
+        parts = parse_data_key(key)
+        site = parts["site"] if parts else "?"
+        self.errors.add(site, "unreadable_warc", key, f"{type(exc).__name__}: {exc}")
+        logger.error("replay could not read %s: %s", key, exc)
         assert self.crawler.engine is not None
-        try:
-            async for request in self._requests_of(keys):
-                self.crawler.engine.crawl(request)
-        except Exception:
-            # a day rebuilt without one of its crawls would lose that crawl's versions: the
-            # replay ends as failed, and an in-place replay keeps the day's old records
-            logger.exception("replay could not read the WARC files %s", ", ".join(keys))
-            await self.crawler.engine.close_spider_async(reason=UNREADABLE_CRAWL)
+        await self.crawler.engine.close_spider_async(reason=UNREADABLE_CRAWL)
+
+    def _replay_request(self, capture: ArchivedPage) -> Request:
+        return Request(capture.url, callback=self.parse_page, dont_filter=True,
+                       errback=self.on_error,
+                       meta={SITE_META: capture.site, DEPTH_META: 0, REPLAY_META: capture.pointer,
+                             WARC_META: capture.pointer, FETCHED_AT_META: capture.fetched_at})
 
 
 class ReplayAddon:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from dataclasses import dataclass
 
-from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from twisted.python.failure import Failure
 
@@ -22,8 +21,8 @@ from archive.run_reports import RunReport
 from archive.spool import Spool
 from archive.storage import open_storage
 from archive.timestamps import new_crawl_id, utc_now_iso
-from crawler.archive_extension import ArchiveExtension
-from crawler.report import RunReporter, format_summary
+from crawler.outcome import CrawlOutcome
+from crawler.report import format_summary
 from crawler.spiders.news import NewsSpider
 from newsarchive.exitcodes import EXIT_FAILED, EXIT_HELD, EXIT_OK
 
@@ -59,30 +58,10 @@ def crawl_settings(config: Config, crawl_id: str, verbose: bool = False) -> Sett
     return settings
 
 
-@dataclass
-class CrawlOutcome:
-    """What a finished crawl process left: its archive extension and its report (None when
-    the crawl died before its spider closed)."""
-
-    archive: ArchiveExtension | None
-    report: RunReport | None
-
-    @classmethod
-    def of(cls, crawler: Crawler) -> CrawlOutcome:
-        try:
-            archive = crawler.get_extension(ArchiveExtension)
-            reporter = crawler.get_extension(RunReporter)
-        except RuntimeError:  # died before its extensions were built
-            return cls(None, None)
-        return cls(archive, reporter.report if reporter else None)
-
-    def exit_code(self) -> int:
-        archive = self.archive
-        if (archive is None or not self.report or archive.pending_uploads
-                or not self.report.ended_normally or archive.storage_failed
-                or not archive.closed_cleanly):
-            return EXIT_FAILED
-        return EXIT_HELD if archive.held else EXIT_OK
+def exit_code(outcome: CrawlOutcome) -> int:
+    if outcome.failed:
+        return EXIT_FAILED
+    return EXIT_HELD if outcome.held else EXIT_OK
 
 
 def _failure_report(config: Config, crawl_id: str, started_at: str, error: str | None,
@@ -133,7 +112,7 @@ def run_crawl(config: Config, sites: list[str], verbose: bool = False,
     report = outcome.report
     print(format_summary(report, outcome.archive.pending_uploads,
                          outcome.archive.storage.location() if outcome.archive.storage else ""))
-    code = outcome.exit_code()
+    code = exit_code(outcome)
     logger.info("crawl %s ended (%s, exit %d) in %.1fs", crawl_id, report.finish_reason, code,
                 report.duration_s)
     return code

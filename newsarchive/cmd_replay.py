@@ -19,13 +19,14 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from archive.config import Config
-from archive.keys import RECORDS, day_prefix, parse_data_key, segment_partition
+from archive.keys import RECORDS, day_prefix, parse_data_key, segment_crawl_id, segment_partition
 from archive.leases import LeaseHeld, acquire
 from archive.storage import Storage, open_storage
 from archive.timestamps import new_crawl_id
+from crawler.outcome import CrawlOutcome
 from crawler.replay import ReplaySpider
 from crawler.report import format_summary
-from newsarchive.cmd_crawl import CrawlOutcome, crawl_settings
+from newsarchive.cmd_crawl import crawl_settings, exit_code
 from newsarchive.cmd_replay_url import run_replay_url
 from newsarchive.console import configure_logging
 from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -41,6 +42,14 @@ def superseded_keys(storage: Storage, day: str, sites: set[str]) -> list[str]:
     return found + superseded_segments(storage, day, sites)
 
 
+def written_keys(storage: Storage, day: str, crawl_id: str) -> list[str]:
+    """The record files and dedup segments of ``day`` that the run ``crawl_id`` stored."""
+    found = [info.key for info in storage.list(day_prefix(RECORDS, day))
+             if (parts := parse_data_key(info.key)) and parts["crawl_id"] == crawl_id]
+    return found + [key for key in superseded_segments(storage, day, None)
+                    if segment_crawl_id(key) == crawl_id]
+
+
 def _site_of(key: str) -> str | None:
     parts = parse_data_key(key)
     if parts:
@@ -49,23 +58,25 @@ def _site_of(key: str) -> str | None:
     return partition[1] if partition else None
 
 
-def _remove_under_leases(storage: Storage, config: Config, segments: list[str],
-                         crawl_id: str) -> None:
-    """Superseded segments go under their sites' leases, as a compaction: live ones deleted,
-    compacted ones cut out of their site's objects, with no crawl of the site compacting
-    meanwhile. A site whose lease is held keeps them (its next replay removes them)."""
-    by_site: dict[str, list[str]] = {}
-    for key in segments:
-        by_site.setdefault(_site_of(key) or "", []).append(key)
-    for site, keys in sorted(by_site.items()):
+def _remove(storage: Storage, config: Config, keys: list[str], crawl_id: str) -> None:
+    """Record files deleted; dedup segments under their sites' leases, as a compaction: live
+    ones deleted, compacted ones cut out of their site's history objects, with no crawl of
+    the site compacting meanwhile. A site whose lease is held keeps them, said on stderr."""
+    segments: dict[str, list[str]] = {}
+    for key in keys:
+        if segment_partition(key) is None:
+            storage.delete(key)
+        else:
+            segments.setdefault(segment_partition(key)[1], []).append(key)
+    for site, found in sorted(segments.items()):
         try:
             lease = acquire(storage, site, crawl_id, config.schedule.lease_seconds)
         except LeaseHeld as held:
-            print(f"newsarchive replay: {held}: the day's earlier state of {site} was kept",
+            print(f"newsarchive replay: {held}: the day's state files of {site} were kept",
                   file=sys.stderr)
             continue
         try:
-            remove_segments(storage, keys)
+            remove_segments(storage, found)
         finally:
             lease.release()
 
@@ -101,20 +112,30 @@ def run_replay(config: Config, day: str, sites: list[str], output: str | None,
         print(f"newsarchive replay: replay of {day} did not run to its end", file=sys.stderr)
         return EXIT_FAILED
     print(format_summary(outcome.report, archive.pending_uploads, storage.location()))
-    code = outcome.exit_code()
+    code = exit_code(outcome)
+    spider = crawler.spider
+    complete = (code == EXIT_OK and isinstance(spider, ReplaySpider)
+                and spider.replayed_every_crawl and outcome.report.finish_reason == "finished")
+    if not complete:
+        _remove_partial(storage, config, day, crawl_id, kept_old=bool(old_keys))
+        return code if code != EXIT_OK else EXIT_FAILED
     replayed = {site.name for site in archive.crawl_sites}
-    if code == EXIT_OK and old_keys:
-        stale = [key for key in old_keys if _site_of(key) in replayed]
-        segments = [key for key in stale if segment_partition(key) is not None]
-        for key in stale:
-            if key not in segments:
-                storage.delete(key)
-        _remove_under_leases(storage, config, segments, crawl_id)
+    stale = [key for key in old_keys if _site_of(key) in replayed]
+    _remove(storage, config, stale, crawl_id)
+    if stale:
         print(f"replaced {len(stale)} earlier record and state files of {day}")
-    elif old_keys:
-        print("newsarchive replay: the earlier records of the day were kept (the replay did not "
-              "complete)", file=sys.stderr)
     return code
+
+
+def _remove_partial(storage: Storage, config: Config, day: str, crawl_id: str,
+                    kept_old: bool) -> None:
+    """A replay that did not rebuild every crawl of the day (stopped, an unreadable WARC)
+    takes back what it stored, so that the day never holds two sets of records."""
+    written = written_keys(storage, day, crawl_id)
+    _remove(storage, config, written, crawl_id)
+    kept = " the earlier records of the day were kept;" if kept_old else ""
+    print(f"newsarchive replay: the replay of {day} did not complete:{kept} removed the "
+          f"{len(written)} record and state files it had stored", file=sys.stderr)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

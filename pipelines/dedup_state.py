@@ -72,11 +72,16 @@ def _set_aside(day: str, site: str, set_aside: SetAside | None) -> bool:
                                       (day == set_aside[0] and site in set_aside[1]))
 
 
-def superseded_segments(storage: Storage, day: str, sites: set[str]) -> list[str]:
+def superseded_segments(storage: Storage, day: str, sites: set[str] | None) -> list[str]:
     """The day's segments of these sites, live or compacted (as their live keys): what a
-    replay of that day replaces."""
+    replay of that day replaces. ``sites=None``: every site's live segments of the day, and
+    the compacted ones of the sites those name (what a replay just stored is live, unless a
+    crawl of its site compacted it meanwhile)."""
     found = [info.key for info in storage.list(dedup_day_prefix(day))
-             if (partition := segment_partition(info.key)) and partition[1] in sites]
+             if (partition := segment_partition(info.key))
+             and (sites is None or partition[1] in sites)]
+    if sites is None:
+        sites = {segment_partition(key)[1] for key in found}
     for site in sorted(sites):
         history = SiteHistory(storage, StateCache(storage, None), site)
         history.scan(storage.list, day, lambda: ())

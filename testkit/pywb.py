@@ -2,9 +2,11 @@
 run on a loopback port as a child process.
 
 pywb pins old versions of libraries the project uses too (gevent, jinja2, werkzeug ...), so it
-never goes into the project's venv: :func:`ensure_pywb` makes ``<dir>`` with ``python -m venv``
-and pip-installs :data:`PYWB_REQUIREMENT` there once; a stamp file written last marks a
-complete install, so an interrupted one is redone rather than half used.
+never goes into the project's venv: :func:`ensure_pywb` (``python -m testkit.pywb DIR``, which
+``make test`` runs before the tests) makes ``DIR`` with ``python -m venv`` and pip-installs
+:data:`PYWB_REQUIREMENT` there once; a stamp file written last marks a complete install, so an
+interrupted one is redone rather than half used. The tests only use it
+(:func:`installed_pywb`): no test goes to the network.
 """
 
 from __future__ import annotations
@@ -43,6 +45,15 @@ def _run(args: list[str], what: str) -> None:
     if result.returncode != 0:
         tail = (result.stdout + result.stderr)[-_LOG_TAIL_CHARS:]
         raise PywbError(f"{what} failed (exit {result.returncode}):\n{tail}")
+
+
+def installed_pywb(venv: Path) -> Path:
+    """The ``bin`` directory of the pywb venv that ``make test`` installed (tests never go to
+    the network); PywbError saying how to install it when it is not there."""
+    if not _stamp(venv).exists():
+        raise PywbError(f"pywb is not installed in {venv}: `make test` installs it, or run "
+                        f"`python -m testkit.pywb {venv}`")
+    return venv / "bin"
 
 
 def ensure_pywb(venv: Path) -> Path:
@@ -128,3 +139,11 @@ class Wayback:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+if __name__ == "__main__":
+    # `make test` runs this before the tests: the install is part of setting up, not a test
+    try:
+        print(f"pywb for the tests: {ensure_pywb(Path(sys.argv[1])).parent}")
+    except (PywbError, IndexError) as exc:
+        sys.exit(f"testkit.pywb: {exc or 'usage: python -m testkit.pywb VENV_DIR'}")

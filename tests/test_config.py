@@ -49,6 +49,9 @@ def test_allowed_networks_are_parsed_networks() -> None:
                           '"fd00::/8"]\n', "x.toml")
     assert [str(n) for n in config.crawl.allowed_networks] == [
         "10.1.2.0/24", "127.0.0.2/32", "fd00::/8"]
+    # an IPv4-mapped entry is the IPv4 network it maps (the guard compares addresses as IPv4)
+    mapped = parse_config('[crawl]\nallowed_networks = ["::ffff:10.1.2.0/120"]\n', "x.toml")
+    assert [str(n) for n in mapped.crawl.allowed_networks] == ["10.1.2.0/24"]
 
 
 @pytest.mark.parametrize(("text", "field", "problem"), [

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.keys import DEDUP_STATE_PREFIX, SITE_STATE_PREFIX
+from archive.keys import DEDUP_STATE_PREFIX, SITE_STATE_PREFIX, parse_data_key
 from archive.local import LocalStorage
 from pipelines.dedup_state import DedupState, iter_object
 from tests.crawlrun import Archive, read_records, read_reports, run_cli, warc_response, write_config
@@ -119,9 +119,15 @@ def test_replay_url_prints_what_the_crawler_saw(crawled) -> None:
     assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1
 
 
-def _rebuilt_fields(records: list[dict]) -> list[tuple]:
-    return sorted((r["id"], r["content_hash"], r["version"], r["near_duplicate_of"])
-                  for r in records)
+def _rebuilt_fields(records: list[dict]) -> tuple[list[tuple], set[frozenset]]:
+    """Every record's id, text and version, and the near-duplicate pairs. A pair, not its
+    direction: of two copies archived in one run, the link points from whichever was
+    extracted second, in a crawl as in a replay (the direction rule of CONTRACT §5 is not
+    built yet: README, Not done yet)."""
+    versions = sorted((r["id"], r["content_hash"], r["version"]) for r in records)
+    pairs = {frozenset((r["id"], r["near_duplicate_of"])) for r in records
+             if r["near_duplicate_of"]}
+    return versions, pairs
 
 
 def test_replay_rebuilds_every_version_of_a_day_crawl_by_crawl(
@@ -143,6 +149,35 @@ def test_replay_rebuilds_every_version_of_a_day_crawl_by_crawl(
     assert result.returncode == 0, result.stdout + result.stderr
     rebuilt = read_records(archive.storage)
     assert _rebuilt_fields(rebuilt) == _rebuilt_fields(crawled)
+
+
+@pytest.mark.parametrize("broken_crawl", [0, 1])
+def test_a_replay_that_cannot_read_a_crawl_leaves_the_day_as_it_was(
+        local_archive: Archive, tmp_path: Path, broken_crawl: int) -> None:
+    """A WARC file of the day's first or second crawl is unreadable: the replay fails, names
+    the file, keeps the day's records and takes back the ones it had rebuilt."""
+    storage = local_archive.storage
+    with FixtureWeb() as web:
+        config = write_config(tmp_path / "news.toml", web, local_archive, tmp_path / "spool")
+        crawl(config, local_archive)
+        crawl(config, local_archive)
+    records = read_records(storage)
+    [day] = {r["fetched_at"][:10] for r in records}
+
+    def day_files() -> set[str]:
+        return {i.key for prefix in ("records/", "state/dedup/") for i in storage.list(prefix)}
+
+    before = day_files()
+    warcs = sorted(i.key for i in storage.list("raw/") if i.key.endswith(".warc.gz"))
+    crawl_ids = sorted({parse_data_key(key)["crawl_id"] for key in warcs})
+    victim = next(k for k in warcs if parse_data_key(k)["crawl_id"] == crawl_ids[broken_crawl])
+    (tmp_path / "archive" / victim).write_bytes(b"this is not a WARC file\n" * 64)
+
+    result = run_cli("replay", "--date", day, "--config", str(config), env=local_archive.env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "unreadable_warc" in result.stdout and "did not complete" in result.stderr
+    assert day_files() == before
+    assert read_records(storage) == records
 
 
 def test_replay_of_a_compacted_day_gives_the_crawled_records(

@@ -295,6 +295,22 @@ def test_s3_refusals_are_told_apart_from_outages(
         lease.release()
 
 
+class _NoDeleting(LocalStorage):
+    """Credentials that may write but not delete (no s3:DeleteObject, an object lock)."""
+
+    def delete(self, key: str) -> None:
+        raise StorageAccessDenied(f"deleting {key} failed: AccessDenied (HTTP 403)")
+
+
+def test_a_lease_is_taken_where_old_leases_cannot_be_deleted(tmp_path: Path, caplog) -> None:
+    storage = _NoDeleting(tmp_path / "archive")
+    for crawl in ("crawl-1", "crawl-2", "crawl-3"):  # the third would remove the first
+        lease = acquire(storage, "news", crawl, ttl=60)
+        assert not lease.local and lease.info["crawl_id"] == crawl
+        lease.release()
+    assert "could not remove the old lease" in caplog.text
+
+
 def test_s3_server_refuses_unsigned_requests(
     s3_server: SeaweedServer, s3_storage: S3Storage
 ) -> None:

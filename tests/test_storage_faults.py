@@ -132,6 +132,34 @@ def test_read_only_credentials_fail_at_once_and_the_next_run_reports_it(
     print(f"\nread-only keys: exit 1 after {refused.duration:.1f} s: {line}")  # type: ignore[attr-defined]
 
 
+@pytest.fixture
+def unwritable_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder nobody may write into, root included (the immutable attribute), or a skip
+    where the file system or the container does not allow setting it."""
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    made = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"chattr +i not possible here: {made.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_a_local_archive_that_refuses_writes_fails_at_once(
+        web: FixtureWeb, unwritable_folder: Path, tmp_path: Path) -> None:  # noqa: F811
+    """A local archive folder this process may not write into is a refusal, as wrong S3
+    credentials are: one line, exit 1, nothing fetched, not an outage to spool through."""
+    target = Archive(str(unwritable_folder), LocalStorage(unwritable_folder), {})
+    config = write_config(tmp_path / "news.toml", web, target, tmp_path / "spool")
+    refused = crawl(config, target)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    [line] = refused.stderr.splitlines()
+    assert "refused access, nothing was crawled" in line and "not permitted" in line
+    assert web.requests == []
+
+
 # -- S3 going away mid-run, back later on the same port and data -----------------------------
 @pytest.fixture
 def own_s3(tmp_path: Path) -> Iterator[SeaweedServer]:

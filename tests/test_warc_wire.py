@@ -35,6 +35,10 @@ CHUNKED_HEAD = [("content-type", "text/html; charset=utf-8"), ("X-Request-ID", "
 # a 204: Scrapy gives it a Content-Length of 0 that the server never sent
 EMPTY = f"{DAY}story-answered-with-no-content.html"
 EMPTY_HEAD = [("Connection", "close"), ("Cache-Control", "no-store")]
+# a 304 naming its representation's length: no body follows it, so a replayed record must
+# not promise one
+NOT_MODIFIED = f"{DAY}story-answered-not-modified.html"
+NOT_MODIFIED_HEAD = [("ETag", '"v7"'), ("Content-Length", "1234"), ("Connection", "close")]
 PLAIN_HEAD = [("Content-Length", str(len(PLAIN_PAGE))), ("Connection", "close"),
               ("Content-Type", "text/html; charset=utf-8"), ("ETag", '"v1"')]
 
@@ -59,11 +63,13 @@ def _answer(head: list[tuple[str, str]], wire_body: bytes, heads: list[bytes],
 def web() -> Iterator[HostileWeb]:
     with HostileWeb() as server:
         server.gzipped = gzip.compress(CHUNKED_PAGE, mtime=0)
-        server.heads = {CHUNKED: [], PLAIN: [], EMPTY: []}
+        server.heads = {CHUNKED: [], PLAIN: [], EMPTY: [], NOT_MODIFIED: []}
         server.routes[CHUNKED] = _answer(CHUNKED_HEAD, _chunked(server.gzipped),
                                          server.heads[CHUNKED])
         server.routes[PLAIN] = _answer(PLAIN_HEAD, PLAIN_PAGE, server.heads[PLAIN])
         server.routes[EMPTY] = _answer(EMPTY_HEAD, b"", server.heads[EMPTY], "204 No Content")
+        server.routes[NOT_MODIFIED] = _answer(NOT_MODIFIED_HEAD, b"", server.heads[NOT_MODIFIED],
+                                              "304 Not Modified")
         server.routes["/robots.txt"] = lambda ex: ex.send(b"User-agent: *\n", "text/plain")
         yield server
 
@@ -74,7 +80,7 @@ def _crawl(web: HostileWeb, root: Path) -> Path:
         "[archive]", f'uri = "{root / "archive"}"', f'spool_dir = "{root / "spool"}"', "",
         "[crawl]", "allow_private_networks = true", "download_delay = 0",
         "extract_workers = 1", "", "[[sites]]", 'name = "wire"',
-        f"start_urls = {json.dumps([web.url(p) for p in (CHUNKED, PLAIN, EMPTY)])}",
+        f"start_urls = {json.dumps([web.url(p) for p in (CHUNKED, PLAIN, EMPTY, NOT_MODIFIED)])}",
         "follow_depth = 0", ""]))
     result = run_cli("crawl", "--config", str(config))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -142,6 +148,9 @@ def test_chunked_gzipped_response_is_recorded_as_received(web: HostileWeb,
     assert headers == PLAIN_HEAD  # its own Content-Length, exactly, where the server put it
     assert body == PLAIN_PAGE
     assert records[web.url(EMPTY)]["response"] == (EMPTY_HEAD, b"")  # no Content-Length: 0
+    headers, body = records[web.url(NOT_MODIFIED)]["response"]
+    assert headers == [("X-Archive-Orig-Content-Length" if name == "Content-Length" else name,
+                        value) for name, value in NOT_MODIFIED_HEAD] and body == b""
 
     # the request records show the headers the server received, Host included
     for path in (CHUNKED, PLAIN, EMPTY):

@@ -7,8 +7,10 @@ its options: a problem is the one line ``newsarchive`` prints for it (the file, 
 is wrong), on stderr, and the exit code is 2, the contract's code for config errors. The parsed
 config then travels in the settings, so the add-on does not parse the file again.
 
-Scrapy's own command exits 0 whatever the run's end; this one exits 1 when the run did not end
-normally (a refused archive, a spider closed by an error), as ``newsarchive crawl`` does.
+Scrapy's own command exits 0 whatever the run's end; this one exits 1 when the run failed as
+``newsarchive crawl`` judges it (``crawler/outcome.py``): a refused archive, files still in the
+spool, a run that did not end normally. (Exit 3, a site held by another crawl, is
+``newsarchive crawl``'s alone: ``scrapy crawl`` exits 0 then, as before.)
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.crawler import Crawler
 
 from archive.config import ConfigError
-from archive.run_reports import NORMAL_ENDINGS
 from crawler.addon import read_config
+from crawler.outcome import CrawlOutcome
 from crawler.spiders.news import site_names
 
 EXIT_CONFIG = 2  # README's "config or argument error"
@@ -37,8 +39,7 @@ class Command(ScrapyCrawlCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         super().run(args, opts)
-        ended = self.crawler.stats.get_value("finish_reason") if self.crawler else None
-        if ended not in NORMAL_ENDINGS:
+        if self.crawler is None or CrawlOutcome.of(self.crawler).failed:
             self.exitcode = EXIT_FAILED
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
