@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo demo-s3 test soak lint eval bench bench-long bench-neardup bench-steady clean
+.PHONY: install demo demo-s3 test soak lint eval bench bench-long bench-neardup bench-steady bench-aged clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ bench-neardup: $(STAMP)
 # the steady state: 20 runs of a living web (new articles, corrections, no validators)
 bench-steady: $(STAMP)
 	$(BIN)/python -m bench --steady
+
+# a run of one site on a year of dedup state of 300 sites crawled every 15 minutes, synthesised
+# into SeaweedFS: start-up, S3 requests and peak RSS, cold and warm, next to an empty archive
+bench-aged: $(STAMP)
+	$(BIN)/python -m bench.aged
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

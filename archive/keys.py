@@ -198,6 +198,115 @@ def segment_key_from_cache_name(name: str) -> str:
     return DEDUP_STATE_PREFIX + name.replace("_", "/", 2)
 
 
+def dedup_live_prefix(day: str, site: str) -> str:
+    """One site's live (not yet compacted) dedup segments of one fetch day."""
+    return f"{dedup_day_prefix(day)}site={validate_site(site)}/"
+
+
+def segment_hour(key: str) -> int:
+    """The hour (UTC) a live segment belongs to in the near-duplicate window: its crawl's
+    start hour from the crawl id (``new_crawl_id``), 0 for a crawl that started the day before
+    (one that ran past midnight), 23 when the id does not say (a crawl id given by hand)."""
+    partition = segment_partition(key)
+    if partition is None:
+        raise InvalidName(f"not a dedup segment key: {key!r}")
+    name = key.rsplit("/", 1)[-1]
+    stamp = re.match(r"^(\d{4})(\d{2})(\d{2})T(\d{2})", name)
+    if stamp is None or not 0 <= int(stamp.group(4)) <= 23:
+        return 23
+    started = "-".join(stamp.groups()[:3])
+    if started < partition[0]:
+        return 0
+    return int(stamp.group(4)) if started == partition[0] else 23
+
+
+# Compacted dedup state (pipelines/dedup_compaction.py). Per site, the whole history in a few
+# immutable objects, one per period: a day of the current month, a month of the current year,
+# a year before it. Their names are digests of their bytes, so one name is always one content.
+SITE_STATE_PREFIX = f"{STATE}/dedup-site/"
+# across every site, the near-duplicate window: one object an hour, merged into one a day
+WINDOW_STATE_PREFIX = f"{STATE}/dedup-window/"
+_PERIOD_RE = r"(?:day=\d{4}-\d{2}-\d{2}|month=\d{4}-\d{2}|year=\d{4})"
+_SITE_OBJECT_RE = re.compile(f"^{SITE_STATE_PREFIX}" r"site=([a-z0-9_-]+)/" f"({_PERIOD_RE})/"
+                             r"[0-9a-f]{16}\.bin$")
+_WINDOW_OBJECT_RE = re.compile(f"^{WINDOW_STATE_PREFIX}month=\\d{{4}}-\\d{{2}}/date=({_DAY})/"
+                               r"(day|hour=\d{2})\.bin$")
+
+
+def state_period(day: str, today: str) -> str:
+    """The period a site's state of ``day`` is compacted into, seen from ``today``: the day
+    itself in the current month, its month in the current year, else its year."""
+    validate_date(day)
+    if day[:7] == today[:7]:
+        return f"day={day}"
+    return f"month={day[:7]}" if day[:4] == today[:4] else f"year={day[:4]}"
+
+
+def site_state_prefix(site: str) -> str:
+    """Every compacted state object of a site (its whole history: one LIST)."""
+    return f"{SITE_STATE_PREFIX}site={validate_site(site)}/"
+
+
+def site_state_key(site: str, period: str, digest: str) -> str:
+    if not re.fullmatch(_PERIOD_RE, period) or not re.fullmatch(r"[0-9a-f]{16}", digest):
+        raise InvalidName(f"invalid state period or digest {period!r} {digest!r}")
+    return f"{site_state_prefix(site)}{period}/{digest}.bin"
+
+
+def site_state_parts(key: str) -> tuple[str, str] | None:
+    """(site, period) of a compacted site state object, or None for any other key."""
+    match = _SITE_OBJECT_RE.match(key)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def site_compacted_marker(site: str) -> str:
+    """Written once a site's live segments of every day have been compacted (an archive of
+    the old layout is upgraded by the site's first run): from then on a run lists only the
+    last days' live segments of the site."""
+    return f"{site_state_prefix(site)}compacted.json"
+
+
+def window_month_prefix(month: str) -> str:
+    """The window objects of one month (``YYYY-MM``): a run lists one or two of these."""
+    validate_date(f"{month}-01")
+    return f"{WINDOW_STATE_PREFIX}month={month}/"
+
+
+def window_key(day: str, hour: int | None) -> str:
+    """A window object: one hour of one day, or (``hour=None``) the whole day."""
+    name = "day" if hour is None else f"hour={hour:02d}"
+    if hour is not None and not (isinstance(hour, int) and 0 <= hour <= 23):
+        raise InvalidName(f"invalid hour {hour!r}")
+    return f"{window_month_prefix(validate_date(day)[:7])}date={day}/{name}.bin"
+
+
+def window_parts(key: str) -> tuple[str, int | None] | None:
+    """(day, hour or None for a whole day) of a window object key, or None."""
+    match = _WINDOW_OBJECT_RE.match(key)
+    if match is None:
+        return None
+    name = match.group(2)
+    return match.group(1), None if name == "day" else int(name[len("hour="):])
+
+
+def state_cache_name(key: str) -> str:
+    """The flat file name a state object or live segment is cached under on local disk: a
+    live segment as the spool names it (:func:`segment_cache_name`), a compacted object as its
+    key below ``state/`` with ``/`` as ``~`` (a character no key holds)."""
+    if segment_partition(key) is not None:
+        return segment_cache_name(key)
+    if site_state_parts(key) is None and window_parts(key) is None:
+        raise InvalidName(f"not a compacted dedup state key: {key!r}")
+    return key[len(f"{STATE}/"):].replace("/", "~")
+
+
+def state_key_from_cache_name(name: str) -> str:
+    """The key of a cached state file, from its :func:`state_cache_name`."""
+    if "~" in name:
+        return f"{STATE}/" + name.replace("~", "/")
+    return segment_key_from_cache_name(name)
+
+
 _PARTITION_RE = re.compile(
     f"^(?P<kind>{RAW}|{RECORDS})/date=(?P<date>{_DAY})/" r"site=(?P<site>[a-z0-9_-]+)/"
     r"(?P<crawl_id>[A-Za-z0-9][A-Za-z0-9_-]*)-(?P<seq>\d{5})\.(?:warc|jsonl)\.gz$"

@@ -20,6 +20,7 @@ from scrapy.settings import Settings
 
 from archive.config import Config
 from archive.keys import RECORDS, day_prefix, parse_data_key, segment_crawl_id, segment_partition
+from archive.leases import LeaseHeld, acquire
 from archive.storage import Storage, open_storage
 from archive.timestamps import new_crawl_id
 from crawler.outcome import CrawlOutcome
@@ -29,7 +30,7 @@ from newsarchive.cmd_crawl import crawl_settings, exit_code
 from newsarchive.cmd_replay_url import run_replay_url
 from newsarchive.console import configure_logging
 from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from pipelines.dedup_state import superseded_segments
+from pipelines.dedup_state import remove_segments, superseded_segments
 
 logger = logging.getLogger("newsarchive.replay")
 
@@ -55,6 +56,29 @@ def _site_of(key: str) -> str | None:
         return parts["site"]
     partition = segment_partition(key)
     return partition[1] if partition else None
+
+
+def _remove(storage: Storage, config: Config, keys: list[str], crawl_id: str) -> None:
+    """Record files deleted; dedup segments under their sites' leases, as a compaction: live
+    ones deleted, compacted ones cut out of their site's history objects, with no crawl of
+    the site compacting meanwhile. A site whose lease is held keeps them, said on stderr."""
+    segments: dict[str, list[str]] = {}
+    for key in keys:
+        if segment_partition(key) is None:
+            storage.delete(key)
+        else:
+            segments.setdefault(segment_partition(key)[1], []).append(key)
+    for site, found in sorted(segments.items()):
+        try:
+            lease = acquire(storage, site, crawl_id, config.schedule.lease_seconds)
+        except LeaseHeld as held:
+            print(f"newsarchive replay: {held}: the day's state files of {site} were kept",
+                  file=sys.stderr)
+            continue
+        try:
+            remove_segments(storage, found)
+        finally:
+            lease.release()
 
 
 def replay_settings(config: Config, source: Config, day: str, crawl_id: str,
@@ -93,23 +117,22 @@ def run_replay(config: Config, day: str, sites: list[str], output: str | None,
     complete = (code == EXIT_OK and isinstance(spider, ReplaySpider)
                 and spider.replayed_every_crawl and outcome.report.finish_reason == "finished")
     if not complete:
-        _remove_partial(storage, day, crawl_id, kept_old=bool(old_keys))
+        _remove_partial(storage, config, day, crawl_id, kept_old=bool(old_keys))
         return code if code != EXIT_OK else EXIT_FAILED
     replayed = {site.name for site in archive.crawl_sites}
     stale = [key for key in old_keys if _site_of(key) in replayed]
-    for key in stale:
-        storage.delete(key)
+    _remove(storage, config, stale, crawl_id)
     if stale:
         print(f"replaced {len(stale)} earlier record and state files of {day}")
     return code
 
 
-def _remove_partial(storage: Storage, day: str, crawl_id: str, kept_old: bool) -> None:
+def _remove_partial(storage: Storage, config: Config, day: str, crawl_id: str,
+                    kept_old: bool) -> None:
     """A replay that did not rebuild every crawl of the day (stopped, an unreadable WARC)
     takes back what it stored, so that the day never holds two sets of records."""
     written = written_keys(storage, day, crawl_id)
-    for key in written:
-        storage.delete(key)
+    _remove(storage, config, written, crawl_id)
     kept = " the earlier records of the day were kept;" if kept_old else ""
     print(f"newsarchive replay: the replay of {day} did not complete:{kept} removed the "
           f"{len(written)} record and state files it had stored", file=sys.stderr)

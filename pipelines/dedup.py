@@ -64,10 +64,11 @@ class DedupPipeline:
 
     async def open_spider(self) -> None:
         await self.archive.ready()
-        # every segment ever written is listed and read (or taken from the local cache)
+        # these sites' history and every site's recent window, compacted first (crawls only)
         self.index = await asyncio.to_thread(self._load_index)
-        logger.info("dedup state: %d archived articles known (%d bytes of tables)",
-                    len(self.index), self.index.tables.nbytes())
+        # of these sites; the window of every site goes on loading in a thread
+        logger.info("dedup state: %d archived articles of these sites known (%d bytes of "
+                    "tables)", len(self.index.tables), self.index.tables.nbytes())
 
     def _load_index(self) -> DedupIndex:
         archive = self.archive
@@ -77,7 +78,9 @@ class DedupPipeline:
                        - dt.timedelta(days=archive.config.crawl.near_duplicate_days)).isoformat()
         # where the dedup state is read: the archive a replay reads from, else this one
         state = DedupState.beside(archive.source_storage, archive.spool)
-        return state.load(archive.replay_set_aside(), recent_from)
+        sites = [site.name for site in archive.crawl_sites]
+        return state.load(archive.replay_set_aside(), recent_from, sites=sites,
+                          compact=archive.replay_day is None)
 
     def _count(self, site: str, outcome: str) -> None:
         self.crawler.stats.inc_value(f"newsarchive/{site}/articles/{outcome}")

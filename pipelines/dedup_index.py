@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import threading
 from array import array
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from pipelines.fingerprint import (
     BAND_ROWS,
@@ -47,6 +49,8 @@ assert BAND_ROWS * SLOT_BITS == 32
 _SLOT_MASK = (1 << SLOT_BITS) - 1
 UNKNOWN_PUBLISHED = -(2 ** 63)  # in arrays: the page declared no date
 _EPOCH_DAY = dt.date(1970, 1, 1)
+_SLOT_BYTES = SKETCH_SLOTS * SLOT_BITS // 8
+_NO_SLOTS = bytes(_SLOT_BYTES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +96,19 @@ def _band_values(simhash: int) -> Iterator[tuple[int, int]]:
 
 
 class TableBuilder:
-    """Collects segment entries into flat arrays, then freezes them into ArchiveTables."""
+    """Collects segment entries into flat arrays, then freezes them into ArchiveTables.
+
+    Flat arrays, not objects an entry: a run's window holds about a million entries, and a
+    tuple with its bytes costs some 300 bytes where these take 120."""
 
     def __init__(self) -> None:
         self.ids, self.contents, self.versions = array("Q"), array("Q"), array("I")
-        # fingerprints of the recent entries only, by their raw index
-        self.recent: dict[int, tuple[int | None, int | None, int, bytes | None, int]] = {}
+        # the recent entries' fingerprints: ``recent_at[i]`` is entry i's place here, or -1
+        self.recent_at = array("i")
+        self.published, self.simhashes = array("q"), array("Q")
+        self.counts, self.days = array("H"), array("H")
+        self.slots = bytearray()  # 2 * SKETCH_SLOTS bytes a recent entry (zeros: format 1)
+        self.has_sketch = bytearray()
 
     def add_entries(self, entries: Iterable[Fields], recent: bool, day: str = "1970-01-01"
                     ) -> None:
@@ -105,16 +116,34 @@ class TableBuilder:
         day_no = day_number(day)
         for id_, content, version, published, simhash, count, slots in entries:
             if recent:
-                self.recent[len(self.ids)] = (published, simhash, count, slots, day_no)
+                self.recent_at.append(len(self.counts))
+                self.published.append(UNKNOWN_PUBLISHED if published is None else published)
+                self.simhashes.append(simhash or 0)
+                self.counts.append(count)
+                self.days.append(day_no)
+                self.slots += slots if slots is not None else _NO_SLOTS
+                self.has_sketch.append(slots is not None)
+            else:
+                self.recent_at.append(-1)
             self.ids.append(id_)
             self.contents.append(content)
             self.versions.append(version)
+
+    def recent(self, i: int) -> tuple[int | None, int | None, int, bytes | None, int] | None:
+        """(published, simhash, count, slots, day) of entry i, None if it is not recent."""
+        k = self.recent_at[i]
+        if k < 0:
+            return None
+        stamp = self.published[k]
+        slots = bytes(self.slots[k * _SLOT_BYTES:(k + 1) * _SLOT_BYTES])
+        return (None if stamp == UNKNOWN_PUBLISHED else stamp, self.simhashes[k] or None,
+                self.counts[k], slots if self.has_sketch[k] else None, self.days[k])
 
     def build(self) -> ArchiveTables:
         return ArchiveTables(self)
 
 
-class _Candidates:
+class Candidates:
     """Recent articles with a sketch: positions, sketches, counts, published times, days, and
     one table a band of candidate numbers sorted by that band's key. The slots are kept as
     32-bit words, each one band's key (two 16-bit slots, the first in the low bits)."""
@@ -163,26 +192,31 @@ class ArchiveTables:
     """Sorted, read-only arrays over the archive's state at the start of the run."""
 
     def __init__(self, raw: TableBuilder) -> None:
-        order = sorted(range(len(raw.ids)), key=lambda i: (raw.ids[i], raw.versions[i]))
-        # every version's text counts for exact duplicates
-        self.content_keys = array("Q", sorted(raw.contents))
-        content_owner = {}
-        latest = [i for n, i in enumerate(order)
-                  if n + 1 == len(order) or raw.ids[order[n + 1]] != raw.ids[i]]
-        self.ids = array("Q", (raw.ids[i] for i in latest))
-        self.contents = array("Q", (raw.contents[i] for i in latest))
-        self.versions = array("I", (raw.versions[i] for i in latest))
-        for i in order:  # the owner of a text: the article that has (or had) it
-            content_owner.setdefault(raw.contents[i], raw.ids[i])
-        self.content_owners = array("Q", (content_owner[c] for c in self.content_keys))
-        self.near = _Candidates()
+        ids, contents, versions = raw.ids, raw.contents, raw.versions
+        # one int a key (id and version side by side) sorts faster and smaller than tuples
+        order = array("I", sorted(range(len(ids)), key=lambda i: (ids[i] << 32) | versions[i]))
+        latest = array("I", (i for n, i in enumerate(order)
+                             if n + 1 == len(order) or ids[order[n + 1]] != ids[i]))
+        del order
+        self.ids = array("Q", (ids[i] for i in latest))
+        self.contents = array("Q", (contents[i] for i in latest))
+        self.versions = array("I", (versions[i] for i in latest))
+        # every version's text counts for exact duplicates; the owner of a text is the
+        # article that has (or had) it, the lowest id (then version) of those
+        by_text = sorted(range(len(ids)),
+                         key=lambda i: (contents[i] << 96) | (ids[i] << 32) | versions[i])
+        self.content_keys = array("Q", (contents[i] for i in by_text))
+        self.content_owners = array("Q", (ids[i] for i in by_text))
+        del by_text
+        self.near = Candidates()
         # format-1 candidates: position, simhash, archived day; ten simhash band tables
         self.old_pos, self.old_simhashes, self.old_days = array("I"), array("Q"), array("H")
         bands: list[array] = [array("Q") for _ in _BANDS]
         for pos, i in enumerate(latest):
-            if i not in raw.recent:
+            fields = raw.recent(i)
+            if fields is None:
                 continue
-            published, simhash, count, slots, day = raw.recent[i]
+            published, simhash, count, slots, day = fields
             if slots is not None:
                 self.near.add(pos, published, count, slots, day)
                 continue
@@ -195,6 +229,9 @@ class ArchiveTables:
         self.old_bands = [array("Q", sorted(table)) for table in bands]
 
     def __len__(self) -> int:
+        return len(self.ids)
+
+    def visible_count(self) -> int:
         return len(self.ids)
 
     def nbytes(self) -> int:
@@ -253,21 +290,68 @@ class ArchiveTables:
                 yield self.ids[self.old_pos[at]], self.old_simhashes[at]
 
 
+class Window(Protocol):
+    """Other sites' recent articles, searched beside the tables (``window_index.WindowTable``,
+    or ``ArchiveTables`` of their format-1 entries)."""
+
+    def visible_count(self) -> int: ...
+    def id_with_content(self, content: int) -> int | None: ...
+    def sketch_candidates(self, sketch: Sketch) -> Iterator[tuple[int, Sketch]]: ...
+    def simhash_candidates(self, simhash: int) -> Iterator[tuple[int, int]]: ...
+
+
+class Deferred:
+    """A list of windows loaded in a thread while the crawl starts, waited for at first use:
+    the window is most of what a run loads (30 days of every site), and nothing needs it
+    before the first article is extracted."""
+
+    def __init__(self, load: Callable[[], list[Window]] | None = None,
+                 ready: Iterable[Window] = ()) -> None:
+        self._value: list[Window] = list(ready)
+        self._error: BaseException | None = None
+        self._thread = None
+        if load is not None:
+            self._thread = threading.Thread(target=self._run, args=(load,),
+                                            name="newsarchive-dedup-window", daemon=True)
+            self._thread.start()
+
+    def _run(self, load: Callable[[], list[Window]]) -> None:
+        try:
+            self._value = load()
+        except BaseException as exc:  # raised where the value is used
+            self._error = exc
+
+    def result(self) -> list[Window]:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 class DedupIndex:
     """The archive's tables plus what this run added: latest version by id, ids by text hash,
     and near-duplicate candidates."""
 
-    def __init__(self, tables: ArchiveTables | None = None) -> None:
+    def __init__(self, tables: ArchiveTables | None = None,
+                 windows: Iterable[Window] | Deferred = ()) -> None:
         self.tables = tables or TableBuilder().build()
+        # other sites' recent articles, one frozen table a window object (window_index.py)
+        self._windows = windows if isinstance(windows, Deferred) else Deferred(ready=windows)
         self._by_id: dict[int, StateEntry] = {}
         self._by_content: dict[int, int] = {}
         self._sketch_bands: list[dict[int, list[int]]] = [
             defaultdict(list) for _ in range(_SKETCH_BANDS)]
         self._simhash_bands: list[dict[int, list[int]]] = [defaultdict(list) for _ in _BANDS]
 
+    @property
+    def windows(self) -> list[Window]:
+        return self._windows.result()
+
     def __len__(self) -> int:
         added = sum(1 for id_ in self._by_id if self.tables.latest(id_) is None)
-        return len(self.tables) + added
+        return len(self.tables) + added + sum(w.visible_count() for w in self.windows)
 
     def add(self, entry: StateEntry) -> None:
         previous = self.latest(entry.id)
@@ -289,10 +373,17 @@ class DedupIndex:
 
     def id_with_content(self, content: int) -> int | None:
         found = self._by_content.get(content)
-        return found if found is not None else self.tables.id_with_content(content)
+        if found is None:
+            found = self.tables.id_with_content(content)
+        for window in self.windows if found is None else ():
+            if (found := window.id_with_content(content)) is not None:
+                break
+        return found
 
     def _sketch_candidates(self, sketch: Sketch) -> Iterator[tuple[int, Sketch | None]]:
         yield from self.tables.sketch_candidates(sketch)
+        for window in self.windows:
+            yield from window.sketch_candidates(sketch)
         # a copy shares most bands with its original: each candidate is compared once
         found = {id_ for table, key in zip(self._sketch_bands, band_keys(sketch), strict=True)
                  for id_ in table.get(key, ())}
@@ -301,6 +392,8 @@ class DedupIndex:
 
     def _simhash_candidates(self, simhash: int) -> Iterator[tuple[int, int | None]]:
         yield from self.tables.simhash_candidates(simhash)
+        for window in self.windows:
+            yield from window.simhash_candidates(simhash)
         for band, value in _band_values(simhash):
             for id_ in self._simhash_bands[band].get(value, ()):
                 yield id_, self._by_id[id_].simhash
