@@ -4,6 +4,7 @@ record lost, no partial object under a contract prefix and no article recorded t
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 import uuid
@@ -138,13 +139,8 @@ def unwritable_folder(tmp_path: Path) -> Iterator[Path]:
     where the file system or the container does not allow setting it."""
     folder = tmp_path / "archive"
     folder.mkdir()
-    made = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True)
-    if made.returncode != 0:
-        pytest.skip(f"chattr +i not possible here: {made.stderr.strip()}")
-    try:
+    with _privileged(["chattr", "+i", str(folder)], ["chattr", "-i", str(folder)]):
         yield folder
-    finally:
-        subprocess.run(["chattr", "-i", str(folder)], check=True)
 
 
 def test_a_local_archive_that_refuses_writes_fails_at_once(
@@ -229,19 +225,27 @@ def test_s3_errors_slowness_and_stalls_are_retried(web: FixtureWeb, s3_archive: 
 
 
 # -- disk full -------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _privileged(setup: list[str], undo: list[str]) -> Iterator[None]:
+    """Run ``setup`` (a command that needs root), skip where this machine refuses it, and
+    ``undo`` it afterwards."""
+    made = subprocess.run(setup, capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"{setup[0]} not possible here: {made.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(undo, check=False)
+
+
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     """A 64 KiB tmpfs (needs root and mount rights: skipped otherwise)."""
     mount = tmp_path / "tiny"
     mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip()}")
-    try:
+    with _privileged(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+                     ["umount", "-l", str(mount)]):
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_full_spool_disk_fails_clearly(web: FixtureWeb, local_archive: Archive,  # noqa: F811
