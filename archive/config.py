@@ -346,10 +346,17 @@ def _check_network(value: str) -> str | None:
     try:
         # strict: "10.1.2.5/24" is refused, since it is unclear whether one host or the /24
         # was meant
-        ipaddress.ip_network(value.strip())
+        network = ipaddress.ip_network(value.strip())
     except ValueError as exc:
         return f"expected a network such as 10.1.2.0/24 or one address: {exc}"
+    if any(network.version == 6 and network.subnet_of(carrier) for carrier in _IPV4_CARRIERS):
+        # the guard judges such addresses by the IPv4 address they lead to
+        return f"{network} carries IPv4 addresses (6to4, NAT64): write the IPv4 network"
     return None
+
+
+# IPv6 ranges that lead to an IPv4 address (crawler/addresses.py judges them by it)
+_IPV4_CARRIERS = (ipaddress.ip_network("2002::/16"), ipaddress.ip_network("64:ff9b::/96"))
 
 
 def _read_crawl(path: str, table: Any) -> CrawlConfig:

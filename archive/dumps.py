@@ -395,12 +395,3 @@ def dump_status(storage: Storage, day: str) -> str:
     if current != manifest.sources:
         return f"stale ({summary}; record files changed since)"
     return f"complete ({summary})"
-
-
-def days_between(first: str, last: str) -> list[str]:
-    """Every day from ``first`` to ``last``, both included, in order (``dump --from --to``)."""
-    start = dt.date.fromisoformat(validate_date(first))
-    end = dt.date.fromisoformat(validate_date(last))
-    if end < start:
-        raise InvalidName(f"the range ends ({last}) before it starts ({first})")
-    return [(start + dt.timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]

@@ -189,10 +189,6 @@ def segment_cache_name(key: str) -> str:
     return key[len(DEDUP_STATE_PREFIX):].replace("/", "_")
 
 
-# every cached segment's name matches this (date=D_site=S_<file>.bin)
-SEGMENT_CACHE_GLOB = "date=*.bin"
-
-
 def segment_key_from_cache_name(name: str) -> str:
     """The key of a cached dedup segment, from its :func:`segment_cache_name`."""
     return DEDUP_STATE_PREFIX + name.replace("_", "/", 2)

@@ -97,7 +97,10 @@ def _is_html_200(record: ArcWarcRecord) -> bool:
     return http.get_statuscode() == "200" and "html" in mime.lower()
 
 
-def _pages_of_file(storage: Storage, key: str, site: str) -> Iterator[ArchivedPage]:
+def pages_of_file(storage: Storage, key: str) -> Iterator[ArchivedPage]:
+    """The 200 HTML responses in one WARC file of the archive, in record order, streamed."""
+    parts = parse_data_key(key)
+    site = parts["site"] if parts else ""
     with storage.open_read(key) as stream:
         records = ArchiveIterator(stream)
         for record in records:
@@ -127,11 +130,3 @@ def archived_crawls(storage: Storage, day: str, sites: set[str] | None = None
             continue
         crawls.setdefault(parts["crawl_id"], []).append(info.key)
     return sorted(crawls.items())
-
-
-def pages_of_files(storage: Storage, keys: list[str]) -> Iterator[ArchivedPage]:
-    """The 200 HTML responses in these WARC files, in file and record order, streamed."""
-    for key in keys:
-        parts = parse_data_key(key)
-        if parts is not None:
-            yield from _pages_of_file(storage, key, parts["site"])

@@ -153,10 +153,16 @@ class FetchState:
         if reason not in NORMAL_ENDINGS or archive.storage_failed:
             # the next run must not skip what this one may have lost
             return
-        blobs = [(fetch_state_key(site), self._updated(site).to_bytes()) for site in self.states
-                 if site not in self._unreadable]
-        # spooling fsyncs: in a thread, queued behind the records they describe
-        await asyncio.to_thread(lambda: [archive.enqueue_bytes(*blob) for blob in blobs])
+        sites = [site for site in self.states if site not in self._unreadable]
+
+        def spool() -> None:
+            # in a thread: building a state sorts and gzips every URL the site ever had, and
+            # spooling fsyncs; the run has ended, so nothing changes the state meanwhile. The
+            # blobs queue behind the records they describe
+            for site in sites:
+                archive.enqueue_bytes(fetch_state_key(site), self._updated(site).to_bytes())
+
+        await asyncio.to_thread(spool)
 
     def _updated(self, site: str) -> SiteState:
         state, policy = self.state(site), self.policy(site)

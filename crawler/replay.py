@@ -28,7 +28,7 @@ from scrapy.responsetypes import responsetypes
 from scrapy.settings import BaseSettings
 
 from archive.keys import parse_data_key
-from archive.warc_reader import ArchivedPage, archived_crawls, pages_of_files, read_warc_response
+from archive.warc_reader import ArchivedPage, archived_crawls, pages_of_file, read_warc_response
 from crawler.addon import CONFIG_PRIORITY
 from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.middlewares import FETCHED_AT_META, SITE_META, WARC_META
@@ -77,7 +77,7 @@ class ReplaySpider(NewsSpider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._crawls: list[tuple[str, list[str]]] | None = None  # None: not listed
+        self._listed = False  # the day's crawls have been listed
         self._crawls_left: deque[tuple[str, list[str]]] = deque()
         self._feeding: asyncio.Task[None] | None = None
         self._unreadable = False
@@ -92,7 +92,7 @@ class ReplaySpider(NewsSpider):
     def replayed_every_crawl(self) -> bool:
         """True once every archived crawl of the day has been fed whole: what an in-place
         replay needs before it may replace the day's records (with a normal finish)."""
-        return (self._crawls is not None and not self._crawls_left and not self._unreadable
+        return (self._listed and not self._crawls_left and not self._unreadable
                 and (self._feeding is None or self._feeding.done()))
 
     async def start(self) -> AsyncIterator[Request]:
@@ -102,9 +102,10 @@ class ReplaySpider(NewsSpider):
         day = self.archive.replay_day
         assert day is not None, "a replay needs NEWSARCHIVE_REPLAY_DAY (ReplayAddon)"
         names = {site.name for site in self.sites}
-        self._crawls = await asyncio.to_thread(archived_crawls, self.archive.source_storage,
-                                               day, names)
-        self._crawls_left.extend(self._crawls)
+        crawls = await asyncio.to_thread(archived_crawls, self.archive.source_storage, day,
+                                         names)
+        self._crawls_left.extend(crawls)
+        self._listed = True
         return
         yield  # an async generator that yields nothing
 
@@ -129,7 +130,7 @@ class ReplaySpider(NewsSpider):
         engine = self.crawler.engine
         assert engine is not None
         for key in keys:
-            captures = pages_of_files(self.archive.source_storage, [key])
+            captures = pages_of_file(self.archive.source_storage, key)
             try:
                 while (capture := await asyncio.to_thread(next, captures, None)) is not None:
                     engine.crawl(self._replay_request(capture))

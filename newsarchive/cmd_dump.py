@@ -24,12 +24,12 @@ from archive.dumps import (
     DumpError,
     EmptyDay,
     build_dump,
-    days_between,
     stream_jsonl,
     write_local,
 )
 from archive.keys import DUMPS, DUMPS_JSONL, InvalidName, day_prefix, validate_date
 from archive.storage import Storage, StorageError, open_storage
+from archive.timestamps import days_between
 from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 # names that say which format a file holds; a --format that contradicts one is an error
@@ -151,6 +151,8 @@ def run_dump_range(config: Config, first: str, last: str) -> int:
     dumped, 1 when one was not or the storage failed, 2 bad arguments."""
     try:
         days = days_between(first, last)
+        if not days:
+            raise InvalidName(f"the range ends ({last}) before it starts ({first})")
     except InvalidName as exc:
         print(f"newsarchive dump: {exc}", file=sys.stderr)
         return EXIT_USAGE

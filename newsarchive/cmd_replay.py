@@ -35,19 +35,18 @@ from pipelines.dedup_state import remove_segments, superseded_segments
 logger = logging.getLogger("newsarchive.replay")
 
 
-def superseded_keys(storage: Storage, day: str, sites: set[str]) -> list[str]:
-    """The day's record files and dedup segments of these sites, as they are now."""
-    found = [info.key for info in storage.list(day_prefix(RECORDS, day))
-             if (parts := parse_data_key(info.key)) and parts["site"] in sites]
-    return found + superseded_segments(storage, day, sites)
+def day_files(storage: Storage, day: str, sites: set[str] | None = None,
+              crawl_id: str | None = None) -> list[str]:
+    """The day's record files and dedup segments, as they are now: of these sites (all for
+    None), or of the run ``crawl_id`` only."""
+    def wanted(site: str, crawl: str | None) -> bool:
+        return (sites is None or site in sites) and (crawl_id is None or crawl == crawl_id)
 
-
-def written_keys(storage: Storage, day: str, crawl_id: str) -> list[str]:
-    """The record files and dedup segments of ``day`` that the run ``crawl_id`` stored."""
-    found = [info.key for info in storage.list(day_prefix(RECORDS, day))
-             if (parts := parse_data_key(info.key)) and parts["crawl_id"] == crawl_id]
-    return found + [key for key in superseded_segments(storage, day, None)
-                    if segment_crawl_id(key) == crawl_id]
+    records = [info.key for info in storage.list(day_prefix(RECORDS, day))
+               if (parts := parse_data_key(info.key)) and wanted(parts["site"], parts["crawl_id"])]
+    segments = [key for key in superseded_segments(storage, day, sites)
+                if wanted(segment_partition(key)[1], segment_crawl_id(key))]
+    return records + segments
 
 
 def _site_of(key: str) -> str | None:
@@ -64,10 +63,10 @@ def _remove(storage: Storage, config: Config, keys: list[str], crawl_id: str) ->
     the site compacting meanwhile. A site whose lease is held keeps them, said on stderr."""
     segments: dict[str, list[str]] = {}
     for key in keys:
-        if segment_partition(key) is None:
+        if (partition := segment_partition(key)) is None:
             storage.delete(key)
         else:
-            segments.setdefault(segment_partition(key)[1], []).append(key)
+            segments.setdefault(partition[1], []).append(key)
     for site, found in sorted(segments.items()):
         try:
             lease = acquire(storage, site, crawl_id, config.schedule.lease_seconds)
@@ -101,7 +100,7 @@ def run_replay(config: Config, day: str, sites: list[str], output: str | None,
     crawler = process.create_crawler(ReplaySpider)
     selected = {site.name for site in config.select_sites(sites)}
     storage = open_storage(target.archive.uri, target.archive.storage_options)
-    old_keys = [] if output else superseded_keys(storage, day, selected)
+    old_keys = [] if output else day_files(storage, day, selected)
     process.crawl(crawler, site=",".join(sorted(selected)))
     process.start()
     outcome = CrawlOutcome.of(crawler)
@@ -117,7 +116,7 @@ def run_replay(config: Config, day: str, sites: list[str], output: str | None,
     complete = (code == EXIT_OK and isinstance(spider, ReplaySpider)
                 and spider.replayed_every_crawl and outcome.report.finish_reason == "finished")
     if not complete:
-        _remove_partial(storage, config, day, crawl_id, kept_old=bool(old_keys))
+        _remove_partial(storage, config, day, crawl_id, selected, kept_old=bool(old_keys))
         return code if code != EXIT_OK else EXIT_FAILED
     replayed = {site.name for site in archive.crawl_sites}
     stale = [key for key in old_keys if _site_of(key) in replayed]
@@ -128,10 +127,10 @@ def run_replay(config: Config, day: str, sites: list[str], output: str | None,
 
 
 def _remove_partial(storage: Storage, config: Config, day: str, crawl_id: str,
-                    kept_old: bool) -> None:
+                    sites: set[str], kept_old: bool) -> None:
     """A replay that did not rebuild every crawl of the day (stopped, an unreadable WARC)
     takes back what it stored, so that the day never holds two sets of records."""
-    written = written_keys(storage, day, crawl_id)
+    written = day_files(storage, day, sites, crawl_id=crawl_id)
     _remove(storage, config, written, crawl_id)
     kept = " the earlier records of the day were kept;" if kept_old else ""
     print(f"newsarchive replay: the replay of {day} did not complete:{kept} removed the "

@@ -51,6 +51,7 @@ class DedupPipeline:
         self.archive = archive
         self.index = DedupIndex()
         self._recorded_this_run: set[int] = set()
+        self._windows_loaded = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
@@ -126,9 +127,14 @@ class DedupPipeline:
             warc_length=page.warc_length,
         )
 
-    def process_item(self, item: object) -> object:
+    async def process_item(self, item: object) -> object:
         if not isinstance(item, ExtractedArticle):
             return item
+        if not self._windows_loaded:
+            # the recent window of every site is still loading in a thread: wait for it off
+            # the reactor (joining that thread here would stop the whole crawl meanwhile)
+            await asyncio.to_thread(lambda: self.index.windows)
+            self._windows_loaded = True
         page, extraction = item.page, item.extraction
         id_ = int(article_id(item.canonical_url), 16)
         content = hash_prefix(extraction.content_hash)

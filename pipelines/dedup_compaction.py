@@ -59,6 +59,7 @@ from archive.keys import (
     window_parts,
 )
 from archive.storage import ObjectInfo, Storage
+from archive.timestamps import days_between
 from pipelines.dedup_cache import StateCache
 from pipelines.dedup_format import encode_object, iter_object
 from pipelines.window_index import Entry, WindowTable
@@ -68,13 +69,14 @@ WINDOW_GRACE = dt.timedelta(hours=1)  # after an hour's end, before its segments
 LIVE_DAYS = 7  # a run lists its sites' live segments of this many days back
 
 
-def _days(first: str, last: str) -> list[str]:
-    start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
-    return [(start + dt.timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+def live_from(today: str) -> str:
+    """The first day whose live segments a run of ``today`` lists: the scan, the upgrade
+    check and the cache pruning must agree on it."""
+    return (dt.date.fromisoformat(today) - dt.timedelta(days=LIVE_DAYS)).isoformat()
 
 
 def _months(first: str, last: str) -> list[str]:
-    return sorted({day[:7] for day in _days(first, last)})
+    return sorted({day[:7] for day in days_between(first, last)})
 
 
 def window_object(sections: dict[str, bytes]) -> bytes:
@@ -141,7 +143,7 @@ class WindowState:
         """Build every closed hour of these days that no run built yet, and each day whose
         24 hours are built; returns how many objects this run stored."""
         built = 0
-        for day in _days(first, last):
+        for day in days_between(first, last):
             if window_key(day, None) in self.found:
                 continue
             missing = [h for h in range(24) if not self.covers(day, h) and self._closed(day, h)]
@@ -216,8 +218,8 @@ class SiteHistory:
             elif (parts := site_state_parts(info.key)) is not None:
                 self.objects[info.key], self.sizes[info.key] = parts[1], info.size
         if self.upgraded:
-            first = (dt.date.fromisoformat(today) - dt.timedelta(days=LIVE_DAYS)).isoformat()
-            infos: Iterable[ObjectInfo] = (info for day in _days(first, today)
+            first = live_from(today)
+            infos: Iterable[ObjectInfo] = (info for day in days_between(first, today)
                                            for info in lister(dedup_live_prefix(day, self.site)))
         else:
             infos = (info for info in every_live()
@@ -284,7 +286,7 @@ class SiteHistory:
         return stored
 
     def _all_recent(self, today: str) -> bool:
-        first = (dt.date.fromisoformat(today) - dt.timedelta(days=LIVE_DAYS)).isoformat()
+        first = live_from(today)
         return all(segment_partition(key)[0] >= first for key in self.live)
 
     def forget(self, names: set[str]) -> int:

@@ -43,10 +43,10 @@ from archive.spool import STATE_CACHE, Spool
 from archive.storage import ObjectInfo, Storage, StorageError
 from pipelines.dedup_cache import StateCache
 from pipelines.dedup_compaction import (
-    LIVE_DAYS,
     SiteHistory,
     WindowState,
     every_live_segment,
+    live_from,
 )
 from pipelines.dedup_format import (  # noqa: F401  the formats' public names, also from here
     SEGMENT_MAGIC,
@@ -241,7 +241,7 @@ class DedupState:
         keeps what it uploads) once the window holds them."""
         own = {h.site: h for h in histories}
         window_keys = {info.key for info in window.objects()}
-        live_from = (dt.date.fromisoformat(today) - dt.timedelta(days=LIVE_DAYS)).isoformat()
+        first_live = live_from(today)
 
         def stale(key: str) -> bool:
             if (partition := segment_partition(key)) is not None:
@@ -249,7 +249,7 @@ class DedupState:
                 if history is not None:
                     return key not in history.live
                 # another site's, which the spool kept: its hour is read from the window
-                return partition[0] < live_from or window.covers(partition[0], segment_hour(key))
+                return partition[0] < first_live or window.covers(partition[0], segment_hour(key))
             if (parts := site_state_parts(key)) is not None:
                 return parts[0] in own and key not in own[parts[0]].objects
             if key.startswith(WINDOW_STATE_PREFIX) and (parts := window_parts(key)):

@@ -52,6 +52,8 @@ def test_allowed_networks_are_parsed_networks() -> None:
     # an IPv4-mapped entry is the IPv4 network it maps (the guard compares addresses as IPv4)
     mapped = parse_config('[crawl]\nallowed_networks = ["::ffff:10.1.2.0/120"]\n', "x.toml")
     assert [str(n) for n in mapped.crawl.allowed_networks] == ["10.1.2.0/24"]
+    with pytest.raises(ConfigError, match="carries IPv4 addresses"):
+        parse_config('[crawl]\nallowed_networks = ["64:ff9b::a01:200/120"]\n', "x.toml")
 
 
 def test_revisit_schedules_default_and_override_per_site() -> None:

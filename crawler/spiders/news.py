@@ -52,7 +52,6 @@ logger = logging.getLogger(__name__)
 DEPTH_META = "newsarchive_depth"
 LISTED_META = "newsarchive_listed"
 SITEMAP_DEPTH_META = "newsarchive_sitemap_depth"
-ENTRY_META = "newsarchive_entry"
 MAX_SITEMAP_NESTING = 4
 # browsers' and Scrapy's own limit; longer links are counted (Scrapy would drop them silently)
 MAX_URL_LENGTH = 2083
@@ -231,7 +230,6 @@ class NewsSpider(scrapy.Spider):
     # -- cheap polling -----------------------------------------------------------------------
     def _entry(self, request: Request) -> Request:
         """An entry point (start page, feed, sitemap): fetched every run, conditionally."""
-        request.meta[ENTRY_META] = request.url
         return self._revisiting(request, "entry")
 
     def _settle(self, response: Response) -> bool:
