@@ -68,6 +68,7 @@ TOP_LEVEL = (RAW, RECORDS, RUNS, DUMPS, DUMPS_JSONL, STATE, LOCKS)
 DATED_KINDS = (RAW, RECORDS, RUNS, DUMPS, DUMPS_JSONL)  # the ones partitioned by ``date=``
 DEDUP_STATE_PREFIX = f"{STATE}/dedup/"
 FETCH_STATE_PREFIX = f"{STATE}/fetch/"
+LINK_REPAIRS_PREFIX = f"{STATE}/links/"
 
 
 def kind_prefix(kind: str) -> str:
@@ -103,6 +104,13 @@ def records_key(day: str, site: str, crawl_id: str, seq: int) -> str:
     )
 
 
+def site_day_prefix(kind: str, day: str, site: str) -> str:
+    """One site's files of one day: ``raw/date=D/site=S/``, ``records/date=D/site=S/``."""
+    if kind not in (RAW, RECORDS):
+        raise InvalidName(f"no site partition under {kind!r}")
+    return f"{day_prefix(kind, day)}site={validate_site(site)}/"
+
+
 def run_report_key(day: str, crawl_id: str) -> str:
     return f"{day_prefix(RUNS, day)}{validate_crawl_id(crawl_id)}.json"
 
@@ -121,6 +129,17 @@ def fetch_state_key(site: str) -> str:
     times, the compacted "seen" set and the carried-over frontier (``crawler/site_state.py``).
     One object per site, rewritten only by the run holding the site's lease."""
     return f"{FETCH_STATE_PREFIX}site={validate_site(site)}.json.gz"
+
+
+def link_repairs_prefix(site: str) -> str:
+    """Near-duplicate links to set in a site's records, waiting for a run holding its lease
+    (``archive/link_repairs.py``)."""
+    return f"{LINK_REPAIRS_PREFIX}site={validate_site(site)}/"
+
+
+def link_repairs_key(site: str, crawl_id: str) -> str:
+    """The link repairs one run found for a site's records: one object a run and site."""
+    return f"{link_repairs_prefix(site)}{validate_crawl_id(crawl_id)}.json"
 
 
 def lease_prefix(site: str) -> str:

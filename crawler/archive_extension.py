@@ -9,7 +9,8 @@ wait for uploads, lease release) in a thread. Components find it through the cra
 
 Closing order is the consistency rule of ``archive/session.py``: records first, then the state
 that describes them (``records_committed``), then the run report (``run_report_due``), then the
-wait for uploads, and only then are the leases released.
+wait for uploads, then the near-duplicate links waiting for these sites' records, and only then
+are the leases released.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from twisted.python.failure import Failure
 from archive import __version__
 from archive.config import Config, SiteConfig
 from archive.leases import Lease, LeaseHeld, LeaseKeeper, acquire, release_all
+from archive.link_repairs import apply_link_repairs
 from archive.session import ArchiveSession
 from archive.spool import Spool
-from archive.storage import Storage, StorageAccessDenied, open_storage
+from archive.storage import Storage, StorageAccessDenied, StorageError, open_storage
 from archive.timestamps import new_crawl_id, utc_now_iso
 from crawler import signals as archive_signals
 from crawler.addon import config_of
@@ -182,6 +184,8 @@ class ArchiveExtension:
         failed += await self._send(archive_signals.run_report_due, reason)
         self.pending_uploads = await asyncio.to_thread(session.finish,
                                                        self.config.archive.upload_timeout)
+        if not self.pending_uploads:
+            await asyncio.to_thread(self._apply_link_repairs)
         if self._keeper is not None:
             # released only now that the run's files are stored
             await asyncio.to_thread(self._keeper.stop)
@@ -190,6 +194,17 @@ class ArchiveExtension:
                          "will be uploaded by the next run", self.pending_uploads,
                          self.spool.ready_dir)
         self.closed_cleanly = not failed
+
+    def _apply_link_repairs(self) -> None:
+        """Links to set in these sites' records (``archive/link_repairs.py``): only now, with
+        this run's files stored, and while the leases keep other writers of them away."""
+        assert self.storage is not None
+        for site in self.crawl_sites:
+            try:
+                apply_link_repairs(self.storage, site.name)
+            except (StorageError, OSError, ValueError) as exc:
+                logger.error("near-duplicate links of %s not set yet (the next run tries "
+                             "again): %s", site.name, exc)
 
     async def _send(self, signal: object, reason: str) -> int:
         """Send a closing signal; how many of its handlers failed (each logged by Scrapy)."""

@@ -15,15 +15,18 @@ from dataclasses import dataclass
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from archive.keys import link_repairs_key
+from archive.link_repairs import LinkRepair, encode_repairs
 from archive.records import Record
 from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.cputime import cpu_time
 from crawler.items import ArticlePage
-from crawler.signals import archived_crawl_started
-from pipelines.dedup_index import DedupIndex, StateEntry, published_seconds
+from crawler.signals import archived_crawl_started, records_committed
+from pipelines.dedup_index import DedupIndex, Known, StateEntry, day_number, published_seconds
 from pipelines.dedup_state import DedupState
 from pipelines.extract import ExtractedArticle
 from pipelines.extraction import EXTRACTOR, Extraction
+from pipelines.link_pass import copies_of, fresh_hour_repairs
 
 logger = logging.getLogger(__name__)
 def article_id(canonical: str) -> str:
@@ -52,11 +55,14 @@ class DedupPipeline:
         self.index = DedupIndex()
         self._recorded_this_run: set[int] = set()
         self._windows_loaded = False
+        # links to set on records already written (by site, copy id, text hash)
+        self.repairs: dict[tuple[str, int, int], LinkRepair] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
         pipeline = cls(crawler, archive_of(crawler))
         crawler.signals.connect(pipeline._next_archived_crawl, signal=archived_crawl_started)
+        crawler.signals.connect(pipeline.store_repairs, signal=records_committed)
         return pipeline
 
     def _next_archived_crawl(self, crawl_id: str) -> None:
@@ -83,12 +89,38 @@ class DedupPipeline:
         return state.load(archive.replay_set_aside(), recent_from, sites=sites,
                           compact=archive.replay_day is None)
 
+    async def store_repairs(self, reason: str) -> None:
+        """Queue the run's link repairs behind its records, one request a site, after the
+        pass over the window hours this run built (in a thread: it searches the index)."""
+        if self.archive.replay_day is None:
+            found = await asyncio.to_thread(fresh_hour_repairs, self.index)
+            for repair in found:
+                self.repairs.setdefault((repair.site, repair.id, repair.content), repair)
+        by_site: dict[str, list[LinkRepair]] = {}
+        for repair in self.repairs.values():
+            if self._may_repair(repair):
+                by_site.setdefault(repair.site, []).append(repair)
+        for site, repairs in sorted(by_site.items()):
+            self.archive.enqueue_bytes(link_repairs_key(site, self.archive.crawl_id),
+                                       encode_repairs(repairs))
+            self.crawler.stats.inc_value(f"newsarchive/{site}/articles/links_repaired",
+                                         len(repairs))
+
+    def _may_repair(self, repair: LinkRepair) -> bool:
+        """A replay repairs only the records it rebuilds: the archive's others are as their
+        crawls (and earlier repairs) left them."""
+        archive = self.archive
+        return archive.replay_day is None or (
+            repair.day == archive.replay_day
+            and repair.site in {site.name for site in archive.crawl_sites})
+
     def _count(self, site: str, outcome: str) -> None:
         self.crawler.stats.inc_value(f"newsarchive/{site}/articles/{outcome}")
 
     def _decide(self, page: ArticlePage, canonical: str, id_: int, content: int,
-                extraction: Extraction) -> tuple[int, int | None]:
-        """(version, near-duplicate id) of a record to write, or DropItem with the outcome."""
+                extraction: Extraction) -> tuple[int, int | None, bool]:
+        """(version, near-duplicate id, whether it has near-copies) of a record to write, or
+        DropItem with the outcome."""
         previous = self.index.latest(id_)
         if id_ in self._recorded_this_run:
             self._count(page.site, "duplicate")
@@ -99,10 +131,32 @@ class DedupPipeline:
         if previous is None and self.index.id_with_content(content) is not None:
             self._count(page.site, "duplicate")
             raise DropItem(f"same text already archived under another URL: {page.url}")
-        near = self.index.near_duplicate(extraction.sketch, extraction.simhash, exclude=id_)
+        near, copies = self._original(page, id_, content, extraction)
         outcome = "updated" if previous else ("near_duplicate" if near is not None else "new")
         self._count(page.site, outcome)
-        return (previous.version + 1 if previous else 1), near
+        return (previous.version + 1 if previous else 1), near, copies
+
+    def _original(self, page: ArticlePage, id_: int, content: int, extraction: Extraction
+                  ) -> tuple[int | None, bool]:
+        """The original this text is a copy of (None: it is an original), and whether it has
+        near-copies at all. Of near-identical texts the original is the lowest ranked
+        (``dedup_index.original_rank``: published first, else archived first)."""
+        copies = self.index.near_copies(extraction.sketch, exclude=id_)
+        if not copies:  # an archive of state format 1 has SimHashes only
+            simhash = extraction.simhash
+            return (None if simhash is None else self.index.near_simhash(simhash, id_)), False
+        own = Known(id_, content, published_seconds(extraction.published),
+                    day_number(page.fetched_at[:10]), page.site, extraction.sketch)
+        original = min([own, *copies], key=Known.rank)
+        return (None if original is own else original.id), True
+
+    def _repair_copies(self, entry: StateEntry, page: ArticlePage) -> None:
+        """This original was archived after some of its copies: their records get the link
+        (``archive/link_repairs.py``)."""
+        own = Known(entry.id, entry.content, entry.published, day_number(page.fetched_at[:10]),
+                    page.site, entry.sketch)
+        for repair in copies_of(self.index, own):
+            self.repairs[(repair.site, repair.id, repair.content)] = repair
 
     def _record(self, item: ExtractedArticle, version: int, near: int | None) -> Record:
         page, extraction = item.page, item.extraction
@@ -139,9 +193,12 @@ class DedupPipeline:
         id_ = int(article_id(item.canonical_url), 16)
         content = hash_prefix(extraction.content_hash)
         with cpu_time(self.crawler.stats, "dedup"):
-            version, near = self._decide(page, item.canonical_url, id_, content, extraction)
-        entry = StateEntry(id_, content, version, extraction.sketch,
-                           published_seconds(extraction.published))
-        self.index.add(entry)
+            version, near, copies = self._decide(page, item.canonical_url, id_, content,
+                                                 extraction)
+            entry = StateEntry(id_, content, version, extraction.sketch,
+                               published_seconds(extraction.published))
+            self.index.add(entry, page.site, page.fetched_at[:10])
+            if near is None and copies:
+                self._repair_copies(entry, page)
         self._recorded_this_run.add(id_)
         return RecordToStore(page.fetched_at[:10], self._record(item, version, near), entry)

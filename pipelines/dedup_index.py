@@ -5,9 +5,9 @@ In memory only; where it comes from (the segments in the archive) is ``pipelines
 What the archive held when the run started is frozen into sorted arrays searched by bisection:
 for every article its id, text hash, version and a text-hash index over every version (36 bytes
 an article); for the articles of the last ``near_duplicate_days`` only, the near-duplicate
-candidates, each with its MinHash sketch, shingle count, published time and archived day, and
-16 band tables that hold only positions (a band's key is read from the sketch itself when the
-table is searched), 144 bytes more. What the run adds goes into small dicts on top. Syndicated
+candidates, each with its MinHash sketch, shingle count, published time, archived day and site,
+and 16 band tables that hold only positions (a band's key is read from the sketch itself when the
+table is searched), 146 bytes more. What the run adds goes into small dicts on top. Syndicated
 and re-posted copies appear within days: the window bounds the band search however large the
 archive grows; exact duplicates and versions are checked against everything. Entries of state
 format 1 (a SimHash, no sketch, no published time) are still candidates, compared by SimHash.
@@ -32,7 +32,6 @@ from pipelines.fingerprint import (
     SLOT_BITS,
     Sketch,
     band_keys,
-    containment,
     hamming,
     is_near_copy,
 )
@@ -67,6 +66,37 @@ class StateEntry:
     simhash: int | None = None
 
 
+_DAY_SECONDS = 86_400
+
+
+def original_rank(published: int | None, day: int, id_: int) -> tuple[int, int, int]:
+    """Which of near-copies is the original (CONTRACT §5: "published first, else archived
+    first"): the lowest rank. A page's own date first; an undated page counts as published at
+    the end of the day it was archived (it was published by then), so a dated copy archived the
+    same day is not taken for its copy. Then the archived day, then the lower id: the order of
+    two crawls within a day is not recorded anywhere a reader can check, and a rule that does
+    not depend on which run came first gives the same link in one run, in parallel runs, on
+    different days and in a replay."""
+    stamp = published if published is not None else (day + 1) * _DAY_SECONDS - 1
+    return stamp, day, id_
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """A near-copy candidate as the index knows it: what ranks it (published, archived day,
+    id) and what finds its record for a link repair (site, day, text hash)."""
+
+    id: int
+    content: int
+    published: int | None
+    day: int
+    site: str
+    sketch: Sketch
+
+    def rank(self) -> tuple[int, int, int]:
+        return original_rank(self.published, self.day, self.id)
+
+
 # a segment entry as dedup_state decodes it, whatever its format:
 # (id, content, version, published or None, simhash or None, shingle count, slots bytes or None)
 Fields = tuple[int, int, int, int | None, int | None, int, bytes | None]
@@ -90,6 +120,10 @@ def day_number(day: str) -> int:
     return (dt.date.fromisoformat(day) - _EPOCH_DAY).days
 
 
+def day_string(number: int) -> str:
+    return (_EPOCH_DAY + dt.timedelta(days=number)).isoformat()
+
+
 def _band_values(simhash: int) -> Iterator[tuple[int, int]]:
     for band, (lo, hi) in enumerate(_BANDS):
         yield band, (simhash >> lo) & ((1 << (hi - lo)) - 1)
@@ -109,11 +143,17 @@ class TableBuilder:
         self.counts, self.days = array("H"), array("H")
         self.slots = bytearray()  # 2 * SKETCH_SLOTS bytes a recent entry (zeros: format 1)
         self.has_sketch = bytearray()
+        self.sites = array("H")  # a recent entry's site, a number in ``site_names``
+        self.site_names: list[str] = []
+        self._site_numbers: dict[str, int] = {}
 
-    def add_entries(self, entries: Iterable[Fields], recent: bool, day: str = "1970-01-01"
-                    ) -> None:
-        """Entries of one segment, archived on ``day``."""
+    def add_entries(self, entries: Iterable[Fields], recent: bool, day: str = "1970-01-01",
+                    site: str = "") -> None:
+        """Entries of one segment of ``site``, archived on ``day``."""
         day_no = day_number(day)
+        site_no = self._site_numbers.setdefault(site, len(self.site_names))
+        if site_no == len(self.site_names):
+            self.site_names.append(site)
         for id_, content, version, published, simhash, count, slots in entries:
             if recent:
                 self.recent_at.append(len(self.counts))
@@ -121,6 +161,7 @@ class TableBuilder:
                 self.simhashes.append(simhash or 0)
                 self.counts.append(count)
                 self.days.append(day_no)
+                self.sites.append(site_no)
                 self.slots += slots if slots is not None else _NO_SLOTS
                 self.has_sketch.append(slots is not None)
             else:
@@ -129,15 +170,18 @@ class TableBuilder:
             self.contents.append(content)
             self.versions.append(version)
 
-    def recent(self, i: int) -> tuple[int | None, int | None, int, bytes | None, int] | None:
-        """(published, simhash, count, slots, day) of entry i, None if it is not recent."""
+    def recent(self, i: int
+               ) -> tuple[int | None, int | None, int, bytes | None, int, int] | None:
+        """(published, simhash, count, slots, day, site number) of entry i, None if it is
+        not recent."""
         k = self.recent_at[i]
         if k < 0:
             return None
         stamp = self.published[k]
         slots = bytes(self.slots[k * _SLOT_BYTES:(k + 1) * _SLOT_BYTES])
         return (None if stamp == UNKNOWN_PUBLISHED else stamp, self.simhashes[k] or None,
-                self.counts[k], slots if self.has_sketch[k] else None, self.days[k])
+                self.counts[k], slots if self.has_sketch[k] else None, self.days[k],
+                self.sites[k])
 
     def build(self) -> ArchiveTables:
         return ArchiveTables(self)
@@ -209,6 +253,8 @@ class ArchiveTables:
         self.content_owners = array("Q", (ids[i] for i in by_text))
         del by_text
         self.near = Candidates()
+        self.near_sites = array("H")  # a candidate's site, a number in ``site_names``
+        self.site_names = raw.site_names
         # format-1 candidates: position, simhash, archived day; ten simhash band tables
         self.old_pos, self.old_simhashes, self.old_days = array("I"), array("Q"), array("H")
         bands: list[array] = [array("Q") for _ in _BANDS]
@@ -216,9 +262,10 @@ class ArchiveTables:
             fields = raw.recent(i)
             if fields is None:
                 continue
-            published, simhash, count, slots, day = fields
+            published, simhash, count, slots, day, site = fields
             if slots is not None:
                 self.near.add(pos, published, count, slots, day)
+                self.near_sites.append(site)
                 continue
             for band, value in _band_values(simhash or 0):
                 bands[band].append((value << 32) | len(self.old_pos))
@@ -236,7 +283,7 @@ class ArchiveTables:
 
     def nbytes(self) -> int:
         arrays = [self.ids, self.contents, self.versions, self.content_keys, self.content_owners,
-                  self.old_pos, self.old_simhashes, self.old_days, *self.old_bands]
+                  self.near_sites, self.old_pos, self.old_simhashes, self.old_days, *self.old_bands]
         return sum(a.itemsize * len(a) for a in arrays) + self.near.nbytes()
 
     def _position(self, id_: int) -> int | None:
@@ -265,7 +312,7 @@ class ArchiveTables:
         for positions, days in ((self.near.pos, self.near.days), (self.old_pos, self.old_days)):
             k = bisect_left(positions, pos) if pos is not None else len(positions)
             if k < len(positions) and positions[k] == pos:
-                return (_EPOCH_DAY + dt.timedelta(days=days[k])).isoformat()
+                return day_string(days[k])
         return None
 
     def id_with_content(self, content: int) -> int | None:
@@ -274,10 +321,14 @@ class ArchiveTables:
             return self.content_owners[pos]
         return None
 
-    def sketch_candidates(self, sketch: Sketch) -> Iterator[tuple[int, Sketch]]:
-        """(id, sketch) of recent articles sharing a band with ``sketch``."""
-        for k in set(self.near.matching(sketch)):
-            yield self.ids[self.near.pos[k]], self.near.sketch(k)
+    def sketch_candidates(self, sketch: Sketch) -> Iterator[Known]:
+        """Recent articles sharing a band with ``sketch``."""
+        near = self.near
+        for k in set(near.matching(sketch)):
+            pos, stamp = near.pos[k], near.published[k]
+            yield Known(self.ids[pos], self.contents[pos],
+                        None if stamp == UNKNOWN_PUBLISHED else stamp, near.days[k],
+                        self.site_names[self.near_sites[k]], near.sketch(k))
 
     def simhash_candidates(self, simhash: int) -> Iterator[tuple[int, int]]:
         """(id, simhash) of recent format-1 articles sharing a band value with ``simhash``."""
@@ -296,8 +347,14 @@ class Window(Protocol):
 
     def visible_count(self) -> int: ...
     def id_with_content(self, content: int) -> int | None: ...
-    def sketch_candidates(self, sketch: Sketch) -> Iterator[tuple[int, Sketch]]: ...
+    def sketch_candidates(self, sketch: Sketch) -> Iterator[Known]: ...
     def simhash_candidates(self, simhash: int) -> Iterator[tuple[int, int]]: ...
+
+
+class FreshHour(Protocol):
+    """A window object this run built (``window_index.WindowTable``): every article of it."""
+
+    def known(self) -> Iterator[Known]: ...
 
 
 class Deferred:
@@ -340,10 +397,13 @@ class DedupIndex:
         # other sites' recent articles, one frozen table a window object (window_index.py)
         self._windows = windows if isinstance(windows, Deferred) else Deferred(ready=windows)
         self._by_id: dict[int, StateEntry] = {}
+        self._where: dict[int, tuple[str, int]] = {}  # site and archived day of _by_id's
         self._by_content: dict[int, int] = {}
         self._sketch_bands: list[dict[int, list[int]]] = [
             defaultdict(list) for _ in range(_SKETCH_BANDS)]
         self._simhash_bands: list[dict[int, list[int]]] = [defaultdict(list) for _ in _BANDS]
+        # window objects this run built from segments: the hours whose links it checks
+        self.fresh_windows: list[FreshHour] = []
 
     @property
     def windows(self) -> list[Window]:
@@ -353,11 +413,14 @@ class DedupIndex:
         added = sum(1 for id_ in self._by_id if self.tables.latest(id_) is None)
         return len(self.tables) + added + sum(w.visible_count() for w in self.windows)
 
-    def add(self, entry: StateEntry) -> None:
+    def add(self, entry: StateEntry, site: str = "", day: str = "1970-01-01") -> None:
+        """An entry of ``site`` archived on ``day`` (this run's, or a segment still waiting
+        in the spool)."""
         previous = self.latest(entry.id)
         if previous is not None and previous.version > entry.version:
             return
         self._by_id[entry.id] = entry
+        self._where[entry.id] = (site, day_number(day))
         self._by_content.setdefault(entry.content, entry.id)
         if entry.sketch is not None:
             buckets = zip(self._sketch_bands, band_keys(entry.sketch), strict=True)
@@ -380,7 +443,14 @@ class DedupIndex:
                 break
         return found
 
-    def _sketch_candidates(self, sketch: Sketch) -> Iterator[tuple[int, Sketch | None]]:
+    def _added(self, id_: int) -> Known | None:
+        entry = self._by_id[id_]
+        if entry.sketch is None:
+            return None
+        site, day = self._where[id_]
+        return Known(id_, entry.content, entry.published, day, site, entry.sketch)
+
+    def _sketch_candidates(self, sketch: Sketch) -> Iterator[Known]:
         yield from self.tables.sketch_candidates(sketch)
         for window in self.windows:
             yield from window.sketch_candidates(sketch)
@@ -388,7 +458,36 @@ class DedupIndex:
         found = {id_ for table, key in zip(self._sketch_bands, band_keys(sketch), strict=True)
                  for id_ in table.get(key, ())}
         for id_ in found:
-            yield id_, self._by_id[id_].sketch
+            if (known := self._added(id_)) is not None:
+                yield known
+
+    def near_copies(self, sketch: Sketch, exclude: int) -> list[Known]:
+        """Every article (but ``exclude``) whose text is near-identical to this one, once
+        each, as its latest version this run knows."""
+        found: dict[int, Known] = {}
+        for known in self._sketch_candidates(sketch):
+            if known.id == exclude or known.id in found:
+                continue
+            if known.id in self._by_id:  # a newer version this run wins
+                known = self._added(known.id)
+                if known is None:
+                    continue
+            if is_near_copy(sketch, known.sketch):
+                found[known.id] = known
+        return sorted(found.values(), key=Known.rank)
+
+    def original_of(self, known: Known) -> Known:
+        """The original of ``known`` among its near-copies: the lowest rank, maybe itself."""
+        return min([known, *self.near_copies(known.sketch, known.id)], key=Known.rank)
+
+    def near_duplicate(self, sketch: Sketch, simhash: int | None, exclude: int) -> int | None:
+        """The best-ranked near-copy's id (of this text's copies and originals alike:
+        :meth:`near_copies` tells them apart), else, among format-1 entries, the nearest
+        SimHash."""
+        copies = self.near_copies(sketch, exclude)
+        if copies:
+            return copies[0].id
+        return None if simhash is None else self.near_simhash(simhash, exclude)
 
     def _simhash_candidates(self, simhash: int) -> Iterator[tuple[int, int | None]]:
         yield from self.tables.simhash_candidates(simhash)
@@ -398,22 +497,11 @@ class DedupIndex:
             for id_ in self._simhash_bands[band].get(value, ()):
                 yield id_, self._by_id[id_].simhash
 
-    def near_duplicate(self, sketch: Sketch, simhash: int | None, exclude: int) -> int | None:
-        """The id of the text nearest to this one among the near-identical (highest estimated
-        containment; ties: lowest id); else, among format-1 entries, the one whose SimHash is
-        nearest to ``simhash`` within NEAR_DUPLICATE_BITS."""
-        best, best_score = None, -1.0
-        for candidate, other in self._sketch_candidates(sketch):
-            current = self._by_id.get(candidate)  # a newer version this run wins
-            other = current.sketch if current is not None else other
-            if candidate == exclude or other is None or not is_near_copy(sketch, other):
-                continue
-            score = containment(sketch, other)
-            if score > best_score or (score == best_score and candidate < best):
-                best, best_score = candidate, score
-        if best is not None or simhash is None:
-            return best
-        best_distance = NEAR_DUPLICATE_BITS + 1
+    def near_simhash(self, simhash: int, exclude: int) -> int | None:
+        """Among format-1 entries (no sketch, no published time: archives written before state
+        format 2), the one whose SimHash is nearest within NEAR_DUPLICATE_BITS (ties: the
+        lowest id)."""
+        best, best_distance = None, NEAR_DUPLICATE_BITS + 1
         for candidate, old in self._simhash_candidates(simhash):
             current = self._by_id.get(candidate)
             old = current.simhash if current is not None else old

@@ -131,21 +131,22 @@ class DedupState:
         crawls of those sites."""
         now = now or dt.datetime.now(dt.UTC)
         try:
-            builder, windows = self._read(self.storage.list, set_aside, recent_from, sites, now,
-                                          compact)
+            builder, windows, fresh = self._read(self.storage.list, set_aside, recent_from,
+                                                 sites, now, compact)
         except (StorageError, FileNotFoundError) as exc:
             logger.error("dedup state unreadable from the archive (%s): using this machine's "
                          "cache of it", exc)
-            builder, windows = self._read(self.cache.cached, set_aside, recent_from, sites, now,
-                                          False)
+            builder, windows, fresh = self._read(self.cache.cached, set_aside, recent_from,
+                                                 sites, now, False)
         index = DedupIndex(builder.build(), windows)
-        for entry in self._waiting():
-            index.add(entry)
+        index.fresh_windows = [WindowTable.from_bytes(data)[0] for data in fresh]
+        for day, site, entry in self._waiting():
+            index.add(entry, site, day)
         return index
 
     def _read(self, lister: Lister, set_aside: SetAside | None, recent_from: str,
               sites: Iterable[str] | None, now: dt.datetime, compact: bool
-              ) -> tuple[TableBuilder, Deferred]:
+              ) -> tuple[TableBuilder, Deferred, list[bytes]]:
         today = set_aside[0] if set_aside else now.date().isoformat()
         builder, windows = TableBuilder(), Deferred()
         every = every_live_segment(lister)
@@ -173,7 +174,7 @@ class DedupState:
             histories.append(history)
         if compact:
             self._prune(histories, window, first, today)
-        return builder, windows
+        return builder, windows, window.fresh
 
     def _window_loader(self, window: WindowState, own: list[str], set_aside: SetAside | None,
                        recent_from: str) -> Callable[[], list[Window]]:
@@ -186,7 +187,8 @@ class DedupState:
             nonlocal infos
             for attempt in range(3):
                 try:
-                    return self._window_tables(infos, own, set_aside, recent_from)
+                    return (self._window_tables(infos, own, set_aside, recent_from)
+                            + self._unbuilt_hours(window, own, set_aside))
                 except FileNotFoundError:
                     if attempt:
                         raise
@@ -199,6 +201,26 @@ class DedupState:
                     infos = [info for info in infos if self.cache.holds(info.key)]
             return []
         return load
+
+    def _unbuilt_hours(self, window: WindowState, own: list[str], set_aside: SetAside | None
+                       ) -> list[Window]:
+        """A replay's other sites' articles of its day and the day before that the window
+        does not hold yet (their hours not built): a crawl's links to them are made later by
+        the hour pass, which a replay does not run, so it reads them itself (one LIST a day,
+        their segments)."""
+        if set_aside is None:
+            return []
+        day = dt.date.fromisoformat(set_aside[0])
+        infos = [info for d in (day - dt.timedelta(days=1), day)
+                 for info in self.storage.list(dedup_day_prefix(d.isoformat()))
+                 if (partition := segment_partition(info.key)) is not None
+                 and partition[1] not in own
+                 and not window.covers(partition[0], segment_hour(info.key))]
+        if not infos:
+            return []
+        builder = TableBuilder()
+        self._add(builder, self.cache.get_many(infos), set_aside, "0000-00-00", skip=set(own))
+        return [builder.build()]
 
     def _window_tables(self, infos: list[ObjectInfo], own: list[str],
                        set_aside: SetAside | None, recent_from: str) -> list[Window]:
@@ -217,14 +239,14 @@ class DedupState:
     def _add(builder: TableBuilder, sections: Iterable[tuple[str, bytes]],
              set_aside: SetAside | None, recent_from: str, skip: set[str]) -> None:
         """Sections sorted by key (so by day), read a day at a time."""
-        def kept() -> Iterator[tuple[str, bytes]]:
+        def kept() -> Iterator[tuple[str, str, bytes]]:
             for key, data in sections:
                 day, site = segment_partition(key)
                 if site not in skip and not _set_aside(day, site, set_aside):
-                    yield day, data
-        for day, group in groupby(kept(), key=itemgetter(0)):
-            builder.add_entries(iter_segments(data for _, data in group),
-                                recent=day >= recent_from, day=day)
+                    yield day, site, data
+        for (day, site), group in groupby(kept(), key=itemgetter(0, 1)):
+            builder.add_entries(iter_segments(data for _, _, data in group),
+                                recent=day >= recent_from, day=day, site=site)
 
     @staticmethod
     def _every_site(lister: Lister, every: Callable[[], list[ObjectInfo]]) -> list[str]:
@@ -259,11 +281,13 @@ class DedupState:
         if removed:
             logger.debug("dedup state cache: %d files no longer needed removed", removed)
 
-    def _waiting(self) -> Iterator[StateEntry]:
-        """Segments still in the spool describe records waiting there with them."""
-        for entry in self.spool.pending() if self.spool else ():
-            if segment_partition(entry.key) is not None:
-                yield from decode_segment(entry.data_path.read_bytes())
+    def _waiting(self) -> Iterator[tuple[str, str, StateEntry]]:
+        """Segments still in the spool describe records waiting there with them: (day, site,
+        entry)."""
+        for waiting in self.spool.pending() if self.spool else ():
+            if (partition := segment_partition(waiting.key)) is not None:
+                for entry in decode_segment(waiting.data_path.read_bytes()):
+                    yield (*partition, entry)
 
 
 __all__ = ["DEDUP_STATE_PREFIX", "DedupState", "remove_segments", "superseded_segments"]

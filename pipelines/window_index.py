@@ -29,6 +29,7 @@ from pipelines.dedup_format import encode_object, iter_object, iter_segment
 from pipelines.dedup_index import (
     UNKNOWN_PUBLISHED,
     Candidates,
+    Known,
     day_number,
 )
 from pipelines.fingerprint import SKETCH_SLOTS, Sketch
@@ -182,10 +183,20 @@ class WindowTable:
             at += 1
         return None
 
-    def sketch_candidates(self, sketch: Sketch) -> Iterator[tuple[int, Sketch]]:
+    def _known(self, k: int) -> Known:
+        near = self.near
+        stamp = near.published[k]
+        return Known(self.ids[k], self.contents[k], None if stamp == UNKNOWN_PUBLISHED else stamp,
+                     near.days[k], self.site_names[self.sites[k]], near.sketch(k))
+
+    def known(self) -> Iterator[Known]:
+        """Every entry, hidden ones too (the link pass checks a new hour's every article)."""
+        return (self._known(k) for k in range(len(self.ids)))
+
+    def sketch_candidates(self, sketch: Sketch) -> Iterator[Known]:
         for k in set(self.near.matching(sketch)):
             if self.visible(k):
-                yield self.ids[k], self.near.sketch(k)
+                yield self._known(k)
 
     def simhash_candidates(self, simhash: int) -> Iterator[tuple[int, int]]:
         """None: format-1 entries are not tabled here (see the module docstring)."""

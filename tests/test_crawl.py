@@ -93,11 +93,11 @@ def test_first_crawl_archives_each_article_once(web: FixtureWeb, archive: Archiv
     assert web.feed_only.canonical_url in found and web.sitemap_only.canonical_url in found
     assert all(a.canonical_url in found for a in web.deep_only)
 
-    # near-identical copies point at the other record of their pair
+    # each syndicated copy (published after its original) points at the original, whichever
+    # of the two was archived first
     for copy_url, original_url in web.near_copies:
         copy, original = found[copy_url], found[original_url]
-        assert {copy["near_duplicate_of"], original["near_duplicate_of"]} == \
-            {None, original["id"] if copy["near_duplicate_of"] else copy["id"]}
+        assert (copy["near_duplicate_of"], original["near_duplicate_of"]) == (original["id"], None)
     assert sum(1 for r in records if r["near_duplicate_of"]) == len(web.near_copies)
 
     # nothing requested from the path robots.txt disallows, nor non-articles recorded
