@@ -20,6 +20,7 @@ from archive.link_repairs import LinkRepair, encode_repairs
 from archive.records import Record
 from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.cputime import cpu_time
+from crawler.fetch_state import run_clock
 from crawler.items import ArticlePage
 from crawler.signals import archived_crawl_started, records_committed
 from pipelines.dedup_index import DedupIndex, Known, StateEntry, day_number, published_seconds
@@ -86,7 +87,10 @@ class DedupPipeline:
         # where the dedup state is read: the archive a replay reads from, else this one
         state = DedupState.beside(archive.source_storage, archive.spool)
         sites = [site.name for site in archive.crawl_sites]
-        return state.load(archive.replay_set_aside(), recent_from, sites=sites,
+        # the run's clock decides which window hours are closed (NEWSARCHIVE_NOW: tests)
+        now = dt.datetime.fromtimestamp(run_clock(self.crawler.settings["NEWSARCHIVE_NOW"]),
+                                        dt.UTC)
+        return state.load(archive.replay_set_aside(), recent_from, sites=sites, now=now,
                           compact=archive.replay_day is None)
 
     async def store_repairs(self, reason: str) -> None:
