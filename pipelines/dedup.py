@@ -26,7 +26,7 @@ from crawler.signals import archived_crawl_started, records_committed
 from pipelines.dedup_index import DedupIndex, Known, StateEntry, day_number, published_seconds
 from pipelines.dedup_state import DedupState
 from pipelines.extract import ExtractedArticle
-from pipelines.extraction import EXTRACTOR, Extraction
+from pipelines.extraction import EXTRACTOR
 from pipelines.link_pass import copies_of, fresh_hour_repairs
 
 logger = logging.getLogger(__name__)
@@ -107,8 +107,8 @@ class DedupPipeline:
         for site, repairs in sorted(by_site.items()):
             self.archive.enqueue_bytes(link_repairs_key(site, self.archive.crawl_id),
                                        encode_repairs(repairs))
-            self.crawler.stats.inc_value(f"newsarchive/{site}/articles/links_repaired",
-                                         len(repairs))
+            logger.info("near-duplicate links: %d record(s) of %s to link to their "
+                        "original, stored for the next run of %s", len(repairs), site, site)
 
     def _may_repair(self, repair: LinkRepair) -> bool:
         """A replay repairs only the records it rebuilds: the archive's others are as their
@@ -121,10 +121,11 @@ class DedupPipeline:
     def _count(self, site: str, outcome: str) -> None:
         self.crawler.stats.inc_value(f"newsarchive/{site}/articles/{outcome}")
 
-    def _decide(self, page: ArticlePage, canonical: str, id_: int, content: int,
-                extraction: Extraction) -> tuple[int, int | None, bool]:
-        """(version, near-duplicate id, whether it has near-copies) of a record to write, or
-        DropItem with the outcome."""
+    def _decide(self, page: ArticlePage, canonical: str, own: Known, simhash: int | None
+                ) -> tuple[int, int | None, list[Known]]:
+        """(version, near-duplicate id, near-copies) of a record to write, or DropItem with
+        the outcome."""
+        id_, content = own.id, own.content
         previous = self.index.latest(id_)
         if id_ in self._recorded_this_run:
             self._count(page.site, "duplicate")
@@ -135,32 +136,20 @@ class DedupPipeline:
         if previous is None and self.index.id_with_content(content) is not None:
             self._count(page.site, "duplicate")
             raise DropItem(f"same text already archived under another URL: {page.url}")
-        near, copies = self._original(page, id_, content, extraction)
+        copies = self.index.near_copies(own.sketch, exclude=id_)
+        near = self._original(own, copies, simhash)
         outcome = "updated" if previous else ("near_duplicate" if near is not None else "new")
         self._count(page.site, outcome)
         return (previous.version + 1 if previous else 1), near, copies
 
-    def _original(self, page: ArticlePage, id_: int, content: int, extraction: Extraction
-                  ) -> tuple[int | None, bool]:
-        """The original this text is a copy of (None: it is an original), and whether it has
-        near-copies at all. Of near-identical texts the original is the lowest ranked
-        (``dedup_index.original_rank``: published first, else archived first)."""
-        copies = self.index.near_copies(extraction.sketch, exclude=id_)
+    def _original(self, own: Known, copies: list[Known], simhash: int | None) -> int | None:
+        """The original this text is a copy of; None: it is an original. Of near-identical
+        texts the original is the lowest ranked (``dedup_index.original_rank``: published
+        first, else archived first)."""
         if not copies:  # an archive of state format 1 has SimHashes only
-            simhash = extraction.simhash
-            return (None if simhash is None else self.index.near_simhash(simhash, id_)), False
-        own = Known(id_, content, published_seconds(extraction.published),
-                    day_number(page.fetched_at[:10]), page.site, extraction.sketch)
+            return None if simhash is None else self.index.near_simhash(simhash, own.id)
         original = min([own, *copies], key=Known.rank)
-        return (None if original is own else original.id), True
-
-    def _repair_copies(self, entry: StateEntry, page: ArticlePage) -> None:
-        """This original was archived after some of its copies: their records get the link
-        (``archive/link_repairs.py``)."""
-        own = Known(entry.id, entry.content, entry.published, day_number(page.fetched_at[:10]),
-                    page.site, entry.sketch)
-        for repair in copies_of(self.index, own):
-            self.repairs[(repair.site, repair.id, repair.content)] = repair
+        return None if original is own else original.id
 
     def _record(self, item: ExtractedArticle, version: int, near: int | None) -> Record:
         page, extraction = item.page, item.extraction
@@ -194,15 +183,17 @@ class DedupPipeline:
             await asyncio.to_thread(lambda: self.index.windows)
             self._windows_loaded = True
         page, extraction = item.page, item.extraction
-        id_ = int(article_id(item.canonical_url), 16)
-        content = hash_prefix(extraction.content_hash)
+        published = published_seconds(extraction.published)
+        own = Known(int(article_id(item.canonical_url), 16), hash_prefix(extraction.content_hash),
+                    published, day_number(page.fetched_at[:10]), page.site, extraction.sketch)
         with cpu_time(self.crawler.stats, "dedup"):
-            version, near, copies = self._decide(page, item.canonical_url, id_, content,
-                                                 extraction)
-            entry = StateEntry(id_, content, version, extraction.sketch,
-                               published_seconds(extraction.published))
+            version, near, copies = self._decide(page, item.canonical_url, own,
+                                                 extraction.simhash)
+            entry = StateEntry(own.id, own.content, version, extraction.sketch, published)
             self.index.add(entry, page.site, page.fetched_at[:10])
-            if near is None and copies:
-                self._repair_copies(entry, page)
-        self._recorded_this_run.add(id_)
+            if near is None:
+                # an original archived after some of its copies: their records get the link
+                for repair in copies_of(self.index, own, copies):
+                    self.repairs[(repair.site, repair.id, repair.content)] = repair
+        self._recorded_this_run.add(own.id)
         return RecordToStore(page.fetched_at[:10], self._record(item, version, near), entry)
