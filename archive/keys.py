@@ -69,6 +69,7 @@ DATED_KINDS = (RAW, RECORDS, RUNS, DUMPS, DUMPS_JSONL)  # the ones partitioned b
 DEDUP_STATE_PREFIX = f"{STATE}/dedup/"
 FETCH_STATE_PREFIX = f"{STATE}/fetch/"
 LINK_REPAIRS_PREFIX = f"{STATE}/links/"
+LINKS_CHECKED_PREFIX = f"{STATE}/links-checked/"
 
 
 def kind_prefix(kind: str) -> str:
@@ -140,6 +141,18 @@ def link_repairs_prefix(site: str) -> str:
 def link_repairs_key(site: str, crawl_id: str) -> str:
     """The link repairs one run found for a site's records: one object a run and site."""
     return f"{link_repairs_prefix(site)}{validate_crawl_id(crawl_id)}.json"
+
+
+def links_checked_prefix(day: str) -> str:
+    """The window hours of one day whose articles' links a run has checked."""
+    return f"{LINKS_CHECKED_PREFIX}date={validate_date(day)}/"
+
+
+def links_checked_key(day: str, hour: int) -> str:
+    """Written once an hour's link repairs are stored (``pipelines/link_pass.py``)."""
+    if not (isinstance(hour, int) and 0 <= hour <= 23):
+        raise InvalidName(f"invalid hour {hour!r}")
+    return f"{links_checked_prefix(day)}hour={hour:02d}.json"
 
 
 def lease_prefix(site: str) -> str:

@@ -9,15 +9,17 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from archive.keys import link_repairs_key
+from archive.keys import link_repairs_key, links_checked_key
 from archive.link_repairs import LinkRepair, encode_repairs
 from archive.records import Record
+from archive.storage import StorageError
 from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.cputime import cpu_time
 from crawler.fetch_state import run_clock
@@ -27,7 +29,7 @@ from pipelines.dedup_index import DedupIndex, Known, StateEntry, day_number, pub
 from pipelines.dedup_state import DedupState
 from pipelines.extract import ExtractedArticle
 from pipelines.extraction import EXTRACTOR
-from pipelines.link_pass import copies_of, fresh_hour_repairs
+from pipelines.link_pass import copies_of, hour_repairs
 
 logger = logging.getLogger(__name__)
 def article_id(canonical: str) -> str:
@@ -58,6 +60,7 @@ class DedupPipeline:
         self._windows_loaded = False
         # links to set on records already written (by site, copy id, text hash)
         self.repairs: dict[tuple[str, int, int], LinkRepair] = {}
+        self.state: DedupState | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
@@ -85,7 +88,7 @@ class DedupPipeline:
         recent_from = (dt.date.fromisoformat(today)
                        - dt.timedelta(days=archive.config.crawl.near_duplicate_days)).isoformat()
         # where the dedup state is read: the archive a replay reads from, else this one
-        state = DedupState.beside(archive.source_storage, archive.spool)
+        state = self.state = DedupState.beside(archive.source_storage, archive.spool)
         sites = [site.name for site in archive.crawl_sites]
         # the run's clock decides which window hours are closed (NEWSARCHIVE_NOW: tests)
         now = dt.datetime.fromtimestamp(run_clock(self.crawler.settings["NEWSARCHIVE_NOW"]),
@@ -94,12 +97,16 @@ class DedupPipeline:
                           compact=archive.replay_day is None)
 
     async def store_repairs(self, reason: str) -> None:
-        """Queue the run's link repairs behind its records, one request a site, after the
-        pass over the window hours this run built (in a thread: it searches the index)."""
-        if self.archive.replay_day is None:
-            found = await asyncio.to_thread(fresh_hour_repairs, self.index)
-            for repair in found:
-                self.repairs.setdefault((repair.site, repair.id, repair.content), repair)
+        """Queue the run's link repairs behind its records, one request a site; first the
+        pass over the window hours no run has checked yet (in a thread: it searches the index),
+        each hour's marker queued behind its repairs."""
+        checked: list[tuple[str, int]] = []
+        if self.archive.replay_day is None and self.state is not None:
+            try:
+                checked = await asyncio.to_thread(self._check_hours)
+            except (StorageError, OSError, ValueError) as exc:
+                logger.error("near-duplicate links of the window's new hours not checked "
+                             "(the next run tries again): %s", exc)
         by_site: dict[str, list[LinkRepair]] = {}
         for repair in self.repairs.values():
             if self._may_repair(repair):
@@ -109,6 +116,17 @@ class DedupPipeline:
                                        encode_repairs(repairs))
             logger.info("near-duplicate links: %d record(s) of %s to link to their "
                         "original, stored for the next run of %s", len(repairs), site, site)
+        for day, hour in checked:
+            self.archive.enqueue_bytes(links_checked_key(day, hour),
+                                       json.dumps({"crawl_id": self.archive.crawl_id}).encode())
+
+    def _check_hours(self) -> list[tuple[str, int]]:
+        assert self.state is not None
+        hours = self.state.unchecked_hours(self.archive.started_at[:10])
+        articles = (known for _, _, table in hours for known in table.known())
+        for repair in hour_repairs(self.index, articles):
+            self.repairs.setdefault((repair.site, repair.id, repair.content), repair)
+        return [(day, hour) for day, hour, _ in hours]
 
     def _may_repair(self, repair: LinkRepair) -> bool:
         """A replay repairs only the records it rebuilds: the archive's others are as their

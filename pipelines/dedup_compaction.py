@@ -117,10 +117,6 @@ class WindowState:
         self.storage, self.cache, self.now, self.lister = storage, cache, now, lister
         self.found: dict[str, ObjectInfo] = {}
         self.scanned = ("", "")
-        # the hour objects this run built: their articles' links are checked once, by this
-        # run (``pipelines/link_pass.py``); not a whole day built at once (an upgrade, a day
-        # no run saw), whose pass would cost a day of the whole archive's articles
-        self.fresh: list[bytes] = []
 
     def scan(self, first: str, last: str) -> None:
         self.scanned = (first, last)
@@ -172,7 +168,7 @@ class WindowState:
         stored = 0
         for hour in hours:
             data = window_object(dict(self.cache.get_many(by_hour.get(hour, ()))))
-            stored += self._create(window_key(day, hour), data, fresh=True)
+            stored += self._create(window_key(day, hour), data)
         return stored
 
     def _build_day(self, day: str) -> int:
@@ -190,12 +186,10 @@ class WindowState:
             del self.found[info.key]
         return stored
 
-    def _create(self, key: str, data: bytes, fresh: bool = False) -> int:
+    def _create(self, key: str, data: bytes) -> int:
         created = self.storage.create_exclusive(key, data)
         if created:
             self.cache.keep(key, data)
-            if fresh:
-                self.fresh.append(data)
         # another machine's, if not ours: the same hour's segments as it saw them
         self.found[key] = ObjectInfo(key, len(data) if created else -1)
         return int(created)

@@ -351,12 +351,6 @@ class Window(Protocol):
     def simhash_candidates(self, simhash: int) -> Iterator[tuple[int, int]]: ...
 
 
-class FreshHour(Protocol):
-    """A window object this run built (``window_index.WindowTable``): every article of it."""
-
-    def known(self) -> Iterator[Known]: ...
-
-
 class Deferred:
     """A list of windows loaded in a thread while the crawl starts, waited for at first use:
     the window is most of what a run loads (30 days of every site), and nothing needs it
@@ -402,8 +396,6 @@ class DedupIndex:
         self._sketch_bands: list[dict[int, list[int]]] = [
             defaultdict(list) for _ in range(_SKETCH_BANDS)]
         self._simhash_bands: list[dict[int, list[int]]] = [defaultdict(list) for _ in _BANDS]
-        # window objects this run built from segments: the hours whose links it checks
-        self.fresh_windows: list[FreshHour] = []
 
     @property
     def windows(self) -> list[Window]:

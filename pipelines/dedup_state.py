@@ -34,6 +34,8 @@ from archive.keys import (
     SITE_STATE_PREFIX,
     WINDOW_STATE_PREFIX,
     dedup_day_prefix,
+    links_checked_key,
+    links_checked_prefix,
     segment_hour,
     segment_partition,
     site_state_parts,
@@ -113,6 +115,7 @@ class DedupState:
         self.storage = storage
         self.cache = StateCache(storage, cache_dir)
         self.spool = spool
+        self.window: WindowState | None = None  # what the last load found of the window
 
     @classmethod
     def beside(cls, storage: Storage, spool: Spool) -> DedupState:
@@ -131,27 +134,26 @@ class DedupState:
         crawls of those sites."""
         now = now or dt.datetime.now(dt.UTC)
         try:
-            builder, windows, fresh = self._read(self.storage.list, set_aside, recent_from,
-                                                 sites, now, compact)
+            builder, windows = self._read(self.storage.list, set_aside, recent_from, sites, now,
+                                          compact)
         except (StorageError, FileNotFoundError) as exc:
             logger.error("dedup state unreadable from the archive (%s): using this machine's "
                          "cache of it", exc)
-            builder, windows, fresh = self._read(self.cache.cached, set_aside, recent_from,
-                                                 sites, now, False)
+            builder, windows = self._read(self.cache.cached, set_aside, recent_from, sites, now,
+                                          False)
         index = DedupIndex(builder.build(), windows)
-        index.fresh_windows = [WindowTable.from_bytes(data)[0] for data in fresh]
         for day, site, entry in self._waiting():
             index.add(entry, site, day)
         return index
 
     def _read(self, lister: Lister, set_aside: SetAside | None, recent_from: str,
               sites: Iterable[str] | None, now: dt.datetime, compact: bool
-              ) -> tuple[TableBuilder, Deferred, list[bytes]]:
+              ) -> tuple[TableBuilder, Deferred]:
         today = set_aside[0] if set_aside else now.date().isoformat()
         builder, windows = TableBuilder(), Deferred()
         every = every_live_segment(lister)
         own = sorted(set(sites)) if sites is not None else self._every_site(lister, every)
-        window = WindowState(self.storage, self.cache, now, lister)
+        window = self.window = WindowState(self.storage, self.cache, now, lister)
         first = max(recent_from, (dt.date.fromisoformat(today) - dt.timedelta(days=400))
                     .isoformat())
         if sites is not None:
@@ -174,7 +176,7 @@ class DedupState:
             histories.append(history)
         if compact:
             self._prune(histories, window, first, today)
-        return builder, windows, window.fresh
+        return builder, windows
 
     def _window_loader(self, window: WindowState, own: list[str], set_aside: SetAside | None,
                        recent_from: str) -> Callable[[], list[Window]]:
@@ -201,6 +203,24 @@ class DedupState:
                     infos = [info for info in infos if self.cache.holds(info.key)]
             return []
         return load
+
+    def unchecked_hours(self, today: str) -> list[tuple[str, int, WindowTable]]:
+        """The window's hour objects of ``today`` and the day before whose articles' links
+        no run has checked yet (``pipelines/link_pass.py``), as (day, hour, table): read
+        from the cache the window's loading filled, so only the LISTs cost requests."""
+        if self.window is None:
+            return []
+        days = {today, (dt.date.fromisoformat(today) - dt.timedelta(days=1)).isoformat()}
+        checked = {info.key for day in sorted(days)
+                   for info in self.storage.list(links_checked_prefix(day))}
+        hours = []
+        for key, info in sorted(self.window.found.items()):
+            day, hour = window_parts(key)
+            if hour is None or day not in days or links_checked_key(day, hour) in checked:
+                continue
+            blob = self.cache.get(key, info.size if info.size >= 0 else None)
+            hours.append((day, hour, WindowTable.from_bytes(blob)[0]))
+        return hours
 
     def _unbuilt_hours(self, window: WindowState, own: list[str], set_aside: SetAside | None
                        ) -> list[Window]:

@@ -4,21 +4,27 @@ A crawl links a copy to its original when it sees both (``pipelines/dedup.py``),
 copies of an original it archives after them. What it cannot see is another site's articles of
 the last hour or two, which are not in the window yet (``pipelines/dedup_compaction.py``): the
 scheduler runs every site at the same minute in its own process, so syndicated copies are
-archived in parallel runs that never see each other. Once an hour is closed, the run that builds
-its window object (one run for the whole archive, ``create_exclusive``) has all of them, and at
-its end checks every article of that hour against everything it knows (the window of every
-site, its own sites' history, its own articles): a copy whose original ranks lower gets a link
-repair, and so does an earlier copy whose original is an article of this hour. A repair that
+archived in parallel runs that never see each other. Once an hour is closed and its window
+object built, the first run to end that finds the hour unchecked (no
+``state/links-checked/date=D/hour=HH.json``) checks every article of it against everything it
+knows (the window of every site, its own sites' history, its own articles): a copy whose
+original ranks lower gets a link repair, and so does an earlier copy whose original is an
+article of this hour. The hour's marker is queued behind those repairs, so a run killed before
+its end leaves the hour to the next one; two runs ending at once may both check it, which
+only repeats the same repairs. A repair that
 only repeats the link a crawl already set costs its site's next run one read of that record
 file, and changes nothing.
 
 Cost: one index search an article of the hour (more for the rare original archived after its
 copies), once an hour across the archive: at 300 sites of 100 articles a day, 1,250 articles
 against 31 window objects of 30,000, about 7 s in a thread at the end of that run (measured with
-random texts, no copies). A run killed before its end leaves that hour unchecked.
+random texts, no copies). Only the hours of the current and the previous day are looked at: an
+hour whose day was merged into one object unchecked (no run ended for a day) stays unchecked.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from archive.link_repairs import LinkRepair
 from pipelines.dedup_index import DedupIndex, Known, day_string
@@ -38,15 +44,14 @@ def copies_of(index: DedupIndex, original: Known, near: list[Known] | None = Non
             if copy.rank() > original.rank() and index.original_of(copy).id == original.id]
 
 
-def fresh_hour_repairs(index: DedupIndex) -> list[LinkRepair]:
-    """The link repairs of the articles in the window objects this run built."""
+def hour_repairs(index: DedupIndex, articles: Iterable[Known]) -> list[LinkRepair]:
+    """The link repairs of these articles (an hour's of the window) against the index."""
     found: dict[tuple[str, int, int], LinkRepair] = {}
-    for table in index.fresh_windows:
-        for known in table.known():
-            near = index.near_copies(known.sketch, known.id)
-            original = min([known, *near], key=Known.rank)
-            repairs = ([repair_of(known, original)] if original is not known
-                       else copies_of(index, known, near))
-            for repair in repairs:
-                found[(repair.site, repair.id, repair.content)] = repair
+    for known in articles:
+        near = index.near_copies(known.sketch, known.id)
+        original = min([known, *near], key=Known.rank)
+        repairs = ([repair_of(known, original)] if original is not known
+                   else copies_of(index, known, near))
+        for repair in repairs:
+            found[(repair.site, repair.id, repair.content)] = repair
     return list(found.values())

@@ -15,9 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from archive.keys import LINK_REPAIRS_PREFIX, link_repairs_key
+from archive.keys import (
+    LINK_REPAIRS_PREFIX,
+    LINKS_CHECKED_PREFIX,
+    WINDOW_STATE_PREFIX,
+    link_repairs_key,
+)
 from archive.link_repairs import LinkRepair, apply_link_repairs, encode_repairs
 from archive.records import record_line
+from pipelines.dedup_state import DedupState
 from tests.crawlrun import REPO, Archive, read_records, run_cli, write_config
 from tests.fixtureweb import FixtureWeb
 from tests.test_crawl import archive, local_archive, s3_archive  # noqa: F401 (fixtures)
@@ -78,7 +84,8 @@ def test_copies_archived_before_their_original_get_the_link(
 def test_copies_archived_in_parallel_runs_get_the_link(local_archive: Archive,
                                                         web: FixtureWeb, tmp_path: Path) -> None:
     """The scheduler's way: each site in its own process at the same minute, neither seeing
-    the other's articles; the run that builds their hour of the window links them."""
+    the other's articles; the first run to end after their hour of the window is built links
+    them (here not the run that built it, which died before its end)."""
     config = write_config(tmp_path / "news.toml", web, local_archive, tmp_path / "spool")
     env = {**os.environ, **_env(local_archive, 0)}
     runs = [subprocess.Popen([sys.executable, "-m", "newsarchive", "crawl", "--config",
@@ -88,8 +95,16 @@ def test_copies_archived_in_parallel_runs_get_the_link(local_archive: Archive,
     for run in runs:
         output, _ = run.communicate(timeout=300)
         assert run.returncode == 0, output
+    assert all(copy is None for copy, _, _ in links(web, local_archive))
+    # a run that built their hour of the window and was killed before its end
+    later = T0 + dt.timedelta(hours=LATER)
+    DedupState(local_archive.storage, tmp_path / "cache").load(
+        None, "0000-00-00", sites=["dailyplanet"], now=later, compact=True)
+    assert list(local_archive.storage.list(WINDOW_STATE_PREFIX))
     crawl_at(config, local_archive, LATER)
     assert linked(links(web, local_archive))
+    checked = list(local_archive.storage.list(LINKS_CHECKED_PREFIX))
+    assert checked, "the hours are marked checked, for no run to check them again"
 
 
 def test_sites_crawled_in_one_run_link_copy_to_original(local_archive: Archive,
