@@ -25,7 +25,14 @@ from crawler.cputime import cpu_time
 from crawler.fetch_state import run_clock
 from crawler.items import ArticlePage
 from crawler.signals import archived_crawl_started, records_committed
-from pipelines.dedup_index import DedupIndex, Known, StateEntry, day_number, published_seconds
+from pipelines.dedup_index import (
+    DedupIndex,
+    Known,
+    StateEntry,
+    day_number,
+    original_among,
+    published_seconds,
+)
 from pipelines.dedup_state import DedupState
 from pipelines.extract import ExtractedArticle
 from pipelines.extraction import EXTRACTOR
@@ -166,8 +173,23 @@ class DedupPipeline:
         first, else archived first)."""
         if not copies:  # an archive of state format 1 has SimHashes only
             return None if simhash is None else self.index.near_simhash(simhash, own.id)
-        original = min([own, *copies], key=Known.rank)
+        original = original_among(own, copies)
         return None if original is own else original.id
+
+    def _known(self, item: ExtractedArticle, published: int | None) -> Known:
+        """The article as near-copies rank it: a new version by its first version's day
+        and its earliest published time (a CMS may move the date when it updates a page)."""
+        page, extraction = item.page, item.extraction
+        id_ = int(article_id(item.canonical_url), 16)
+        today = day_number(page.fetched_at[:10])
+        since, previous = None, self.index.latest(id_)
+        if previous is not None:  # older than the window if the index has no day of it
+            first = self.index.first_day(id_)
+            since = 0 if first is None else first
+            dates = [p for p in (published, previous.published) if p is not None]
+            published = min(dates, default=None)
+        return Known(id_, hash_prefix(extraction.content_hash), published, today, page.site,
+                     extraction.sketch, since)
 
     def _record(self, item: ExtractedArticle, version: int, near: int | None) -> Record:
         page, extraction = item.page, item.extraction
@@ -202,14 +224,14 @@ class DedupPipeline:
             self._windows_loaded = True
         page, extraction = item.page, item.extraction
         published = published_seconds(extraction.published)
-        own = Known(int(article_id(item.canonical_url), 16), hash_prefix(extraction.content_hash),
-                    published, day_number(page.fetched_at[:10]), page.site, extraction.sketch)
+        own = self._known(item, published)
         with cpu_time(self.crawler.stats, "dedup"):
             version, near, copies = self._decide(page, item.canonical_url, own,
                                                  extraction.simhash)
             entry = StateEntry(own.id, own.content, version, extraction.sketch, published)
-            self.index.add(entry, page.site, page.fetched_at[:10])
-            if near is None:
+            self.index.add(entry, page.site, page.fetched_at[:10], since=own.since,
+                           published=own.published)
+            if near is None and version == 1:
                 # an original archived after some of its copies: their records get the link
                 for repair in copies_of(self.index, own, copies):
                     self.repairs[(repair.site, repair.id, repair.content)] = repair

@@ -5,9 +5,9 @@ In memory only; where it comes from (the segments in the archive) is ``pipelines
 What the archive held when the run started is frozen into sorted arrays searched by bisection:
 for every article its id, text hash, version and a text-hash index over every version (36 bytes
 an article); for the articles of the last ``near_duplicate_days`` only, the near-duplicate
-candidates, each with its MinHash sketch, shingle count, published time, archived day and site,
+candidates, each with its MinHash sketch, shingle count, published time, archived day, first day and site,
 and 16 band tables that hold only positions (a band's key is read from the sketch itself when the
-table is searched), 146 bytes more. What the run adds goes into small dicts on top. Syndicated
+table is searched), 148 bytes more. What the run adds goes into small dicts on top. Syndicated
 and re-posted copies appear within days: the window bounds the band search however large the
 archive grows; exact duplicates and versions are checked against everything. Entries of state
 format 1 (a SimHash, no sketch, no published time) are still candidates, compared by SimHash.
@@ -22,7 +22,7 @@ from array import array
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from pipelines.fingerprint import (
@@ -72,19 +72,28 @@ _DAY_SECONDS = 86_400
 def original_rank(published: int | None, day: int, id_: int) -> tuple[int, int, int]:
     """Which of near-copies is the original (CONTRACT §5: "published first, else archived
     first"): the lowest rank. A page's own date first; an undated page counts as published at
-    the end of the day it was archived (it was published by then), so a dated copy archived the
-    same day is not taken for its copy. Then the archived day, then the lower id: the order of
-    two crawls within a day is not recorded anywhere a reader can check, and a rule that does
-    not depend on which run came first gives the same link in one run, in parallel runs, on
-    different days and in a replay."""
-    stamp = published if published is not None else (day + 1) * _DAY_SECONDS - 1
+    the end of the day it was first archived (it was published by then), so a dated copy
+    archived that day is not taken for its copy, and a date without a time (or midnight) as the
+    end of that day. Then the day first archived, then the lower id. Decision: no finer
+    "archived first" than the day. The state keeps the segment's day, not the fetch time (4
+    bytes an article more in every segment and window object); ties within a day are wire
+    copies dated alike or undated pages, where no order is meaningful, and the id decides the
+    same way in one run, in parallel runs and in a replay."""
+    if published is None:
+        stamp = (day + 1) * _DAY_SECONDS - 1
+    elif published % _DAY_SECONDS == 0:  # a date alone (or midnight): any time of that day
+        stamp = published + _DAY_SECONDS - 1
+    else:
+        stamp = published
     return stamp, day, id_
 
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    """A near-copy candidate as the index knows it: what ranks it (published, archived day,
-    id) and what finds its record for a link repair (site, day, text hash)."""
+    """A near-copy candidate as the index knows it: what ranks it (its earliest published
+    time, the day it was first archived, its id) and what finds its latest record for a link
+    repair (site, that version's day and text hash). An article is ranked by its first
+    version: an original updated after its copies appeared is still their original."""
 
     id: int
     content: int
@@ -92,9 +101,27 @@ class Known:
     day: int
     site: str
     sketch: Sketch
+    since: int | None = None  # the day its first version was archived, if not ``day``
+
+    @property
+    def first_day(self) -> int:
+        return self.day if self.since is None else self.since
 
     def rank(self) -> tuple[int, int, int]:
-        return original_rank(self.published, self.day, self.id)
+        return original_rank(self.published, self.first_day, self.id)
+
+    def merged(self, other: Known) -> Known:
+        """Two versions of one article as one: the later one's text and day, the earliest
+        published time and first day of both."""
+        later = self if self.day >= other.day else other
+        dates = [p for p in (self.published, other.published) if p is not None]
+        return replace(later, published=min(dates, default=None),
+                       since=min(self.first_day, other.first_day))
+
+
+def original_among(known: Known, near: Iterable[Known]) -> Known:
+    """The original of ``known`` and its near-copies ``near``: the lowest ranked."""
+    return min([known, *near], key=Known.rank)
 
 
 # a segment entry as dedup_state decodes it, whatever its format:
@@ -232,6 +259,22 @@ class Candidates:
         return sum(a.itemsize * len(a) for a in arrays)
 
 
+def _first_versions(raw: TableBuilder) -> dict[int, tuple[int, int]]:
+    """Per recent article: the first archived day and earliest published time (or
+    UNKNOWN_PUBLISHED) over its recent versions."""
+    firsts: dict[int, tuple[int, int]] = {}
+    for i, k in enumerate(raw.recent_at):
+        if k < 0:
+            continue
+        day, stamp = raw.days[k], raw.published[k]
+        seen = firsts.get(raw.ids[i])
+        if seen is not None:
+            known = [p for p in (seen[1], stamp) if p != UNKNOWN_PUBLISHED]
+            day, stamp = min(day, seen[0]), min(known, default=UNKNOWN_PUBLISHED)
+        firsts[raw.ids[i]] = (day, stamp)
+    return firsts
+
+
 class ArchiveTables:
     """Sorted, read-only arrays over the archive's state at the start of the run."""
 
@@ -254,7 +297,9 @@ class ArchiveTables:
         del by_text
         self.near = Candidates()
         self.near_sites = array("H")  # a candidate's site, a number in ``site_names``
+        self.near_since = array("H")  # the day a candidate's first version was archived
         self.site_names = raw.site_names
+        firsts = _first_versions(raw)
         # format-1 candidates: position, simhash, archived day; ten simhash band tables
         self.old_pos, self.old_simhashes, self.old_days = array("I"), array("Q"), array("H")
         bands: list[array] = [array("Q") for _ in _BANDS]
@@ -264,8 +309,12 @@ class ArchiveTables:
                 continue
             published, simhash, count, slots, day, site = fields
             if slots is not None:
-                self.near.add(pos, published, count, slots, day)
+                since, earliest = firsts[ids[i]]
+                # a candidate's published time: its versions' earliest (it ranks the article)
+                self.near.add(pos, None if earliest == UNKNOWN_PUBLISHED else earliest, count,
+                              slots, day)
                 self.near_sites.append(site)
+                self.near_since.append(since)
                 continue
             for band, value in _band_values(simhash or 0):
                 bands[band].append((value << 32) | len(self.old_pos))
@@ -283,7 +332,8 @@ class ArchiveTables:
 
     def nbytes(self) -> int:
         arrays = [self.ids, self.contents, self.versions, self.content_keys, self.content_owners,
-                  self.near_sites, self.old_pos, self.old_simhashes, self.old_days, *self.old_bands]
+                  self.near_sites, self.near_since, self.old_pos, self.old_simhashes,
+                  self.old_days, *self.old_bands]
         return sum(a.itemsize * len(a) for a in arrays) + self.near.nbytes()
 
     def _position(self, id_: int) -> int | None:
@@ -328,7 +378,16 @@ class ArchiveTables:
             pos, stamp = near.pos[k], near.published[k]
             yield Known(self.ids[pos], self.contents[pos],
                         None if stamp == UNKNOWN_PUBLISHED else stamp, near.days[k],
-                        self.site_names[self.near_sites[k]], near.sketch(k))
+                        self.site_names[self.near_sites[k]], near.sketch(k),
+                        self.near_since[k])
+
+    def first_day(self, id_: int) -> int | None:
+        """The day a recent article's first version was archived; None if not recent."""
+        pos = self._position(id_)
+        k = bisect_left(self.near.pos, pos) if pos is not None else len(self.near.pos)
+        if k < len(self.near.pos) and self.near.pos[k] == pos:
+            return self.near_since[k]
+        return None
 
     def simhash_candidates(self, simhash: int) -> Iterator[tuple[int, int]]:
         """(id, simhash) of recent format-1 articles sharing a band value with ``simhash``."""
@@ -391,7 +450,8 @@ class DedupIndex:
         # other sites' recent articles, one frozen table a window object (window_index.py)
         self._windows = windows if isinstance(windows, Deferred) else Deferred(ready=windows)
         self._by_id: dict[int, StateEntry] = {}
-        self._where: dict[int, tuple[str, int]] = {}  # site and archived day of _by_id's
+        # of _by_id's: site, archived day, first day (None: that day), published (earliest)
+        self._where: dict[int, tuple[str, int, int | None, int | None]] = {}
         self._by_content: dict[int, int] = {}
         self._sketch_bands: list[dict[int, list[int]]] = [
             defaultdict(list) for _ in range(_SKETCH_BANDS)]
@@ -405,14 +465,17 @@ class DedupIndex:
         added = sum(1 for id_ in self._by_id if self.tables.latest(id_) is None)
         return len(self.tables) + added + sum(w.visible_count() for w in self.windows)
 
-    def add(self, entry: StateEntry, site: str = "", day: str = "1970-01-01") -> None:
+    def add(self, entry: StateEntry, site: str = "", day: str = "1970-01-01", *,
+            since: int | None = None, published: int | None = None) -> None:
         """An entry of ``site`` archived on ``day`` (this run's, or a segment still waiting
-        in the spool)."""
+        in the spool); for a new version, ``since`` (its article's first day) and
+        ``published`` (the earliest of its versions) rank it (``Known``)."""
         previous = self.latest(entry.id)
         if previous is not None and previous.version > entry.version:
             return
         self._by_id[entry.id] = entry
-        self._where[entry.id] = (site, day_number(day))
+        self._where[entry.id] = (site, day_number(day), since,
+                                 entry.published if published is None else published)
         self._by_content.setdefault(entry.content, entry.id)
         if entry.sketch is not None:
             buckets = zip(self._sketch_bands, band_keys(entry.sketch), strict=True)
@@ -422,6 +485,14 @@ class DedupIndex:
         for table, value in buckets:
             if entry.id not in table[value]:
                 table[value].append(entry.id)
+
+    def first_day(self, id_: int) -> int | None:
+        """The day an archived article's first version was archived, as far as the index
+        knows (this run's, the recent tables'); None for an article older than the window."""
+        where = self._where.get(id_)
+        if where is not None:
+            return where[1] if where[2] is None else where[2]
+        return self.tables.first_day(id_)
 
     def latest(self, id_: int) -> StateEntry | None:
         return self._by_id.get(id_) or self.tables.latest(id_)
@@ -439,8 +510,8 @@ class DedupIndex:
         entry = self._by_id[id_]
         if entry.sketch is None:
             return None
-        site, day = self._where[id_]
-        return Known(id_, entry.content, entry.published, day, site, entry.sketch)
+        site, day, since, published = self._where[id_]
+        return Known(id_, entry.content, published, day, site, entry.sketch, since)
 
     def _sketch_candidates(self, sketch: Sketch) -> Iterator[Known]:
         yield from self.tables.sketch_candidates(sketch)
@@ -455,22 +526,23 @@ class DedupIndex:
 
     def near_copies(self, sketch: Sketch, exclude: int) -> list[Known]:
         """Every article (but ``exclude``) whose text is near-identical to this one, once
-        each, as its latest version this run knows."""
+        each: its latest version's text and record, ranked by its versions' earliest date and
+        first day among those found (another site's versions are the window's entries)."""
         found: dict[int, Known] = {}
         for known in self._sketch_candidates(sketch):
-            if known.id == exclude or known.id in found:
-                continue
-            if known.id in self._by_id:  # a newer version this run wins
-                known = self._added(known.id)
-                if known is None:
-                    continue
-            if is_near_copy(sketch, known.sketch):
-                found[known.id] = known
-        return sorted(found.values(), key=Known.rank)
+            if known.id != exclude:
+                seen = found.get(known.id)
+                found[known.id] = known if seen is None else seen.merged(known)
+        for id_ in found.keys() & self._by_id.keys():  # a newer version this run wins
+            added = self._added(id_)
+            if added is not None:
+                found[id_] = added.merged(found[id_])
+        return sorted((k for k in found.values() if is_near_copy(sketch, k.sketch)),
+                      key=Known.rank)
 
     def original_of(self, known: Known) -> Known:
         """The original of ``known`` among its near-copies: the lowest rank, maybe itself."""
-        return min([known, *self.near_copies(known.sketch, known.id)], key=Known.rank)
+        return original_among(known, self.near_copies(known.sketch, known.id))
 
     def near_duplicate(self, sketch: Sketch, simhash: int | None, exclude: int) -> int | None:
         """The best-ranked near-copy's id (of this text's copies and originals alike:

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from archive.link_repairs import LinkRepair
-from pipelines.dedup_index import DedupIndex, Known, day_string
+from pipelines.dedup_index import DedupIndex, Known, day_string, original_among
 
 
 def repair_of(known: Known, original: Known) -> LinkRepair:
@@ -49,7 +49,7 @@ def hour_repairs(index: DedupIndex, articles: Iterable[Known]) -> list[LinkRepai
     found: dict[tuple[str, int, int], LinkRepair] = {}
     for known in articles:
         near = index.near_copies(known.sketch, known.id)
-        original = min([known, *near], key=Known.rank)
+        original = original_among(known, near)
         repairs = ([repair_of(known, original)] if original is not known
                    else copies_of(index, known, near))
         for repair in repairs:

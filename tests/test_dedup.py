@@ -11,7 +11,16 @@ import pytest
 
 from archive.local import LocalStorage
 from pipelines.dedup import article_id
-from pipelines.dedup_index import DedupIndex, StateEntry, TableBuilder, published_seconds
+from pipelines.dedup_index import (
+    DedupIndex,
+    Known,
+    StateEntry,
+    TableBuilder,
+    day_number,
+    original_among,
+    original_rank,
+    published_seconds,
+)
 from pipelines.dedup_state import DedupState, decode_segment, encode_segment, iter_segment
 from pipelines.fingerprint import NEAR_DUPLICATE_BITS, content_hash, hamming, simhash, sketch
 from tests.crawlrun import Archive, read_records, run_cli, write_config
@@ -214,5 +223,39 @@ def test_archive_tables_answer_like_the_run_overlay_and_stay_compact() -> None:
     assert recent.id in {known.id for known in found}
     index.add(_entry(1, BASE))
     assert index.near_duplicate(sketch(BASE + "A line."), None, exclude=0) == 1
-    # 36 bytes an old article, 182 a recent one
-    assert index.tables.nbytes() <= 1000 * 36 + 1001 * 182
+    # 36 bytes an old article, 184 a recent one
+    assert index.tables.nbytes() <= 1000 * 36 + 1001 * 184
+
+
+def test_the_original_ranks_first_by_date_then_day_then_id() -> None:
+    day, noon = 20_000, 20_000 * 86_400 + 43_200
+    undated = original_rank(None, day, 1)
+    assert original_rank(noon, day, 9) < undated  # a dated page of its day comes first
+    assert original_rank(noon - 86_400, day + 3, 9) < original_rank(noon, day, 1)
+    assert original_rank(None, day - 1, 9) < undated  # undated: archived first
+    assert original_rank(None, day, 0) < undated  # the same day: the lower id
+    # a date alone means some time that day: not before a page dated at noon
+    assert original_rank(day * 86_400, day, 0) > original_rank(noon, day, 9)
+
+
+def test_an_original_updated_after_its_copy_stays_the_original() -> None:
+    """Undated original archived on day 1, its copy on day 2, the original's version 2 on
+    day 3: ranked by its first version, the original is still the copy's original."""
+    text = _original(STORIES[0])
+    copy = _text([*STORIES[0]["paragraphs"], BOILERPLATE])
+    builder = TableBuilder()
+    builder.add_entries(iter_segment(encode_segment([_entry(1, text)])), recent=True,
+                        day="2026-11-01", site="a")
+    builder.add_entries(iter_segment(encode_segment([_entry(2, copy)])), recent=True,
+                        day="2026-11-02", site="b")
+    index = DedupIndex(builder.build())
+    assert index.first_day(1) == day_number("2026-11-01")
+    updated = Known(1, 7, None, day_number("2026-11-03"), "a", sketch(text + " Update."),
+                    index.first_day(1))
+    near = index.near_copies(updated.sketch, exclude=1)
+    assert [k.id for k in near] == [2]
+    assert original_among(updated, near) is updated
+    # ...and the copy's original is the updated article, not the other way round
+    index.add(StateEntry(1, 7, 2, updated.sketch), "a", "2026-11-03", since=updated.since)
+    copy_known = index.near_copies(sketch(copy), exclude=9)
+    assert index.original_of(next(k for k in copy_known if k.id == 2)).id == 1
