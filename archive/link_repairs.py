@@ -20,7 +20,6 @@ shows as stale in ``newsarchive ls`` until it is built again.
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 from collections.abc import Iterable
@@ -28,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archive.keys import RECORDS, link_repairs_prefix, site_day_prefix
-from archive.records import iter_records, record_line
+from archive.records import iter_records, record_file_bytes
 from archive.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -37,24 +36,30 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class LinkRepair:
     """Set ``near_duplicate_of = original`` on the record of article ``id`` with this text
-    (the first 64 bits of its ``content_hash``) in ``site``'s record files of ``day``."""
+    (the first 64 bits of its ``content_hash``) in ``site``'s record files of ``day``, if it
+    has no link yet or one of ``replaces``."""
 
     site: str
     day: str
     id: int
     content: int
     original: int
+    # the links it overrides: the other near-copies its finder knew (a record linked to one
+    # that finder never saw, say one older than its window, keeps its link)
+    replaces: frozenset[int] = frozenset()
 
 
 def encode_repairs(repairs: Iterable[LinkRepair]) -> bytes:
     rows = [{"day": r.day, "id": f"{r.id:016x}", "content": f"{r.content:016x}",
-             "near_duplicate_of": f"{r.original:016x}"} for r in repairs]
+             "near_duplicate_of": f"{r.original:016x}",
+             "replaces": [f"{i:016x}" for i in sorted(r.replaces)]} for r in repairs]
     return json.dumps({"repairs": rows}, indent=0).encode()
 
 
 def decode_repairs(site: str, data: bytes) -> list[LinkRepair]:
     return [LinkRepair(site, row["day"], int(row["id"], 16), int(row["content"], 16),
-                       int(row["near_duplicate_of"], 16))
+                       int(row["near_duplicate_of"], 16),
+                       frozenset(int(i, 16) for i in row.get("replaces", ())))
             for row in json.loads(data)["repairs"]]
 
 
@@ -68,17 +73,23 @@ class Applied:
 
 
 def apply_link_repairs(storage: Storage, site: str) -> Applied:
-    """Apply every request waiting for ``site`` (the caller holds its lease)."""
+    """Apply every request waiting for ``site`` (the caller holds its lease), in the order
+    they were made (crawl ids sort by time); then delete them. An unreadable request is
+    dropped with an ERROR line: it would fail every run."""
     applied = Applied()
     requests = sorted(info.key for info in storage.list(link_repairs_prefix(site)))
-    if not requests:
-        return applied
-    by_day: dict[str, dict[tuple[int, int], int]] = {}
-    for key in requests:  # in crawl id order: a later run's finding wins
-        for repair in decode_repairs(site, storage.get_bytes(key)):
-            by_day.setdefault(repair.day, {})[(repair.id, repair.content)] = repair.original
-    for day, links in sorted(by_day.items()):
-        _apply_day(storage, site, day, links, applied)
+    by_day: dict[str, dict[tuple[int, int], list[LinkRepair]]] = {}
+    for key in requests:
+        try:
+            repairs = decode_repairs(site, storage.get_bytes(key))
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.error("unreadable near-duplicate link request %s dropped: %s", key, exc)
+            continue
+        for repair in repairs:
+            by_day.setdefault(repair.day, {}).setdefault((repair.id, repair.content),
+                                                         []).append(repair)
+    for day, wanted in sorted(by_day.items()):
+        _apply_day(storage, site, day, wanted, applied)
     for key in requests:
         storage.delete(key)
     if applied.links or applied.missing:
@@ -87,36 +98,51 @@ def apply_link_repairs(storage: Storage, site: str) -> Applied:
     return applied
 
 
-def _apply_day(storage: Storage, site: str, day: str, links: dict[tuple[int, int], int],
-               applied: Applied) -> None:
-    wanted = dict(links)
+def _apply_day(storage: Storage, site: str, day: str,
+               wanted: dict[tuple[int, int], list[LinkRepair]], applied: Applied) -> None:
+    """Each copy's record found by id and text, newest file first; a copy whose text is not
+    there (a replay by a newer extractor rewrote the day) by id alone, its newest record."""
     files = sorted((info.key for info in storage.list(site_day_prefix(RECORDS, day, site))
                     if info.key.endswith(".jsonl.gz")), reverse=True)
-    for key in files:
-        if not wanted:
-            break
-        with storage.open_read(key) as stream:
-            records = list(iter_records(stream))
-        changed = 0
-        for record in records:
-            original = wanted.pop(_identity(record), None)
-            if original is not None and record.get("near_duplicate_of") != f"{original:016x}":
-                record["near_duplicate_of"] = f"{original:016x}"
-                changed += 1
-        if changed:
-            storage.put_bytes(key, _record_file(records))
-            applied.links += changed
-            applied.files += 1
+    for match in (_identity, _id_only):
+        keyed = {match(*k): repairs for k, repairs in wanted.items()}
+        for key in files:
+            if not keyed:
+                break
+            _apply_file(storage, key, keyed, match, applied)
+        wanted = {k: repairs for k, repairs in wanted.items() if match(*k) in keyed}
     if wanted:
         applied.missing += len(wanted)
         logger.warning("near-duplicate links of %s on %s: %d copies not found in the day's "
-                       "record files (replaced by a replay?)", site, day, len(wanted))
+                       "record files", site, day, len(wanted))
 
 
-def _identity(record: dict[str, Any]) -> tuple[int, int]:
-    return int(record["id"], 16), int(str(record["content_hash"])[:16], 16)
+def _apply_file(storage: Storage, key: str, keyed: dict[Any, list[LinkRepair]],
+                match: Any, applied: Applied) -> None:
+    with storage.open_read(key) as stream:
+        records = list(iter_records(stream))
+    changed = 0
+    for record in records:
+        repairs = keyed.pop(match(int(record["id"], 16), _text_of(record)), None)
+        before = record.get("near_duplicate_of")
+        for repair in repairs or ():  # in order, each one only over what it knew
+            current = record.get("near_duplicate_of")
+            if current is None or int(current, 16) in repair.replaces:
+                record["near_duplicate_of"] = f"{repair.original:016x}"
+        changed += record.get("near_duplicate_of") != before
+    if changed:
+        storage.put_bytes(key, record_file_bytes(records))
+        applied.links += changed
+        applied.files += 1
 
 
-def _record_file(records: list[dict[str, Any]]) -> bytes:
-    # as archive/records.RecordFile writes them: level 6, no timestamp in the header
-    return gzip.compress(b"".join(record_line(r) for r in records), compresslevel=6, mtime=0)
+def _identity(id_: int, content: int) -> tuple[int, int]:
+    return id_, content
+
+
+def _id_only(id_: int, content: int) -> int:
+    return id_
+
+
+def _text_of(record: dict[str, Any]) -> int:
+    return int(str(record["content_hash"])[:16], 16)

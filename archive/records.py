@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO, Any
@@ -59,8 +59,19 @@ def record_line(record: Record | Mapping[str, Any]) -> bytes:
     return _line(record_dict(record))
 
 
-def _line(fields: dict[str, Any]) -> bytes:
+def _line(fields: Mapping[str, Any]) -> bytes:
     return json.dumps(fields, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+# how record files are compressed: the same settings give the same bytes for the same records
+_GZIP_LEVEL, _GZIP_MTIME = 6, 0
+
+
+def record_file_bytes(rows: Iterable[Mapping[str, Any]]) -> bytes:
+    """A whole record file of these rows as read back (every key kept, in its order: a
+    field a newer writer added survives a rewrite by an older one)."""
+    return gzip.compress(b"".join(_line(row) for row in rows), compresslevel=_GZIP_LEVEL,
+                         mtime=_GZIP_MTIME)
 
 
 class RecordFile:
@@ -70,7 +81,8 @@ class RecordFile:
         self.path = path
         self.key = key
         self._raw = open(path, "wb")
-        self._gz = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=6, mtime=0)
+        self._gz = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=_GZIP_LEVEL,
+                                 mtime=_GZIP_MTIME)
         self.records = 0
         self.uncompressed = 0
         self.states: list[Any] = []  # opaque: what the dedup state learns about each record

@@ -2,15 +2,15 @@
 
 In memory only; where it comes from (the segments in the archive) is ``pipelines/dedup_state.py``.
 
-What the archive held when the run started is frozen into sorted arrays searched by bisection:
-for every article its id, text hash, version and a text-hash index over every version (36 bytes
-an article); for the articles of the last ``near_duplicate_days`` only, the near-duplicate
-candidates, each with its MinHash sketch, shingle count, published time, archived day, first day and site,
-and 16 band tables that hold only positions (a band's key is read from the sketch itself when the
-table is searched), 148 bytes more. What the run adds goes into small dicts on top. Syndicated
-and re-posted copies appear within days: the window bounds the band search however large the
-archive grows; exact duplicates and versions are checked against everything. Entries of state
-format 1 (a SimHash, no sketch, no published time) are still candidates, compared by SimHash.
+What the archive held when the run started is frozen into sorted arrays searched by bisection: for
+every article its id, text hash, version and a text-hash index over every version (36 bytes an
+article); for the articles of the last ``near_duplicate_days`` only, the near-duplicate candidates,
+each with its MinHash sketch, shingle count, published time, archived day, first day and site, and
+16 band tables that hold only positions (a band's key is read from the sketch itself when the table
+is searched), 148 bytes more. What the run adds goes into small dicts on top. Syndicated and
+re-posted copies appear within days: the window bounds the band search however large the archive
+grows; exact duplicates and versions are checked against everything. Entries of state format 1 (a
+SimHash, no sketch, no published time) are still candidates, compared by SimHash.
 """
 
 from __future__ import annotations

@@ -30,8 +30,12 @@ from archive.link_repairs import LinkRepair
 from pipelines.dedup_index import DedupIndex, Known, day_string, original_among
 
 
-def repair_of(known: Known, original: Known) -> LinkRepair:
-    return LinkRepair(known.site, day_string(known.day), known.id, known.content, original.id)
+def repair_of(known: Known, original: Known, near: Iterable[Known]) -> LinkRepair:
+    """``known`` is a copy of ``original``; ``near``: every near-copy of it its finder knew,
+    the links the repair may override."""
+    others = frozenset(k.id for k in near) - {original.id}
+    return LinkRepair(known.site, day_string(known.day), known.id, known.content, original.id,
+                      others)
 
 
 def copies_of(index: DedupIndex, original: Known, near: list[Known] | None = None
@@ -40,8 +44,13 @@ def copies_of(index: DedupIndex, original: Known, near: list[Known] | None = Non
     its near-copies, when the caller has them)."""
     if near is None:
         near = index.near_copies(original.sketch, original.id)
-    return [repair_of(copy, original) for copy in near
-            if copy.rank() > original.rank() and index.original_of(copy).id == original.id]
+    repairs = []
+    for copy in near:
+        if copy.rank() > original.rank():
+            theirs = index.near_copies(copy.sketch, copy.id)
+            if original_among(copy, theirs).id == original.id:
+                repairs.append(repair_of(copy, original, theirs))
+    return repairs
 
 
 def hour_repairs(index: DedupIndex, articles: Iterable[Known]) -> list[LinkRepair]:
@@ -50,7 +59,7 @@ def hour_repairs(index: DedupIndex, articles: Iterable[Known]) -> list[LinkRepai
     for known in articles:
         near = index.near_copies(known.sketch, known.id)
         original = original_among(known, near)
-        repairs = ([repair_of(known, original)] if original is not known
+        repairs = ([repair_of(known, original, near)] if original is not known
                    else copies_of(index, known, near))
         for repair in repairs:
             found[(repair.site, repair.id, repair.content)] = repair

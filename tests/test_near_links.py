@@ -22,7 +22,7 @@ from archive.keys import (
     link_repairs_key,
 )
 from archive.link_repairs import LinkRepair, apply_link_repairs, encode_repairs
-from archive.records import record_line
+from archive.records import record_file_bytes, record_line
 from pipelines.dedup_state import DedupState
 from tests.crawlrun import REPO, Archive, read_records, run_cli, write_config
 from tests.fixtureweb import FixtureWeb
@@ -131,3 +131,20 @@ def test_a_repair_rewrites_only_its_record_and_drops_what_is_gone(local_archive:
     assert rewritten == {f"{1:016x}": None, f"{2:016x}": f"{0xAB:016x}", f"{3:016x}": None}
     assert not list(storage.list(LINK_REPAIRS_PREFIX))
     assert "1 copies not found" in caplog.text
+
+
+def test_a_repair_overrides_only_links_its_finder_knew(local_archive: Archive) -> None:
+    """A finder that could not see a record's original (older than its window, archived by
+    a parallel run) must not replace that link with a worse one."""
+    storage = local_archive.storage
+    day, site = "2026-11-30", "partner"
+    rows = [{"id": f"{n:016x}", "content_hash": f"{n:02x}" * 32, "site": site,
+             "near_duplicate_of": link} for n, link in ((1, f"{0xA:016x}"), (2, f"{0xB:016x}"))]
+    storage.put_bytes(f"records/date={day}/site={site}/run-a-00000.jsonl.gz",
+                      record_file_bytes(rows))
+    repairs = [LinkRepair(site, day, 1, int("01" * 8, 16), 0xC, frozenset({0xB})),
+               LinkRepair(site, day, 2, int("02" * 8, 16), 0xC, frozenset({0xB}))]
+    storage.put_bytes(link_repairs_key(site, "run-b"), encode_repairs(repairs))
+    apply_link_repairs(storage, site)
+    links = {r["id"]: r["near_duplicate_of"] for r in read_records(storage)}
+    assert links == {f"{1:016x}": f"{0xA:016x}", f"{2:016x}": f"{0xC:016x}"}
