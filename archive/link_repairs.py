@@ -26,7 +26,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from archive.keys import RECORDS, link_repairs_prefix, site_day_prefix
+from archive.keys import (
+    RECORDS,
+    link_repairs_key,
+    link_repairs_prefix,
+    parse_data_key,
+    site_day_prefix,
+)
 from archive.records import iter_records, record_file_bytes
 from archive.storage import Storage
 
@@ -72,12 +78,15 @@ class Applied:
     missing: int = 0
 
 
-def apply_link_repairs(storage: Storage, site: str) -> Applied:
+def apply_link_repairs(storage: Storage, site: str, crawl_id: str | None = None) -> Applied:
     """Apply every request waiting for ``site`` (the caller holds its lease), in the order
     they were made (crawl ids sort by time); then delete them. An unreadable request is
-    dropped with an ERROR line: it would fail every run."""
+    dropped with an ERROR line: it would fail every run. With ``crawl_id`` (a replay): only
+    that run's request, to that run's files (the day's old files are about to be replaced,
+    and the archive's other requests wait for the site's next crawl)."""
     applied = Applied()
-    requests = sorted(info.key for info in storage.list(link_repairs_prefix(site)))
+    requests = sorted(info.key for info in storage.list(link_repairs_prefix(site))
+                      if crawl_id is None or info.key == link_repairs_key(site, crawl_id))
     by_day: dict[str, dict[tuple[int, int], list[LinkRepair]]] = {}
     for key in requests:
         try:
@@ -89,7 +98,7 @@ def apply_link_repairs(storage: Storage, site: str) -> Applied:
             by_day.setdefault(repair.day, {}).setdefault((repair.id, repair.content),
                                                          []).append(repair)
     for day, wanted in sorted(by_day.items()):
-        _apply_day(storage, site, day, wanted, applied)
+        _apply_day(storage, site, day, wanted, applied, crawl_id)
     for key in requests:
         storage.delete(key)
     if applied.links or applied.missing:
@@ -99,11 +108,13 @@ def apply_link_repairs(storage: Storage, site: str) -> Applied:
 
 
 def _apply_day(storage: Storage, site: str, day: str,
-               wanted: dict[tuple[int, int], list[LinkRepair]], applied: Applied) -> None:
+               wanted: dict[tuple[int, int], list[LinkRepair]], applied: Applied,
+               crawl_id: str | None) -> None:
     """Each copy's record found by id and text, newest file first; a copy whose text is not
     there (a replay by a newer extractor rewrote the day) by id alone, its newest record."""
     files = sorted((info.key for info in storage.list(site_day_prefix(RECORDS, day, site))
-                    if info.key.endswith(".jsonl.gz")), reverse=True)
+                    if (parts := parse_data_key(info.key)) is not None
+                    and (crawl_id is None or parts["crawl_id"] == crawl_id)), reverse=True)
     for match in (_identity, _id_only):
         keyed = {match(*k): repairs for k, repairs in wanted.items()}
         for key in files:

@@ -31,7 +31,7 @@ from archive.leases import Lease, LeaseHeld, LeaseKeeper, acquire, release_all
 from archive.link_repairs import apply_link_repairs
 from archive.session import ArchiveSession
 from archive.spool import Spool
-from archive.storage import Storage, StorageAccessDenied, StorageError, open_storage
+from archive.storage import Storage, StorageAccessDenied, open_storage
 from archive.timestamps import new_crawl_id, utc_now_iso
 from crawler import signals as archive_signals
 from crawler.addon import config_of
@@ -199,12 +199,20 @@ class ArchiveExtension:
         """Links to set in these sites' records (``archive/link_repairs.py``): only now, with
         this run's files stored, and while the leases keep other writers of them away."""
         assert self.storage is not None
+        keeper = self._keeper
+        # a lease lost, or only local to this machine (storage was down at the start): another
+        # run may write the site's records meanwhile
+        unsure = {*keeper.lost, *(lease.site for lease in keeper.leases if lease.local)
+                  } if keeper is not None else set()
+        own = self.crawl_id if self.replay_day is not None else None
         for site in self.crawl_sites:
+            if site.name in unsure:
+                continue
             try:
-                apply_link_repairs(self.storage, site.name)
-            except (StorageError, OSError, ValueError) as exc:
+                apply_link_repairs(self.storage, site.name, own)
+            except Exception as exc:  # never a reason to keep the leases held
                 logger.error("near-duplicate links of %s not set yet (the next run tries "
-                             "again): %s", site.name, exc)
+                             "again): %s: %s", site.name, type(exc).__name__, exc)
 
     async def _send(self, signal: object, reason: str) -> int:
         """Send a closing signal; how many of its handlers failed (each logged by Scrapy)."""

@@ -58,24 +58,30 @@ def _site_of(key: str) -> str | None:
 
 
 def _remove(storage: Storage, config: Config, keys: list[str], crawl_id: str) -> None:
-    """Record files deleted; dedup segments under their sites' leases, as a compaction: live
-    ones deleted, compacted ones cut out of their site's history objects, with no crawl of
-    the site compacting meanwhile. A site whose lease is held keeps them, said on stderr."""
-    segments: dict[str, list[str]] = {}
+    """Record files and dedup segments removed under their sites' leases: no crawl of the
+    site compacts its state or sets a near-duplicate link in a record file meanwhile (one
+    that did could write back a file just removed). Segments are cut out as a compaction:
+    live ones deleted, compacted ones out of their site's history objects. A site whose lease
+    is held keeps its state files, said on stderr; its record files still go (a day holding
+    both the old and the new records would count every article twice)."""
+    by_site: dict[str, list[str]] = {}
     for key in keys:
-        if (partition := segment_partition(key)) is None:
-            storage.delete(key)
-        else:
-            segments.setdefault(partition[1], []).append(key)
-    for site, found in sorted(segments.items()):
+        by_site.setdefault(_site_of(key) or "", []).append(key)
+    for site, found in sorted(by_site.items()):
+        records = [key for key in found if segment_partition(key) is None]
+        segments = [key for key in found if segment_partition(key) is not None]
         try:
             lease = acquire(storage, site, crawl_id, config.schedule.lease_seconds)
         except LeaseHeld as held:
+            for key in records:
+                storage.delete(key)
             print(f"newsarchive replay: {held}: the day's state files of {site} were kept",
                   file=sys.stderr)
             continue
         try:
-            remove_segments(storage, found)
+            for key in records:
+                storage.delete(key)
+            remove_segments(storage, segments)
         finally:
             lease.release()
 

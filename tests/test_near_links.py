@@ -28,7 +28,6 @@ from tests.crawlrun import REPO, Archive, read_records, run_cli, write_config
 from tests.fixtureweb import FixtureWeb
 from tests.test_crawl import archive, local_archive, s3_archive  # noqa: F401 (fixtures)
 
-T0 = dt.datetime.now(dt.UTC)
 # a window hour is built once it is over and an hour more has passed (dedup_compaction.py)
 LATER = 3
 
@@ -40,7 +39,10 @@ def web() -> Iterator[FixtureWeb]:
 
 
 def _env(target: Archive, hours: float) -> dict[str, str]:
-    return {**target.env, "NEWSARCHIVE_NOW": (T0 + dt.timedelta(hours=hours)).isoformat()}
+    """The runs' clock: the real time (the fetch days, the window's hours) plus ``hours``,
+    read when the run starts, so a long test session cannot leave the hours unclosed."""
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=hours)
+    return {**target.env, "NEWSARCHIVE_NOW": later.isoformat()}
 
 
 def crawl_at(config: Path, target: Archive, hours: float, *sites: str) -> None:
@@ -97,7 +99,7 @@ def test_copies_archived_in_parallel_runs_get_the_link(local_archive: Archive,
         assert run.returncode == 0, output
     assert all(copy is None for copy, _, _ in links(web, local_archive))
     # a run that built their hour of the window and was killed before its end
-    later = T0 + dt.timedelta(hours=LATER)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=LATER)
     DedupState(local_archive.storage, tmp_path / "cache").load(
         None, "0000-00-00", sites=["dailyplanet"], now=later, compact=True)
     assert list(local_archive.storage.list(WINDOW_STATE_PREFIX))
