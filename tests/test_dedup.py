@@ -23,6 +23,7 @@ from pipelines.dedup_index import (
 )
 from pipelines.dedup_state import DedupState, decode_segment, encode_segment, iter_segment
 from pipelines.fingerprint import NEAR_DUPLICATE_BITS, content_hash, hamming, simhash, sketch
+from pipelines.link_pass import copies_of
 from tests.crawlrun import Archive, read_records, run_cli, write_config
 from tests.fixtureweb import FixtureWeb
 
@@ -259,3 +260,22 @@ def test_an_original_updated_after_its_copy_stays_the_original() -> None:
     index.add(StateEntry(1, 7, 2, updated.sketch), "a", "2026-11-03", since=updated.since)
     copy_known = index.near_copies(sketch(copy), exclude=9)
     assert index.original_of(next(k for k in copy_known if k.id == 2)).id == 1
+
+
+def test_an_original_archived_after_its_copy_repairs_the_copy() -> None:
+    """One run extracts the copy (dated later) first, then its original: the original gets
+    no link, and the copy a repair pointing at the original, overriding no other link."""
+    original_text = _original(STORIES[1])
+    copy_text = _text([*STORIES[1]["paragraphs"], BOILERPLATE])
+    index = DedupIndex()
+    day = day_number("2026-11-30")
+    copy = Known(5, 55, 1_780_003_600, day, "partner", sketch(copy_text))
+    index.add(StateEntry(5, 55, 1, copy.sketch, copy.published), "partner", "2026-11-30")
+    original = Known(9, 99, 1_780_000_000, day, "planet", sketch(original_text))
+    near = index.near_copies(original.sketch, exclude=9)
+    assert original_among(original, near) is original
+    index.add(StateEntry(9, 99, 1, original.sketch, original.published), "planet", "2026-11-30")
+    [repair] = copies_of(index, original, near)
+    assert (repair.site, repair.day, repair.id, repair.content, repair.original) == (
+        "partner", "2026-11-30", 5, 55, 9)
+    assert repair.replaces == frozenset()
