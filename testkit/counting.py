@@ -1,8 +1,8 @@
 """A Storage that counts what is asked of the one it wraps: calls by operation, keys listed.
 
-For tests and the bench to say how many storage requests a piece of work made, on either
-backend, without timing anything. A ``list`` counts one call a started page of 1,000 keys
-(what S3's ListObjectsV2 returns a request).
+For tests and the bench to say how many storage requests a piece of work made (and which keys
+it read, in what order), on either backend, without timing anything. A ``list`` counts one
+call a started page of 1,000 keys (what S3's ListObjectsV2 returns a request).
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ class CountingStorage:
         self.inner = inner
         self.calls: Counter[str] = Counter()
         self.listed = 0  # keys returned by every listing
+        self.got: list[str] = []  # keys read, in the order asked (from any thread)
 
     def reset(self) -> None:
         self.calls.clear()
         self.listed = 0
+        self.got.clear()
 
     def put_file(self, key: str, path: Path) -> None:
         self.calls["put"] += 1
@@ -41,6 +43,7 @@ class CountingStorage:
 
     def get_bytes(self, key: str) -> bytes:
         self.calls["get"] += 1
+        self.got.append(key)
         return self.inner.get_bytes(key)
 
     def open_read(self, key: str) -> BinaryIO:
