@@ -84,6 +84,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--now", default="2026-12-02T12:40:00+00:00")
     p.add_argument("--layout", choices=("compacted", "live"), default="compacted")
     p.add_argument("--code", type=Path, default=REPO, help="checkout whose loader is measured")
+    p.add_argument("--latency-ms", type=float, default=0.0,
+                   help="delay the proxy adds to each request (a store farther than loopback)")
     p.add_argument("--repeat", type=int, default=1,
                    help="runs of each cold and warm row (cold: a new cache each), as ranges")
     p.add_argument("--json", type=Path, help="also write the results here")
@@ -225,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-aged-") as tmp:
         work = Path(tmp)
         with SeaweedServer(work / "seaweed") as server:
-            proxy = CountingProxy(int(server.endpoint_url.rsplit(":", 1)[1])).start()
+            proxy = CountingProxy(int(server.endpoint_url.rsplit(":", 1)[1]),
+                                  args.latency_ms / 1000).start()
             for bucket in ("empty", "aged"):
                 server.create_bucket(bucket)
             uri_empty, uri_aged = "s3://empty/archive", "s3://aged/archive"
@@ -257,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
             proxy.stop()
     table = render(rows)
     print(f"{args.sites} sites x {args.days} days x {args.runs_per_day} runs/day, "
-          f"{args.articles_per_day} articles/site/day, layout {args.layout}, code {args.code}")
+          f"{args.articles_per_day} articles/site/day, layout {args.layout}, code {args.code}, "
+          f"{args.latency_ms:g} ms added a request")
     print(table)
     if args.json:
         args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},

@@ -41,6 +41,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from archive.keys import (
@@ -67,12 +68,24 @@ from pipelines.window_index import Entry, WindowTable
 logger = logging.getLogger(__name__)
 WINDOW_GRACE = dt.timedelta(hours=1)  # after an hour's end, before its segments are merged
 LIVE_DAYS = 7  # a run lists its sites' live segments of this many days back
+LIST_THREADS = 8  # under boto3's pool of 10 connections a client
 
 
 def live_from(today: str) -> str:
     """The first day whose live segments a run of ``today`` lists: the scan, the upgrade
     check and the cache pruning must agree on it."""
     return (dt.date.fromisoformat(today) - dt.timedelta(days=LIVE_DAYS)).isoformat()
+
+
+def list_all(lister: Callable[[str], Iterable[ObjectInfo]], prefixes: list[str]
+             ) -> list[list[ObjectInfo]]:
+    """Each prefix's listing, the LISTs sent together: a run's scan is a dozen of them, and
+    one after the other they were most of a warm start's state load (their round trips
+    add up; against S3 proper each is tens of milliseconds)."""
+    if len(prefixes) <= 1:
+        return [list(lister(prefix)) for prefix in prefixes]
+    with ThreadPoolExecutor(min(len(prefixes), LIST_THREADS)) as pool:
+        return list(pool.map(lambda prefix: list(lister(prefix)), prefixes))
 
 
 def _months(first: str, last: str) -> list[str]:
@@ -120,8 +133,9 @@ class WindowState:
 
     def scan(self, first: str, last: str) -> None:
         self.scanned = (first, last)
-        for month in _months(first, last):
-            for info in self.lister(window_month_prefix(month)):
+        months = [window_month_prefix(month) for month in _months(first, last)]
+        for listing in list_all(self.lister, months):
+            for info in listing:
                 parts = window_parts(info.key)
                 if parts and first <= parts[0] <= last:
                     self.found[info.key] = info
@@ -215,15 +229,18 @@ class SiteHistory:
         """List the site's objects; then its live segments of the last ``LIVE_DAYS`` days,
         or of every day (``every_live``, one listing of all live segments) before its first
         compaction, which is how an archive of the old layout is upgraded."""
-        for info in lister(site_state_prefix(self.site)):
+        # the last days' live segments are listed with the objects, before knowing whether
+        # the site was compacted yet (if not, those listings go unused, once)
+        days = [dedup_live_prefix(day, self.site) for day in days_between(live_from(today),
+                                                                          today)]
+        objects, *live = list_all(lister, [site_state_prefix(self.site), *days])
+        for info in objects:
             if info.key == site_compacted_marker(self.site):
                 self.upgraded = True
             elif (parts := site_state_parts(info.key)) is not None:
                 self.objects[info.key], self.sizes[info.key] = parts[1], info.size
         if self.upgraded:
-            first = live_from(today)
-            infos: Iterable[ObjectInfo] = (info for day in days_between(first, today)
-                                           for info in lister(dedup_live_prefix(day, self.site)))
+            infos: Iterable[ObjectInfo] = (info for listing in live for info in listing)
         else:
             infos = (info for info in every_live()
                      if (segment_partition(info.key) or ("", ""))[1] == self.site)
