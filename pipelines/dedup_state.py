@@ -15,9 +15,10 @@ and day): a year of history is 28,800 new live segments a day, 10.5 million a ye
 site reads instead one LIST and ≤ 31 + 11 + years GETs of its history (at most 2,900 articles
 a month, 270 kB), 2 LISTs and ≤ 78 GETs of the window (30 day objects of 28,800 articles,
 3.7 MB each, loaded in a thread once the run's own tables are built, while the crawl starts)
-and ≤ 8 LISTs of its live segments, however old the archive; a scan's LISTs go out together. A crawl compacts its sites and builds the window's closed hours at
-start; a replay reads only. Everything read is cached on this machine by name
-(``dedup_cache.py``), so a warm run makes only the LISTs.
+and ≤ 8 LISTs of its live segments, however old the archive; a scan's LISTs go out together.
+A crawl compacts its sites and builds the window's closed hours at start; a replay reads only.
+Everything read is cached on this machine by name (``dedup_cache.py``), so a warm run makes
+only the LISTs.
 """
 
 from __future__ import annotations
