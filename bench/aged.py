@@ -4,8 +4,11 @@ A year of dedup state for many sites crawled every few minutes is synthesised in
 through the state's own writers (``testkit/agedstate.py``; nothing is crawled), then a run of
 one site starts in a fresh process: it imports the crawl's dedup stage, opens the archive and
 loads the dedup state as a crawl does at ``open_spider`` (compacting what it finds closed).
-Measured: the process's wall time (the start-up), the S3 requests by type through a counting
-proxy, the process's peak RSS, with a cold local cache (a new machine) and then warm.
+Measured: the start-up (the process's wall time less its wait for the window, which loads in a
+thread: what the crawl's first request waits for), the window ready (the whole wall time: what
+its first article's dedup waits for), the S3 requests by type through a counting proxy, the
+process's peak RSS, with a cold local cache (a new machine) and then warm; ``--repeat N`` runs
+each cold and warm row N times and gives each time as its range.
 
 ``--layout compacted`` (default) synthesises what the current code leaves: each site's history
 in its period objects, the window's closed days and hours, and the live segments of the hours
@@ -81,6 +84,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--now", default="2026-12-02T12:40:00+00:00")
     p.add_argument("--layout", choices=("compacted", "live"), default="compacted")
     p.add_argument("--code", type=Path, default=REPO, help="checkout whose loader is measured")
+    p.add_argument("--latency-ms", type=float, default=0.0,
+                   help="delay the proxy adds to each request (a store farther than loopback)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="runs of each cold and warm row (cold: a new cache each), as ranges")
     p.add_argument("--json", type=Path, help="also write the results here")
     return p.parse_args(argv)
 
@@ -182,22 +189,32 @@ def run_child(args: argparse.Namespace, server: SeaweedServer, proxy: CountingPr
         raise SystemExit(f"child failed: {child.stderr[-2000:]}")
     out = json.loads(child.stdout.strip().splitlines()[-1])
     out["startup_s"] = wall - out["window_wait_s"]
+    out["wall_s"] = wall
     out["requests"] = {k: v - before.get(k, 0) for k, v in proxy.counts.items()
                        if v - before.get(k, 0)}
     return out
 
 
-def render(rows: list[tuple[str, dict]]) -> str:
-    head = ("| run | start-up s | state load s | window later s | GET | LIST | PUT | DELETE | "
-            "peak RSS MB | articles known |\n|---|---|---|---|---|---|---|---|---|---|")
+def _span(runs: list[dict], field: str, digits: int = 2) -> str:
+    low, high = min(r[field] for r in runs), max(r[field] for r in runs)
+    return f"{low:.{digits}f}" if f"{low:.{digits}f}" == f"{high:.{digits}f}" else \
+        f"{low:.{digits}f}–{high:.{digits}f}"
+
+
+def render(rows: list[tuple[str, list[dict]]]) -> str:
+    """One line a row; a row run several times gives each time as its range, and the last
+    run's requests (every run of a row makes the same ones)."""
+    head = ("| run | start-up s | state load s | window later s | window ready s | GET | LIST "
+            "| PUT | DELETE | peak RSS MB | articles known |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|")
     lines = [head]
-    for name, r in rows:
-        q = r["requests"]
-        lines.append(f"| {name} | {r['startup_s']:.2f} | {r['load_s']:.2f} | "
-                     f"{r['window_wait_s']:.2f} | "
+    for name, runs in rows:
+        q, last = runs[-1]["requests"], runs[-1]
+        lines.append(f"| {name} | {_span(runs, 'startup_s')} | {_span(runs, 'load_s')} | "
+                     f"{_span(runs, 'window_wait_s')} | {_span(runs, 'wall_s')} | "
                      f"{q.get('GetObject', 0)} | {q.get('ListObjects', 0)} | "
                      f"{q.get('PutObject', 0)} | {q.get('DeleteObject', 0)} | "
-                     f"{r['peak_rss_mb']:.0f} | {r['articles']:,} |")
+                     f"{_span(runs, 'peak_rss_mb', 0)} | {last['articles']:,} |")
     return "\n".join(lines)
 
 
@@ -205,20 +222,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     synth = Synth(args)
     later = (synth.now + dt.timedelta(hours=1)).isoformat()
-    rows: list[tuple[str, dict]] = []
+    rows: list[tuple[str, list[dict]]] = []
+    repeat = range(max(1, args.repeat))
     with tempfile.TemporaryDirectory(prefix="bench-aged-") as tmp:
         work = Path(tmp)
         with SeaweedServer(work / "seaweed") as server:
-            proxy = CountingProxy(int(server.endpoint_url.rsplit(":", 1)[1])).start()
+            proxy = CountingProxy(int(server.endpoint_url.rsplit(":", 1)[1]),
+                                  args.latency_ms / 1000).start()
             for bucket in ("empty", "aged"):
                 server.create_bucket(bucket)
             uri_empty, uri_aged = "s3://empty/archive", "s3://aged/archive"
             # the first run on an empty archive also stores the window's empty days; the
             # second is what every run of an archive with nothing in it costs
-            for name, cache in (("empty archive, first run", "c0"),
-                                ("empty archive, cold cache", "c0b")):
-                rows.append((name, run_child(args, server, proxy, uri_empty, work / cache,
-                                             args.now, synth.recent_from)))
+            rows.append(("empty archive, first run", [run_child(
+                args, server, proxy, uri_empty, work / "c0", args.now, synth.recent_from)]))
+            rows.append(("empty archive, cold cache", [run_child(
+                args, server, proxy, uri_empty, work / f"c0-{n}", args.now, synth.recent_from)
+                for n in repeat]))
             storage = S3Storage.from_uri(uri_aged, endpoint_url=server.endpoint_url,
                                          access_key=server.access_key,
                                          secret_key=server.secret_key)
@@ -227,17 +247,21 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             counts = synthesise(storage, synth, args.layout)
             log(f"synthesised in {time.monotonic() - started:.0f} s: {counts}")
-            for name, cache, now in (("aged archive, cold cache", "c1", args.now),
-                                     ("aged archive, warm cache", "c1", args.now),
-                                     ("aged, one hour later (builds an hour), warm", "c1",
-                                      later)):
-                rows.append((name, run_child(args, server, proxy, uri_aged, work / cache, now,
-                                             synth.recent_from)))
+            # cold: a new cache directory each run; warm: the last cold run's
+            caches = [work / f"c1-{n}" for n in repeat]
+            for name, runs, now in (("aged archive, cold cache", caches, args.now),
+                                    ("aged archive, warm cache", [caches[-1]] * len(caches),
+                                     args.now),
+                                    ("aged, one hour later (builds an hour), warm",
+                                     caches[-1:], later)):
+                rows.append((name, [run_child(args, server, proxy, uri_aged, cache, now,
+                                              synth.recent_from) for cache in runs]))
                 log(f"{name}: {rows[-1][1]}")
             proxy.stop()
     table = render(rows)
     print(f"{args.sites} sites x {args.days} days x {args.runs_per_day} runs/day, "
-          f"{args.articles_per_day} articles/site/day, layout {args.layout}, code {args.code}")
+          f"{args.articles_per_day} articles/site/day, layout {args.layout}, code {args.code}, "
+          f"{args.latency_ms:g} ms added a request")
     print(table)
     if args.json:
         args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},

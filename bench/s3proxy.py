@@ -57,8 +57,11 @@ async def _copy_chunked(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
 
 
 class CountingProxy:
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(self, upstream_port: int, latency: float = 0.0) -> None:
+        """``latency``: seconds each request waits before it is forwarded, a store farther
+        away than loopback (S3 answers a small GET in some 10-30 ms)."""
         self.upstream_port = upstream_port
+        self.latency = latency
         self.counts: Counter[str] = Counter()
         self.port = 0
         self._loop = asyncio.new_event_loop()
@@ -69,6 +72,8 @@ class CountingProxy:
                         upstream: asyncio.StreamWriter) -> None:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
+            if self.latency:
+                await asyncio.sleep(self.latency)
             upstream.write(head)
             lines = head.decode("latin-1").split("\r\n")
             method, target = lines[0].split(" ")[:2]

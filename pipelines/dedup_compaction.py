@@ -41,6 +41,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from archive.keys import (
@@ -67,12 +68,24 @@ from pipelines.window_index import Entry, WindowTable
 logger = logging.getLogger(__name__)
 WINDOW_GRACE = dt.timedelta(hours=1)  # after an hour's end, before its segments are merged
 LIVE_DAYS = 7  # a run lists its sites' live segments of this many days back
+LIST_THREADS = 8  # under boto3's pool of 10 connections a client
 
 
 def live_from(today: str) -> str:
     """The first day whose live segments a run of ``today`` lists: the scan, the upgrade
     check and the cache pruning must agree on it."""
     return (dt.date.fromisoformat(today) - dt.timedelta(days=LIVE_DAYS)).isoformat()
+
+
+def list_all(lister: Callable[[str], Iterable[ObjectInfo]], prefixes: list[str]
+             ) -> list[list[ObjectInfo]]:
+    """Each prefix's listing, the LISTs sent together: a run's scan is a dozen of them, and
+    one after the other they were most of a warm start's state load (their round trips
+    add up; against S3 proper each is tens of milliseconds)."""
+    if len(prefixes) <= 1:
+        return [list(lister(prefix)) for prefix in prefixes]
+    with ThreadPoolExecutor(min(len(prefixes), LIST_THREADS)) as pool:
+        return list(pool.map(lambda prefix: list(lister(prefix)), prefixes))
 
 
 def _months(first: str, last: str) -> list[str]:
@@ -120,8 +133,9 @@ class WindowState:
 
     def scan(self, first: str, last: str) -> None:
         self.scanned = (first, last)
-        for month in _months(first, last):
-            for info in self.lister(window_month_prefix(month)):
+        months = [window_month_prefix(month) for month in _months(first, last)]
+        for listing in list_all(self.lister, months):
+            for info in listing:
                 parts = window_parts(info.key)
                 if parts and first <= parts[0] <= last:
                     self.found[info.key] = info
@@ -206,21 +220,27 @@ class SiteHistory:
     sizes: dict[str, int] = field(default_factory=dict)
     live: dict[str, int] = field(default_factory=dict)  # live segment key -> size
     upgraded: bool = False
+    # object key -> the sections it holds, as ``read`` found them (so compacting does not
+    # parse every object a second time: 35,000 sections a year)
+    sections_of: dict[str, list[str]] = field(default_factory=dict)
 
     def scan(self, lister: Callable[[str], Iterable[ObjectInfo]], today: str,
              every_live: Callable[[], Iterable[ObjectInfo]]) -> None:
         """List the site's objects; then its live segments of the last ``LIVE_DAYS`` days,
         or of every day (``every_live``, one listing of all live segments) before its first
         compaction, which is how an archive of the old layout is upgraded."""
-        for info in lister(site_state_prefix(self.site)):
+        # the last days' live segments are listed with the objects, before knowing whether
+        # the site was compacted yet (if not, those listings go unused, once)
+        days = [dedup_live_prefix(day, self.site) for day in days_between(live_from(today),
+                                                                          today)]
+        objects, *live = list_all(lister, [site_state_prefix(self.site), *days])
+        for info in objects:
             if info.key == site_compacted_marker(self.site):
                 self.upgraded = True
             elif (parts := site_state_parts(info.key)) is not None:
                 self.objects[info.key], self.sizes[info.key] = parts[1], info.size
         if self.upgraded:
-            first = live_from(today)
-            infos: Iterable[ObjectInfo] = (info for day in days_between(first, today)
-                                           for info in lister(dedup_live_prefix(day, self.site)))
+            infos: Iterable[ObjectInfo] = (info for listing in live for info in listing)
         else:
             infos = (info for info in every_live()
                      if (segment_partition(info.key) or ("", ""))[1] == self.site)
@@ -231,8 +251,8 @@ class SiteHistory:
     def read(self) -> Sections:
         sections = Sections()
         blobs = self.cache.get_many(ObjectInfo(k, self.sizes[k]) for k in sorted(self.objects))
-        for _key, blob in blobs:
-            sections.add_object(blob)
+        for key, blob in blobs:
+            self.sections_of[key] = sections.add_object(blob)
         fresh = [ObjectInfo(k, s) for k, s in sorted(self.live.items()) if k not in sections.data]
         for key, data in self.cache.get_many(fresh):
             sections.data[key] = data
@@ -262,14 +282,20 @@ class SiteHistory:
     def _object_sections(self) -> set[str]:
         found: set[str] = set()
         for key in self.objects:
-            found.update(name for name, _ in iter_object(self.cache.get(key, self.sizes[key])))
+            found.update(self._names(key))
         return found
+
+    def _names(self, key: str) -> list[str]:
+        if key not in self.sections_of:
+            blob = self.cache.get(key, self.sizes[key])
+            self.sections_of[key] = [name for name, _ in iter_object(blob)]
+        return self.sections_of[key]
 
     def _merge(self, period: str, objects: list[str], live: list[str], sections: Sections
                ) -> int:
         names: set[str] = set(live)
         for key in objects:
-            names.update(name for name, _ in iter_object(self.cache.get(key, self.sizes[key])))
+            names.update(self._names(key))
         data = encode_object({name: sections.data[name] for name in names})
         key = site_state_key(self.site, period, object_digest(data))
         stored = 0
@@ -283,6 +309,7 @@ class SiteHistory:
             self.objects.pop(old, None)
             self.live.pop(old, None)
         self.objects[key], self.sizes[key] = period, len(data)
+        self.sections_of[key] = sorted(names)
         return stored
 
     def _all_recent(self, today: str) -> bool:
@@ -303,6 +330,7 @@ class SiteHistory:
                 new = site_state_key(self.site, period, object_digest(data))
                 self.storage.put_bytes(new, data)
                 self.objects[new], self.sizes[new] = period, len(data)
+                self.sections_of[new] = sorted(kept)
             self.storage.delete(key)
             del self.objects[key]
             rewritten += 1

@@ -14,10 +14,11 @@ sites, which appear within days). Figures (300 sites, 96 runs a day, about 100 a
 and day): a year of history is 28,800 new live segments a day, 10.5 million a year; a run of one
 site reads instead one LIST and ≤ 31 + 11 + years GETs of its history (at most 2,900 articles
 a month, 270 kB), 2 LISTs and ≤ 78 GETs of the window (30 day objects of 28,800 articles,
-3.7 MB each, loaded in a thread while the crawl starts) and ≤ 8 LISTs of its live segments,
-however old the archive. A crawl compacts its sites and builds the window's closed hours at
-start; a replay reads only. Everything read is cached on this machine by name
-(``dedup_cache.py``), so a warm run makes only the LISTs.
+3.7 MB each, loaded in a thread once the run's own tables are built, while the crawl starts)
+and ≤ 8 LISTs of its live segments, however old the archive; a scan's LISTs go out together.
+A crawl compacts its sites and builds the window's closed hours at start; a replay reads only.
+Everything read is cached on this machine by name (``dedup_cache.py``), so a warm run makes
+only the LISTs.
 """
 
 from __future__ import annotations
@@ -134,33 +135,42 @@ class DedupState:
         crawls of those sites."""
         now = now or dt.datetime.now(dt.UTC)
         try:
-            builder, windows = self._read(self.storage.list, set_aside, recent_from, sites, now,
-                                          compact)
+            builder, load_window = self._read(self.storage.list, set_aside, recent_from, sites,
+                                              now, compact)
         except (StorageError, FileNotFoundError) as exc:
             logger.error("dedup state unreadable from the archive (%s): using this machine's "
                          "cache of it", exc)
-            builder, windows = self._read(self.cache.cached, set_aside, recent_from, sites, now,
-                                          False)
-        index = DedupIndex(builder.build(), windows)
+            builder, load_window = self._read(self.cache.cached, set_aside, recent_from, sites,
+                                              now, False)
+        tables = builder.build()
+        # the window (30 days of every site: 115 MB at 300 sites) loads in a thread once these
+        # sites' tables are built, not beside them: sharing 2 cores and the link, both took
+        # longer (bench.aged, cold: the history's GETs twice as long, the tables' build 4x),
+        # and the crawl's first request waits for these tables, only its first article for
+        # the window
+        index = DedupIndex(tables, Deferred(load_window) if load_window else ())
         for day, site, entry in self._waiting():
             index.add(entry, site, day)
         return index
 
     def _read(self, lister: Lister, set_aside: SetAside | None, recent_from: str,
               sites: Iterable[str] | None, now: dt.datetime, compact: bool
-              ) -> tuple[TableBuilder, Deferred]:
+              ) -> tuple[TableBuilder, Callable[[], list[Window]] | None]:
+        """These sites' history into a builder, and the window's loader (None: no window,
+        ``sites=None``)."""
         today = set_aside[0] if set_aside else now.date().isoformat()
-        builder, windows = TableBuilder(), Deferred()
+        builder = TableBuilder()
         every = every_live_segment(lister)
         own = sorted(set(sites)) if sites is not None else self._every_site(lister, every)
         window = self.window = WindowState(self.storage, self.cache, now, lister)
         first = max(recent_from, (dt.date.fromisoformat(today) - dt.timedelta(days=400))
                     .isoformat())
+        load_window = None
         if sites is not None:
             window.scan(first, today)
             if compact:
                 window.build(first, today)
-            windows = Deferred(self._window_loader(window, own, set_aside, recent_from))
+            load_window = self._window_loader(window, own, set_aside, recent_from)
 
         def windowed(key: str) -> bool:
             day = segment_partition(key)[0]
@@ -176,7 +186,7 @@ class DedupState:
             histories.append(history)
         if compact:
             self._prune(histories, window, first, today)
-        return builder, windows
+        return builder, load_window
 
     def _window_loader(self, window: WindowState, own: list[str], set_aside: SetAside | None,
                        recent_from: str) -> Callable[[], list[Window]]:

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from archive.keys import DEDUP_STATE_PREFIX, SITE_STATE_PREFIX, site_compacted_marker
+from archive.keys import (
+    DEDUP_STATE_PREFIX,
+    SITE_STATE_PREFIX,
+    WINDOW_STATE_PREFIX,
+    site_compacted_marker,
+)
 from archive.local import LocalStorage
 from archive.storage import Storage
 from pipelines.dedup_index import DedupIndex, StateEntry
@@ -112,6 +117,24 @@ def test_a_run_reads_a_bounded_state_however_old_the_archive(aged, tmp_path: Pat
     run_of(counting, "a", tmp_path / "cold")
     assert counting.calls["get"] == 0
     assert len(list((tmp_path / "cold").iterdir())) == len(history) - 1 + 30 + 11
+
+
+def test_a_cold_run_reads_its_sites_history_before_any_of_the_window(aged, tmp_path: Path
+                                                                   ) -> None:
+    """The crawl's first request waits for its sites' history, only its first article for the
+    window (30 days of every site): a new machine asks for the whole history first, so those
+    reads do not share the link and the cores with the window's (which made them take twice
+    as long, ``bench.aged``)."""
+    storage, _ = aged
+    for site in SITES:
+        run_of(storage, site, tmp_path / "warm")
+    counting = CountingStorage(storage)
+    index = run_of(counting, "a", tmp_path / "cold")
+    assert_decisions(index)  # the window was loaded all the same
+    windowed = [key.startswith(WINDOW_STATE_PREFIX) for key in counting.got]
+    assert windowed.count(False) == len(_keys(storage, f"{SITE_STATE_PREFIX}site=a/")) - 1
+    assert windowed.count(True) == 30 + 11
+    assert windowed == sorted(windowed), "a window object was read before the history"
 
 
 def test_the_old_layout_is_upgraded_by_each_sites_first_run(aged, tmp_path: Path) -> None:
