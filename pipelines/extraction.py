@@ -50,6 +50,27 @@ class Extraction:
     flattened_depth: int = 0
 
 
+@dataclass(frozen=True)
+class ExtractOptions:
+    """The choices around trafilatura that ``make eval --ablation`` measures one at a time;
+    the defaults are what the crawl runs."""
+    favor_precision: bool = True
+    # trafilatura's fallback extractors (readability, jusText) where its own pass looks weak
+    fallbacks: bool = True
+    # the body clean-up rules of ``clean_text``
+    clean: bool = True
+    unwrap_spans: bool = True
+
+
+DEFAULT_OPTIONS = ExtractOptions()
+ABLATIONS = {
+    "favor_precision off": ExtractOptions(favor_precision=False),
+    "no fallbacks": ExtractOptions(fallbacks=False),
+    "no clean-up rules": ExtractOptions(clean=False),
+    "spans kept": ExtractOptions(unwrap_spans=False),
+}
+
+
 def decode_html(body: bytes, content_type: str | None = None) -> str:
     """Bytes to text the way browsers do: BOM, then HTTP charset, then <meta>, then sniffing."""
     _, text = html_to_unicode(content_type, body)
@@ -402,7 +423,8 @@ def _unwrap_paragraph_spans(tree: lxml_html.HtmlElement) -> None:
         span.drop_tag()
 
 
-def extract_article(body: bytes, url: str, content_type: str | None = None) -> Extraction | None:
+def extract_article(body: bytes, url: str, content_type: str | None = None, *,
+                    options: ExtractOptions = DEFAULT_OPTIONS) -> Extraction | None:
     """The article in a page, or None when the page holds no extractable body."""
     html = decode_html(body, content_type)
     tree = trafilatura.load_html(html)
@@ -424,14 +446,15 @@ def extract_article(body: bytes, url: str, content_type: str | None = None) -> E
     published = page_published(tree, articles) or _fallback_date(tree, url)
     language = page_language(tree)
     canonical = page_canonical(tree, html, url)
-    _unwrap_paragraph_spans(tree)
+    if options.unwrap_spans:
+        _unwrap_paragraph_spans(tree)
     doc = trafilatura.bare_extraction(
         tree, url=url, with_metadata=False, include_comments=False, include_tables=True,
-        favor_precision=True, deduplicate=False,
+        favor_precision=options.favor_precision, fast=not options.fallbacks, deduplicate=False,
     )
     if doc is None or not doc.text:
         return None
-    text = clean_text(doc.text, title)
+    text = clean_text(doc.text, title) if options.clean else doc.text
     if not text:
         return None
     shingles = shingle_hashes(text)
