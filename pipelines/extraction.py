@@ -24,6 +24,7 @@ from w3lib.html import get_base_url
 
 from archive import __version__
 from crawler.jsonld import jsonld_objects, types_of
+from pipelines import article_tree
 from pipelines.fingerprint import Sketch, content_hash, shingle_hashes, simhash_of, sketch_of
 from pipelines.nesting import MAX_DEPTH, flatten_nesting, reaches_parser_limit
 
@@ -59,7 +60,12 @@ class ExtractOptions:
     fallbacks: bool = True
     # the body clean-up rules of ``clean_text``
     clean: bool = True
+    # the structural repairs of ``pipelines/article_tree.py``
     unwrap_spans: bool = True
+    drop_empty_inline: bool = True
+    unwrap_prose_links: bool = True
+    merge_split_bodies: bool = True
+    prune_never_text: bool = True
 
 
 DEFAULT_OPTIONS = ExtractOptions()
@@ -68,6 +74,10 @@ ABLATIONS = {
     "no fallbacks": ExtractOptions(fallbacks=False),
     "no clean-up rules": ExtractOptions(clean=False),
     "spans kept": ExtractOptions(unwrap_spans=False),
+    "empty inline tags kept": ExtractOptions(drop_empty_inline=False),
+    "links in prose kept": ExtractOptions(unwrap_prose_links=False),
+    "split bodies not merged": ExtractOptions(merge_split_bodies=False),
+    "tree not pruned": ExtractOptions(prune_never_text=False),
 }
 
 
@@ -415,12 +425,19 @@ def _fallback_date(tree: lxml_html.HtmlElement, url: str) -> str | None:
         return None
 
 
-def _unwrap_paragraph_spans(tree: lxml_html.HtmlElement) -> None:
-    """Keep the text of <span>s inside paragraphs but drop the tags: a span inside a <p> is
-    inline, never a block of boilerplate, yet its class ("link", "share", ...) can make
-    trafilatura's class-based pruning cut words out of the middle of a sentence."""
-    for span in tree.xpath("//p//span"):
-        span.drop_tag()
+def _repair_tree(tree: lxml_html.HtmlElement, options: ExtractOptions) -> None:
+    if options.prune_never_text:
+        article_tree.prune_never_text(tree)
+    if options.unwrap_spans:
+        article_tree.unwrap_paragraph_spans(tree)
+    if options.drop_empty_inline:
+        article_tree.drop_empty_inline(tree)
+    if options.unwrap_prose_links:
+        article_tree.unwrap_prose_links(tree)
+    if options.merge_split_bodies:
+        body = tree.find("body")
+        if body is not None:
+            article_tree.merge_split_bodies(body)
 
 
 def extract_article(body: bytes, url: str, content_type: str | None = None, *,
@@ -446,8 +463,7 @@ def extract_article(body: bytes, url: str, content_type: str | None = None, *,
     published = page_published(tree, articles) or _fallback_date(tree, url)
     language = page_language(tree)
     canonical = page_canonical(tree, html, url)
-    if options.unwrap_spans:
-        _unwrap_paragraph_spans(tree)
+    _repair_tree(tree, options)
     doc = trafilatura.bare_extraction(
         tree, url=url, with_metadata=False, include_comments=False, include_tables=True,
         favor_precision=options.favor_precision, fast=not options.fallbacks, deduplicate=False,
