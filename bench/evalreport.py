@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import trafilatura
 from dateutil import parser as dateutil_parser
@@ -179,6 +180,8 @@ def _same_time(ours: str, declared: str) -> bool:
         return False
     if not isinstance(a, datetime) or not isinstance(b, datetime) or _is_midnight(a, b):
         return _day(a) == _day(b)
+    # a parser's truth may carry milliseconds a page's declaration leaves out
+    a, b = a.replace(microsecond=0), b.replace(microsecond=0)
     if a.tzinfo is None or b.tzinfo is None:
         return a.replace(tzinfo=None) == b.replace(tzinfo=None)
     return a.astimezone(UTC) == b.astimezone(UTC)
@@ -235,18 +238,50 @@ def _words(value: str) -> list[str]:
     return re.findall(r"\w+", _norm_text(value))
 
 
+def site_names(body: bytes, url: str) -> set[str]:
+    """What the site calls itself (og:site_name, JSON-LD publisher, host name with and without
+    its suffix), as word keys. Some of eval2's parsers give these as the author; an archive's
+    author field names people, so the "people" score drops them from the truth."""
+    tree = lxml_html.fromstring(decode_html(body).encode("utf-8"),
+                                parser=lxml_html.HTMLParser(encoding="utf-8"))
+    names = list(tree.xpath('//meta[@property="og:site_name"]/@content'))
+    for article in _jsonld_articles(tree):
+        publisher = article.get("publisher")
+        if isinstance(publisher, dict) and isinstance(publisher.get("name"), str):
+            names.append(publisher["name"])
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    return {" ".join(_words(n)) for n in [*names, host, host.split(".")[0]]} - {""}
+
+
+def _people_truth(authors: list[str], body: bytes, url: str) -> list[str]:
+    outlets = site_names(body, url)
+    return [name for name in authors if " ".join(_words(name)) not in outlets]
+
+
 def _metadata_row(pages: list[EvalPage], rows: list[dict], bodies: list[bytes],
                   ours: list[Extraction | None]) -> dict[str, Any]:
     """Share of right titles, authors and dates: against the truth's ``title``, ``authors`` and
-    ``published`` where the set has them, else against the page's own declaration."""
+    ``published`` where the set has them, else against the page's own declaration.
+    "author (people)" counts the same authors without the site's own names (``site_names``):
+    no author is right where only the outlet is named."""
     counts = {field: [0, 0] for field in ("title", "author", "published")}
     for row, body, result in zip(rows, bodies, ours, strict=True):
         if "title" in row:
             truth = {"title": row.get("title"), "author": row.get("authors"),
                      "published": row.get("published")}
             judge = _same_as_truth
+            people = _people_truth(row["authors"], body, row["url"])
         else:
             truth, judge = declared_metadata(body), metadata_agrees
+            people = _people_truth(sorted(_names(truth["author"] or "")), body, row["url"])
+            if not truth["author"]:
+                people = None  # nothing declared: nothing to check
+        if people is not None:
+            ours_author = getattr(result, "author", None)
+            ok = _same_as_truth("author", ours_author, people) if people else not ours_author
+            counts.setdefault("author (people)", [0, 0])
+            counts["author (people)"][0] += ok
+            counts["author (people)"][1] += 1
         for field, expected in truth.items():
             if expected:
                 counts[field][1] += 1
@@ -313,7 +348,7 @@ def _format_set(result: dict[str, Any]) -> list[str]:
     lines += ["", "metadata of newsarchive:"]
     for field, row in result["metadata"].items():
         share = "n/a" if row["correct"] is None else f"{row['correct']:.3f}"
-        lines.append(f"  {field:<10} correct {share:>6}  of {row['checked']} pages "
+        lines.append(f"  {field:<16} correct {share:>6}  of {row['checked']} pages "
                      f"(against the {row['basis']})")
     return lines
 

@@ -31,15 +31,21 @@ _SENTENCE_END = re.compile(r"[.!?\u3002\u061f\"'\u201d\u2019\u00bb)]\s*$")
 _WORD = re.compile(r"\w+")
 
 
-# what trafilatura deletes anyway (tree_cleaning) but only after its costliest passes have run
-# over it: its XPath prunes walk every element, and scripts, SVG icons and embeds are many
+# What never holds article text: elements trafilatura deletes anyway (its tree_cleaning), but
+# only after its costliest passes, XPath prunes that walk every element, have gone over them;
+# scripts, SVG icons, menus and form controls are most of a news page's elements.
 _NEVER_TEXT = ("script", "style", "noscript", "svg", "template", "iframe", "canvas", "video",
-               "audio", "object", "embed", "link")
+               "audio", "object", "embed", "link", "nav", "footer", "button", "select",
+               "input", "textarea", "label")
+# the site's banner: a <header> outside the article (inside, it holds the headline and lead)
+_SITE_HEADER = "//header[not(ancestor::article or ancestor::main)][not(.//article or .//main)]"
 
 
 def prune_never_text(tree: lxml_html.HtmlElement) -> None:
     """Delete elements that never hold article text, and comments (their tails stay)."""
     etree.strip_elements(tree, *_NEVER_TEXT, etree.Comment, with_tail=False)
+    for header in tree.xpath(_SITE_HEADER):
+        header.drop_tree()
 
 
 def unwrap_paragraph_spans(tree: lxml_html.HtmlElement) -> None:
