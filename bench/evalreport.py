@@ -221,7 +221,7 @@ def metadata_agrees(field: str, ours: str | None, declared: str) -> bool:
     return _same_time(ours, declared)
 
 
-def _same_as_truth(field: str, ours: str | None, truth: str | list[str]) -> bool:
+def same_as_truth(field: str, ours: str | None, truth: str | list[str]) -> bool:
     """Our title, author or date against a parser's truth: the same words (title), the same
     set of names (author), the same instant (date)."""
     if not ours:
@@ -253,7 +253,7 @@ def site_names(body: bytes, url: str) -> set[str]:
     return {" ".join(_words(n)) for n in [*names, host, host.split(".")[0]]} - {""}
 
 
-def _people_truth(authors: list[str], body: bytes, url: str) -> list[str]:
+def people_truth(authors: list[str], body: bytes, url: str) -> list[str]:
     outlets = site_names(body, url)
     return [name for name in authors if " ".join(_words(name)) not in outlets]
 
@@ -269,16 +269,16 @@ def _metadata_row(pages: list[EvalPage], rows: list[dict], bodies: list[bytes],
         if "title" in row:
             truth = {"title": row.get("title"), "author": row.get("authors"),
                      "published": row.get("published")}
-            judge = _same_as_truth
-            people = _people_truth(row["authors"], body, row["url"])
+            judge = same_as_truth
+            people = people_truth(row["authors"], body, row["url"])
         else:
             truth, judge = declared_metadata(body), metadata_agrees
-            people = _people_truth(sorted(_names(truth["author"] or "")), body, row["url"])
+            people = people_truth(sorted(_names(truth["author"] or "")), body, row["url"])
             if not truth["author"]:
                 people = None  # nothing declared: nothing to check
         if people is not None:
             ours_author = getattr(result, "author", None)
-            ok = _same_as_truth("author", ours_author, people) if people else not ours_author
+            ok = same_as_truth("author", ours_author, people) if people else not ours_author
             counts.setdefault("author (people)", [0, 0])
             counts["author (people)"][0] += ok
             counts["author (people)"][1] += 1
