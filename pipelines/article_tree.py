@@ -13,6 +13,8 @@ the tree the worker parsed once (``pipelines/extraction.py``), in place.
   <a>co-ordinates military plans</a>.") fails the link-density test and goes, with its wrapper;
   a paragraph is prose when it ends like a sentence, has words outside its links and goes on
   after its last link;
+- a paragraph shaped as a cross-link (a label of a few words ending in a colon, then a link to
+  the paragraph's end) deleted, whatever the label's language;
 - an article split into sibling chunks (the CMS closes the body to place an ad or a sidebar,
   then reopens it with the same class) merged back into its first chunk: trafilatura reads the
   first element that looks like the body, so it stopped at the first ad slot. Chunks are
@@ -83,6 +85,24 @@ _MIN_PROSE = 80
 _SLOT_TEXT = 100
 _TEXT_BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "blockquote", "table", "pre")
 _HAS_TEXT_BLOCK = ".//*[" + " or ".join(f"self::{tag}" for tag in _TEXT_BLOCKS) + "]"
+
+
+def drop_cross_link_paragraphs(tree: lxml_html.HtmlElement) -> None:
+    """Delete paragraphs that are a short label and a link to another story ("Les også: <a>…</a>",
+    "Lesen Sie auch: <a>…</a>"): recognised by shape, a label of at most four words ending in a
+    colon, then links to the paragraph's end, so in any language."""
+    for paragraph in tree.xpath("//p[.//a]"):
+        links = paragraph.xpath(".//a")
+        if (links[-1].tail or "").strip(" .\u2026") or links[-1].xpath("following::*[1]"
+                                                                     "[ancestor::p]"):
+            continue
+        text = paragraph.text_content()
+        label = text[:text.find(links[0].text_content())] if links[0].text_content() else ""
+        label = label.strip()
+        if label.endswith(":") and 0 < len(_WORD.findall(label)) <= 4 \
+                and len(_WORD.findall(text)) - len(_WORD.findall(label)) == \
+                sum(len(_WORD.findall(a.text_content())) for a in links):
+            paragraph.drop_tree()
 
 
 def _prose_chars(elem: lxml_html.HtmlElement) -> int:

@@ -65,6 +65,7 @@ class ExtractOptions:
     unwrap_spans: bool = True
     drop_empty_inline: bool = True
     unwrap_prose_links: bool = True
+    drop_cross_links: bool = True
     merge_split_bodies: bool = True
     prune_never_text: bool = True
 
@@ -78,6 +79,7 @@ ABLATIONS = {
     "spans kept": ExtractOptions(unwrap_spans=False),
     "empty inline tags kept": ExtractOptions(drop_empty_inline=False),
     "links in prose kept": ExtractOptions(unwrap_prose_links=False),
+    "cross-link paragraphs kept": ExtractOptions(drop_cross_links=False),
     "split bodies not merged": ExtractOptions(merge_split_bodies=False),
     "tree not pruned": ExtractOptions(prune_never_text=False),
 }
@@ -476,6 +478,8 @@ def _repair_tree(tree: lxml_html.HtmlElement, options: ExtractOptions) -> None:
         article_tree.unwrap_paragraph_spans(tree)
     if options.drop_empty_inline:
         article_tree.drop_empty_inline(tree)
+    if options.drop_cross_links:
+        article_tree.drop_cross_link_paragraphs(tree)
     if options.unwrap_prose_links:
         article_tree.unwrap_prose_links(tree)
     if options.merge_split_bodies:

@@ -250,3 +250,11 @@ def test_jsonld_time_of_day_wins_over_an_edition_date_and_keeps_its_offset() -> 
             '"datePublished": "2026-05-17T19:30:02+0200"}</script>')
     tree = _tree(head)
     assert page_published(tree) == "2026-05-17T19:30:02+02:00"
+
+
+def test_a_labelled_link_to_another_story_is_dropped_in_any_language() -> None:
+    crosslink = ('<p><b>Les også: <a href="/kjendis/annen-sak">Tone ofret karrieren for barna: '
+                 '– Prioritert det viktigste</a></b></p>')
+    text = _extract("".join(f"<p>{p}</p>" for p in _PARAGRAPHS[:4]) + crosslink
+                    + "".join(f"<p>{p}</p>" for p in _PARAGRAPHS[4:]))
+    assert text.split("\n") == _PARAGRAPHS
