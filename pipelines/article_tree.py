@@ -39,15 +39,21 @@ _WORD = re.compile(r"\w+")
 _NEVER_TEXT = ("script", "style", "noscript", "svg", "template", "iframe", "canvas", "video",
                "audio", "object", "embed", "link", "nav", "footer", "button", "select",
                "input", "textarea", "label")
-# the site's banner: a <header> outside the article (inside, it holds the headline and lead)
-_SITE_HEADER = "//header[not(ancestor::article or ancestor::main)][not(.//article or .//main)]"
+# the site's banner: a <header> outside the article (inside, it holds the headline and lead);
+# and the ARIA landmarks that are never the article: navigation, banner, footer ("contentinfo"),
+# sidebars ("complementary"), search, dialogs and menus (measured: F1 +0.001 on eval2, no
+# change on eval; the <aside> tag itself is not pruned: on eval2 it cost 0.008 F1)
+_NEVER_ARTICLE = (
+    "//header[not(ancestor::article or ancestor::main)][not(.//article or .//main)]"
+    ' | //*[@role="navigation" or @role="banner" or @role="contentinfo" or @role="complementary"'
+    ' or @role="search" or @role="dialog" or @role="menu"][not(.//article or .//main)]')
 
 
 def prune_never_text(tree: lxml_html.HtmlElement) -> None:
     """Delete elements that never hold article text, and comments (their tails stay)."""
     etree.strip_elements(tree, *_NEVER_TEXT, etree.Comment, with_tail=False)
-    for header in tree.xpath(_SITE_HEADER):
-        header.drop_tree()
+    for elem in tree.xpath(_NEVER_ARTICLE):
+        elem.drop_tree()
 
 
 def unwrap_paragraph_spans(tree: lxml_html.HtmlElement) -> None:
