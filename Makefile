@@ -28,9 +28,10 @@ test: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m pytest -q -s -m soak tests/test_kill.py
 
-# extraction quality on ../shared/eval, next to standalone trafilatura
+# extraction quality on both dev sets (../shared/eval, ../shared/eval2), next to standalone
+# trafilatura; `python -m bench.evalreport --ablation` adds variants of our extraction
 eval: $(STAMP)
-	$(BIN)/python -m bench.evalreport --eval-dir ../shared/eval
+	$(BIN)/python -m bench.evalreport --eval-dir ../shared/eval --eval-dir ../shared/eval2
 
 # end-to-end throughput, CPU, memory, S3 requests, bytes: a loopback web built from ../shared/eval
 bench: $(STAMP)

@@ -1,39 +1,122 @@
-"""The pipeline's extraction against standalone trafilatura on ../shared/eval (real pages,
-read from where they lie, never copied into the project)."""
+"""The pipeline's extraction against standalone trafilatura on both dev sets, ../shared/eval
+(one benchmark's pages) and ../shared/eval2 (90 publishers, about 15 languages): real pages,
+read from where they lie, never copied into the project.
+
+Fundus-style: the pages are the data that drives one test, so a regression names the page it
+broke; the set-level floors sit just under the figures ``make eval`` measured (README,
+"Extraction"), so a change that costs either set a few pages' worth of text trips them.
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pytest
 import trafilatura
 
-from bench.evaluation import evaluate, load_eval_set
-from pipelines.extraction import extract_article
+from bench.evalreport import people_truth, same_as_truth
+from bench.evaluation import EvalPage, aggregate, load_eval_set, page_scores
+from pipelines.extraction import Extraction, extract_article
 
-EVAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
-
-pytestmark = pytest.mark.skipif(not (EVAL_DIR / "truth.jsonl").is_file(),
-                                reason=f"evaluation pages not found at {EVAL_DIR}")
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SETS = ("eval", "eval2")
 
 
-def _ours(page) -> str:
-    result = extract_article(page.html(), page.url)
+@dataclass(frozen=True)
+class Floors:
+    f1: float
+    recall: float
+    exact: float
+
+
+# measured: eval F1 0.9830, R 0.9846, exact 0.529; eval2 F1 0.9674, R 0.9850, exact 0.323
+FLOORS = {"eval": Floors(f1=0.981, recall=0.982, exact=0.50),
+          "eval2": Floors(f1=0.962, recall=0.980, exact=0.29)}
+# no page may lose more than this much F1 to trafilatura's default mode on the same bytes:
+# a whole-article cut (text stopping at an ad slot, say) costs far more
+PAGE_MARGIN = 0.05
+
+
+def _available(name: str) -> bool:
+    return (SHARED / name / "truth.jsonl").is_file()
+
+
+pytestmark = pytest.mark.skipif(not all(map(_available, SETS)),
+                                reason=f"evaluation pages not found under {SHARED}")
+
+
+@cache
+def _pages(name: str) -> dict[str, EvalPage]:
+    return {page.id: page for page in load_eval_set(SHARED / name)} if _available(name) else {}
+
+
+@cache
+def _truth_rows(name: str) -> dict[str, dict]:
+    with open(SHARED / name / "truth.jsonl", encoding="utf-8") as fh:
+        return {row["id"]: row for row in map(json.loads, filter(str.strip, fh))}
+
+
+# pure functions of the page bytes: computed once whichever test asks first
+@cache
+def _ours(name: str, page_id: str) -> Extraction | None:
+    page = _pages(name)[page_id]
+    return extract_article(page.html(), page.url)
+
+
+@cache
+def _trafilatura(name: str, page_id: str) -> str:
+    page = _pages(name)[page_id]
+    return trafilatura.extract(page.html(), url=page.url) or ""
+
+
+def _f1(truth: str, text: str) -> float:
+    precision, recall, _ = page_scores(truth, text)
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def _text(result: Extraction | None) -> str:
     return result.text if result else ""
 
 
-def test_pipeline_extraction_not_worse_than_trafilatura() -> None:
-    pages = list(load_eval_set(EVAL_DIR))
+@pytest.mark.parametrize(("name", "page_id"),
+                         [(name, page_id) for name in SETS for page_id in _pages(name)])
+def test_no_page_falls_far_behind_trafilatura(name: str, page_id: str) -> None:
+    truth = _pages(name)[page_id].truth
+    ours, theirs = _f1(truth, _text(_ours(name, page_id))), _f1(truth, _trafilatura(name, page_id))
+    assert ours >= theirs - PAGE_MARGIN, f"{name}/{page_id}: F1 {ours:.3f} against {theirs:.3f}"
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_set_scores_stay_above_their_floors(name: str) -> None:
+    pages = list(_pages(name).values())
     assert len(pages) >= 80
-    ours = evaluate(pages, _ours)
-    baseline = evaluate(pages, lambda p: trafilatura.extract(p.html()) or "")
-    print(f"\nours F1 {ours.f1:.4f} (P {ours.precision:.4f} R {ours.recall:.4f} "
+    ours = aggregate([page_scores(p.truth, _text(_ours(name, p.id))) for p in pages])
+    baseline = aggregate([page_scores(p.truth, _trafilatura(name, p.id)) for p in pages])
+    print(f"\n{name}: ours F1 {ours.f1:.4f} (P {ours.precision:.4f} R {ours.recall:.4f} "
           f"exact {ours.exact:.3f}); trafilatura F1 {baseline.f1:.4f} exact {baseline.exact:.3f}")
-    assert ours.f1 >= baseline.f1
-    assert ours.exact >= baseline.exact
-    # issue 5's targets for the rules around trafilatura (figures in the eval report)
-    assert ours.f1 >= 0.975
-    assert ours.exact >= 0.45
+    assert ours.f1 >= baseline.f1 and ours.exact >= baseline.exact
+    floors = FLOORS[name]
+    assert ours.f1 >= floors.f1
+    assert ours.recall >= floors.recall
+    assert ours.exact >= floors.exact
+
+
+def test_metadata_matches_eval2_truth() -> None:
+    """Published time (the same instant) and authors (people: the truth's names without the
+    site's own) against the per-publisher parsers' truth; measured 0.976 and 0.890."""
+    rows = _truth_rows("eval2")
+    published = author = 0
+    for page_id, row in rows.items():
+        result = _ours("eval2", page_id)
+        published += same_as_truth("published", result and result.published, row["published"])
+        people = people_truth(row["authors"], _pages("eval2")[page_id].html(), row["url"])
+        ours_author = result.author if result else None
+        author += same_as_truth("author", ours_author, people) if people else not ours_author
+    assert published / len(rows) >= 0.96
+    assert author / len(rows) >= 0.87
 
 
 def test_metadata_is_read_from_the_page() -> None:

@@ -41,9 +41,8 @@ def test_trailing_credits_prompts_and_copyright_are_trimmed() -> None:
     assert clean_text(text) == "\n".join(STORY)
 
 
-def test_leading_headline_dateline_and_reading_time_are_trimmed() -> None:
-    text = "\n".join(["Harbour budget approved", "Tuesday, 3 March 2026 at 10:15",
-                      "Reading time: 2 minutes", *STORY])
+def test_leading_headline_and_dateline_are_trimmed() -> None:
+    text = "\n".join(["Harbour budget approved", "Tuesday, 3 March 2026 at 10:15", *STORY])
     assert clean_text(text, title="Harbour budget approved") == "\n".join(STORY)
 
 
@@ -52,11 +51,6 @@ def test_body_lines_that_merely_look_like_boilerplate_are_kept() -> None:
                       "Related coverage of the vote will follow next week, the paper said.",
                       STORY[1], "— Harbour Watch (@harbourwatch) March 3, 2026"])
     assert clean_text(text) == text
-
-
-def test_share_widget_text_glued_to_a_sentence_is_removed() -> None:
-    assert clean_text("Small steps add up over a year. Click To Tweet") == \
-        "Small steps add up over a year."
 
 
 def test_title_prefers_the_shown_headline_over_tab_titles() -> None:
@@ -120,9 +114,8 @@ def test_eval_report_metadata_comparison_is_lenient_on_spelling_only() -> None:
     assert not metadata_agrees("published", "2026-03-04", "2026-03-03T10:15:00+01:00")
 
 
-def test_tag_clouds_shortcodes_and_calls_to_action_are_trimmed() -> None:
-    text = "\n".join([STORY[0], '[button link="https://gazette.example/tip"]Send a tip[/button]',
-                      STORY[1], "harbour, budget, council, northern pier, ferry timetable",
+def test_calls_to_action_are_trimmed() -> None:
+    text = "\n".join([*STORY,
                       "Follow our full coverage of the harbour at https://gazette.example/harbour",
                       "Get the print edition every month. Click here for more information."])
     assert clean_text(text) == "\n".join(STORY)
@@ -181,3 +174,87 @@ def test_markup_nested_past_the_parsers_depth_limit_is_flattened_and_read() -> N
     shallow = extract_article(_wrapped("<div>", 150), url)
     assert shallow is not None and shallow.flattened_depth == 0
     assert shallow.text == "\n".join(STORY)
+
+
+# --- whole-article cuts: pages built the way real CMSs build them ----------------------------
+
+_PARAGRAPHS = [f"Paragraph {i} of the harbour story: the council met on Tuesday and the works on "
+               f"the northern pier were discussed at length by the members present." for i in
+               range(8)]
+
+
+def _page(body: str) -> bytes:
+    return (f"<html><head><title>Harbour works</title></head><body><header><a href='/'>Gazette"
+            f"</a></header><article><h1>Harbour works</h1>{body}</article></body></html>"
+            ).encode()
+
+
+def _extract(body: str) -> str:
+    result = extract_article(_page(body), "https://gazette.example/2026/harbour-works")
+    assert result is not None
+    return result.text
+
+
+def test_article_cut_by_ad_slots_is_read_to_its_end() -> None:
+    def chunk(paragraphs: list[str]) -> str:
+        return ('<div class="grid__container"><div class="grid__content article__content">'
+                + "".join(f"<p>{p}</p>" for p in paragraphs) + "</div><aside class='sidebar'>"
+                '<div class="ad"><span>Advertisement</span></div></aside></div>')
+    slot = '<div class="ad ad__instory"><span class="ad-label">Advertisement</span></div>'
+    text = _extract(chunk(_PARAGRAPHS[:3]) + slot + chunk(_PARAGRAPHS[3:6]) + slot
+                    + chunk(_PARAGRAPHS[6:]))
+    assert text.split("\n") == _PARAGRAPHS
+
+
+def test_paragraph_made_mostly_of_an_in_text_link_is_kept() -> None:
+    linked = ('It also <a href="https://nato.example/plans">co-ordinates military plans and '
+              'carries out joint military exercises</a>.')
+    text = _extract("".join(f"<div><p>{p}</p></div>" for p in _PARAGRAPHS[:3])
+                    + f"<div><p>{linked}</p></div>"
+                    + "".join(f"<div><p>{p}</p></div>" for p in _PARAGRAPHS[3:]))
+    assert "It also co-ordinates military plans and carries out joint military exercises." \
+        in text.split("\n")
+
+
+def test_text_after_an_empty_bold_is_kept() -> None:
+    text = _extract("".join(f"<p>{p}</p>" for p in _PARAGRAPHS[:4])
+                    + "<p>The mayor <strong></strong>said the works would not disturb the ferry"
+                      " timetable at all.</p>" + "".join(f"<p>{p}</p>" for p in _PARAGRAPHS[4:]))
+    assert "The mayor said the works would not disturb the ferry timetable at all." \
+        in text.split("\n")
+
+
+# --- metadata ----------------------------------------------------------------------------------
+
+def test_a_byline_naming_the_outlet_gives_way_to_the_writer() -> None:
+    head = ('<meta property="og:site_name" content="Harbour Gazette">'
+            '<script type="application/ld+json">{"@type": "NewsArticle", "author": '
+            '{"@type": "Organization", "name": "Harbour Gazette"}, "publisher": '
+            '{"@type": "Organization", "name": "Harbour Gazette"}}</script>')
+    tree = _tree(head, '<a rel="author" href="/authors/jm">Jeanne Martin</a>')
+    assert page_author(tree, _jsonld_nodes(tree), "https://www.harbourgazette.example/a") == \
+        "Jeanne Martin"
+    tree = _tree('<meta name="author" content="harbourgazette.example">')
+    assert page_author(tree, [], "https://www.harbourgazette.example/a") is None
+
+
+def test_author_names_lose_editor_signs_and_are_split_at_and() -> None:
+    assert clean_author("Elena Oberholzer (obe), Oliver Maksan (oma)") == \
+        "Elena Oberholzer; Oliver Maksan"
+    assert clean_author("Monika Bolliger und Anna Trechsel") == "Monika Bolliger; Anna Trechsel"
+
+
+def test_jsonld_time_of_day_wins_over_an_edition_date_and_keeps_its_offset() -> None:
+    head = ('<meta property="article:published_time" content="2026-05-18">'
+            '<script type="application/ld+json">{"@type": "NewsArticle", '
+            '"datePublished": "2026-05-17T19:30:02+0200"}</script>')
+    tree = _tree(head)
+    assert page_published(tree) == "2026-05-17T19:30:02+02:00"
+
+
+def test_a_labelled_link_to_another_story_is_dropped_in_any_language() -> None:
+    crosslink = ('<p><b>Les også: <a href="/kjendis/annen-sak">Tone ofret karrieren for barna: '
+                 '– Prioritert det viktigste</a></b></p>')
+    text = _extract("".join(f"<p>{p}</p>" for p in _PARAGRAPHS[:4]) + crosslink
+                    + "".join(f"<p>{p}</p>" for p in _PARAGRAPHS[4:]))
+    assert text.split("\n") == _PARAGRAPHS
