@@ -107,9 +107,10 @@ class ClusterConfig:
     """``[cluster]``: the queue that ``schedule`` fills and ``worker``s empty (cluster/)."""
 
     broker_url: str
-    # a run still going after this long is asked to stop and commit (SIGTERM), so that no
-    # run outlasts the broker's visibility timeout, which is derived from it
-    run_timeout: float = 3600.0
+    # a run still going after this many seconds is asked to stop and commit (SIGTERM), so
+    # that no run outlasts the broker's visibility timeout, which is derived from it; None:
+    # derived from [crawl] (cluster/app.py: run_timeout)
+    run_timeout: float | None = None
 
     @property
     def masked_url(self) -> str:
@@ -477,8 +478,10 @@ def _read_cluster(path: str, table: Any) -> ClusterConfig | None:
     problem = _check_broker_url(url)
     if problem:
         r.fail("broker_url", problem)
-    config = ClusterConfig(broker_url=url, run_timeout=float(
-        r.number("run_timeout", ClusterConfig.run_timeout, 10, 7 * 86400)))
+    timeout = r.get("run_timeout", (int, float), None)
+    if timeout is not None:
+        timeout = float(r.number("run_timeout", timeout, 10, 7 * 86400))
+    config = ClusterConfig(broker_url=url, run_timeout=timeout)
     r.reject_unknown()
     return config
 
