@@ -135,6 +135,8 @@ def run_schedule(config: Config, archive_uri: str | None, list_only: bool = Fals
     scheduler.resume()
     logger.info("scheduler started with %d jobs (job store %s)", len(scheduler.get_jobs()),
                 config.schedule.jobstore)
+    if config.cluster is not None:
+        logger.info("runs are enqueued for the workers at %s", config.cluster.masked_url)
     while True:
         try:
             event = events.get(timeout=1.0)

@@ -36,8 +36,17 @@ from schedules import jobs
 from testkit.redis import RedisError, RedisServer, find_redis_server
 from tests.archivecheck import assert_archive_sound
 from tests.archivecheck import wait_for as wait_until
-from tests.crawlrun import REPO, Archive, read_records, read_reports, run_cli, write_config
+from tests.crawlrun import (
+    REPO,
+    Archive,
+    read_records,
+    read_reports,
+    run_cli,
+    set_archive_keys,
+    write_config,
+)
 from tests.fixtureweb import FixtureWeb
+from tests.test_storage_faults import FAST_FAIL, closed_port_endpoint
 
 PASSWORD = "cluster-pw-" + uuid.uuid4().hex[:8]
 SITES = ("dailyplanet", "partner")
@@ -106,11 +115,15 @@ class Cluster:
         self.app = build_app(load_config(self.config("client")))
         self.client = self.app.backend.client
 
-    def config(self, name: str) -> Path:
+    def config(self, name: str, target: Archive | None = None, **archive_keys: float) -> Path:
+        """The config of worker ``name`` (made on first use): ``target`` and ``archive_keys``
+        change its archive (a storage that is down on that machine)."""
         path = self.tmp_path / f"{name}.toml"
         if path.exists():
             return path
-        write_config(path, self.web, self.archive, self.tmp_path / f"spool-{name}")
+        write_config(path, self.web, target or self.archive, self.tmp_path / f"spool-{name}")
+        if archive_keys:
+            set_archive_keys(path, **archive_keys)
         text = path.read_text()
         if self.slow:
             for key, value in SLOW.items():
@@ -301,6 +314,23 @@ def test_a_redis_restart_mid_run_loses_and_doubles_no_run(
     assert_no_password(cluster.log("w1"), cluster.log("w2"))
 
 
+def test_a_worker_whose_storage_is_down_keeps_its_files_and_says_so(
+        make_cluster: Any, archive: Archive) -> None:
+    cluster = make_cluster()
+    down = Archive(archive.uri, archive.storage, archive.env, endpoint_url=closed_port_endpoint())
+    cluster.config("w1", down, **FAST_FAIL)
+    cluster.start("w1")
+    waited = run_cli("crawl", "--config", str(cluster.config("client")), "--site", "partner",
+                     "--enqueue", "--wait", env=archive.env, timeout=240)
+    assert waited.returncode == 1, waited.stdout + waited.stderr
+    assert "partner: failed (" in waited.stdout and "wait in the worker's spool" in waited.stdout
+    assert read_records(archive.storage) == []
+    status = run_cli("cluster", "status", "--config", str(cluster.config("client")),
+                     env=archive.env)
+    assert "w1@test: idle; spool: " in status.stdout and "NOT STORED" in status.stdout
+    assert "partner: last run " in status.stdout and " failed (" in status.stdout
+
+
 def test_two_schedulers_enqueue_each_slot_once(make_cluster: Any) -> None:
     cluster = make_cluster()
     config = str(cluster.config("scheduler"))
@@ -325,3 +355,5 @@ def test_cluster_commands_need_a_cluster_section(tmp_path: Path, web: FixtureWeb
         assert result.returncode == 2
         assert result.stderr.strip().endswith('needs [cluster] broker_url = '
                                               '"redis://host:6379/0"'), result.stderr
+    waiting = run_cli("crawl", "--wait", "--config", str(config))
+    assert waiting.returncode == 2 and "--wait goes with --enqueue" in waiting.stderr
