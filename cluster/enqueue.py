@@ -77,21 +77,25 @@ def wait_for(app: Celery, task_ids: list[str], timeout: float | None = None) -> 
     ended: dict[str, Ended] = {}
     while len(ended) < len(task_ids):
         for task_id in task_ids:
-            if task_id in ended:
-                continue
-            raw = with_redis_retry(lambda t=task_id: client.get(done_key(t)), "waiting")
-            if raw:
-                ended[task_id] = Ended(task_id, json.loads(raw))
-                continue
-            state = app.AsyncResult(task_id)
-            if state.state == "FAILURE":
-                ended[task_id] = Ended(task_id, {"outcome": "failed", "exit_code": 1,
-                                                 "detail": str(state.result)})
+            if task_id not in ended:
+                end = with_redis_retry(lambda t=task_id: _ended(app, client, t), "waiting")
+                if end is not None:
+                    ended[task_id] = end
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(f"{len(task_ids) - len(ended)} run(s) still not ended")
         if len(ended) < len(task_ids):
             time.sleep(WAIT_POLL_SECONDS)
     return [ended[t] for t in task_ids]
+
+
+def _ended(app: Celery, client: Any, task_id: str) -> Ended | None:
+    raw = client.get(done_key(task_id))
+    if raw:
+        return Ended(task_id, json.loads(raw))
+    state = app.AsyncResult(task_id)
+    if state.state == "FAILURE":  # raised before it could record (a config error, say)
+        return Ended(task_id, {"outcome": "failed", "exit_code": 1, "detail": str(state.result)})
+    return None
 
 
 def exit_code_of(ended: list[Ended]) -> int:

@@ -5,16 +5,25 @@ from __future__ import annotations
 import argparse
 import sys
 
+from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
+
 from archive.config import Config
 from cluster.app import build_app
 from cluster.enqueue import enqueue_crawl, exit_code_of, wait_for
-from newsarchive.exitcodes import EXIT_OK
+from newsarchive.exitcodes import EXIT_FAILED, EXIT_OK
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    assert config.cluster is not None
     app = build_app(config, args.archive)
     sites = [site.name for site in config.select_sites(args.site)]
-    task_ids = [task_id for site in sites if (task_id := enqueue_crawl(app, site))]
+    try:
+        task_ids = [task_id for site in sites if (task_id := enqueue_crawl(app, site))]
+    except (RedisError, OperationalError, OSError) as exc:
+        print(f"newsarchive crawl: cannot enqueue: the broker {config.cluster.masked_url} is "
+              f"unreachable ({type(exc).__name__})", file=sys.stderr)
+        return EXIT_FAILED
     for site, task_id in zip(sites, task_ids, strict=True):
         print(f"enqueued {site}: task {task_id}")
     if not args.wait:

@@ -14,10 +14,12 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +35,7 @@ from cluster.app import CRAWL_TASK, build_app, redo_bound
 from cluster.enqueue import enqueue_crawl, wait_for
 from cluster.redis_keys import QUEUE, RUNNING, UNACKED, done_key
 from schedules import jobs
+from schedules.scheduler import wanted_jobs
 from testkit.redis import RedisError, RedisServer, find_redis_server
 from tests.archivecheck import assert_archive_sound
 from tests.archivecheck import wait_for as wait_until
@@ -333,7 +336,14 @@ def test_a_worker_whose_storage_is_down_keeps_its_files_and_says_so(
 
 def test_two_schedulers_enqueue_each_slot_once(make_cluster: Any) -> None:
     cluster = make_cluster()
-    config = str(cluster.config("scheduler"))
+    path = cluster.config("scheduler")
+    path.write_text(path.read_text().replace('name = "dailyplanet"\n',
+                                             'name = "dailyplanet"\nschedule = "*/30 * * * *"\n'))
+    config = str(path)
+    # with [cluster], the scheduler's jobs enqueue
+    jobs_of = {job_id: job[1] for job_id, job in wanted_jobs(load_config(config), None).items()}
+    assert jobs_of == {"crawl:dailyplanet": "schedules.jobs:enqueue_site_run",
+                       "dump:daily": "schedules.jobs:enqueue_daily_dump"}
     fired = dt.datetime(2026, 12, 2, 3, 0, 1, tzinfo=dt.UTC)
     first = jobs.enqueue_site_run(config, None, "dailyplanet", "*/30 * * * *", fired)
     # a second scheduler, or a restart, firing the same slot late (within the misfire grace)
@@ -345,6 +355,25 @@ def test_two_schedulers_enqueue_each_slot_once(make_cluster: Any) -> None:
     assert first and again is None and following and following != first
     assert dumps[0] and dumps[1] is None
     assert cluster.client.llen(QUEUE) == 3
+
+
+def test_a_run_due_while_redis_is_down_is_enqueued_once_when_it_is_back(
+        make_cluster: Any, redis_server: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
+    cluster = make_cluster()
+    config = str(cluster.config("scheduler"))
+    fired = dt.datetime(2026, 12, 2, 3, 30, 2, tzinfo=dt.UTC)
+    redis_server.stop()
+    enqueued: list[str | None] = []
+    job = threading.Thread(target=lambda: enqueued.append(jobs.enqueue_site_run(
+        config, None, "dailyplanet", "*/30 * * * *", fired)))
+    with caplog.at_level(logging.WARNING, logger="newsarchive.schedule"):
+        job.start()
+        wait_until(lambda: "Redis unreachable" in caplog.text, timeout=30)
+        redis_server.start()  # the same port
+        job.join(60)
+    assert enqueued and enqueued[0] and cluster.client.llen(QUEUE) == 1
+    assert jobs.enqueue_site_run(config, None, "dailyplanet", "*/30 * * * *", fired) is None
+    assert cluster.client.llen(QUEUE) == 1
 
 
 def test_cluster_commands_need_a_cluster_section(tmp_path: Path, web: FixtureWeb,
