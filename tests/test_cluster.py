@@ -225,6 +225,12 @@ def test_two_workers_archive_what_one_process_does(make_cluster: Any, archive: A
     records = assert_archive_sound(archive.storage)
     assert fingerprint(records) == fingerprint(single_process)
     assert max(fingerprint(records).values()) == 1
+    # near-duplicate links across sites crawled in parallel wait for issue 12's direction rule
+    # (README, Not done yet): reported, not asserted
+    links = {r["id"]: r["near_duplicate_of"] for r in records}
+    differ = sum(links[r["id"]] != r["near_duplicate_of"] for r in single_process)
+    print(f"\ntwo workers: {len(records)} records as one process's; near-duplicate links "
+          f"differing: {differ} of {sum(1 for r in single_process if r['near_duplicate_of'])}")
     # one run each, on the two workers (each holds one message at a time), two run reports
     assert {r["crawl_id"] for r in records} == {r["crawl_id"] for r in read_reports(
         archive.storage)}
