@@ -225,6 +225,13 @@ def test_two_workers_archive_what_one_process_does(make_cluster: Any, archive: A
     records = assert_archive_sound(archive.storage)
     assert fingerprint(records) == fingerprint(single_process)
     assert max(fingerprint(records).values()) == 1
+    # the day's dump covers both workers' files
+    day = records[0]["fetched_at"][:10]
+    dumped = run_cli("dump", "--config", str(cluster.config("client")), "--date", day,
+                     "--output", "-", env=archive.env)
+    assert dumped.returncode == 0, dumped.stderr
+    assert sorted(json.loads(line)["id"] for line in dumped.stdout.splitlines()) == sorted(
+        r["id"] for r in records)
     # near-duplicate links across sites crawled in parallel wait for issue 12's direction rule
     # (README, Not done yet): reported, not asserted
     links = {r["id"]: r["near_duplicate_of"] for r in records}
