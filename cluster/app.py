@@ -25,7 +25,9 @@ overriding its archive URI.
 from __future__ import annotations
 
 import os
+import ssl
 from typing import Any
+from urllib.parse import parse_qsl, urlparse
 
 from celery import Celery
 
@@ -74,9 +76,29 @@ def redo_bound(config: Config) -> float:
     return visibility_timeout(config) + RESTORE_INTERVAL
 
 
+def tls_options(url: str) -> tuple[str, dict[str, Any] | None]:
+    """A rediss:// URL as (the URL without its query, the TLS options for Celery and kombu).
+
+    The server's certificate is verified by default (``ssl_cert_reqs=required``, against the
+    system's CAs or ``ssl_ca_certs=PATH``); ``ssl_certfile``/``ssl_keyfile`` give a client
+    certificate. Both the broker and the result backend get the same options, since Celery
+    refuses a rediss:// backend without ``ssl_cert_reqs`` and kombu ignores the URL's query."""
+    parsed = urlparse(url)
+    if parsed.scheme != "rediss":
+        return url, None
+    query = dict(parse_qsl(parsed.query))
+    reqs = {"required": ssl.CERT_REQUIRED, "optional": ssl.CERT_OPTIONAL, "none": ssl.CERT_NONE}
+    options: dict[str, Any] = {"ssl_cert_reqs": reqs.get(
+        query.get("ssl_cert_reqs", "required").lower().removeprefix("cert_"), ssl.CERT_REQUIRED)}
+    for name in ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile"):
+        if query.get(name):
+            options[name] = query[name]
+    return parsed._replace(query="").geturl(), options
+
+
 def celery_settings(config: Config, archive_uri: str | None) -> dict[str, Any]:
     assert config.cluster is not None
-    url = config.cluster.broker_url
+    url, tls = tls_options(config.cluster.broker_url)
     transport = {"visibility_timeout": visibility_timeout(config),
                  "unacked_restore_interval": RESTORE_INTERVAL, "unacked_restore_throttle": 1,
                  # a Redis that vanished without closing the connection is noticed
@@ -95,6 +117,7 @@ def celery_settings(config: Config, archive_uri: str | None) -> dict[str, Any]:
         "task_serializer": "json", "result_serializer": "json", "accept_content": ["json"],
         # the runs' own log lines go to the worker's stderr as they are, not re-logged
         "worker_hijack_root_logger": False, "worker_redirect_stdouts": False,
+        "broker_use_ssl": tls, "redis_backend_use_ssl": tls,
         # where the worker's own config is: a task names only the site, each machine runs it
         # with its own file and credentials
         "newsarchive_config_path": os.path.abspath(config.path),

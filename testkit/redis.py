@@ -20,6 +20,7 @@ import argparse
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -88,18 +89,41 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class RedisServer:
-    """One ``redis-server`` on 127.0.0.1, its files in ``data_dir``; stopped by its pid."""
+def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for 127.0.0.1 signed by it, with openssl:
+    (CA certificate, server certificate, server key)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = folder / "ca.pem", folder / "ca.key"
+    cert, key, csr = folder / "server.pem", folder / "server.key", folder / "server.csr"
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    for args in (
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca,
+         "-days", "2", "-subj", "/CN=newsarchive-test-ca"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj",
+         "/CN=127.0.0.1"],
+        ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out",
+         cert, "-days", "2", "-extfile", folder / "san.ext"],
+    ):
+        subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
+    return ca, cert, key
 
-    def __init__(self, data_dir: Path, password: str | None = None) -> None:
+
+class RedisServer:
+    """One ``redis-server`` on 127.0.0.1, its files in ``data_dir``; stopped by its pid. With
+    ``tls``, it speaks TLS only (a certificate made by :func:`make_certificates`)."""
+
+    def __init__(self, data_dir: Path, password: str | None = None, tls: bool = False) -> None:
         self.data_dir = Path(data_dir).absolute()
         self.password = password
         self.port = 0
+        self.certificates = make_certificates(self.data_dir / "tls") if tls else None
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         auth = f":{self.password}@" if self.password else ""
+        if self.certificates:
+            return f"rediss://{auth}127.0.0.1:{self.port}/0?ssl_ca_certs={self.certificates[0]}"
         return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     @property
@@ -110,7 +134,13 @@ class RedisServer:
         binary = find_redis_server()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
-        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+        ports = ["--port", str(self.port)]
+        if self.certificates:
+            ca, cert, key = self.certificates
+            ports = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(cert),
+                     "--tls-key-file", str(key), "--tls-ca-cert-file", str(ca),
+                     "--tls-auth-clients", "no"]
+        args = [binary, *ports, "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--dir", str(self.data_dir), "--daemonize", "no",
                 "--logfile", str(self.log_path)]
         if self.password:
@@ -136,7 +166,7 @@ class RedisServer:
         """One command over a raw socket (no client library needed): its first reply line."""
         commands = [("AUTH", self.password)] if self.password else []
         commands.append(words)
-        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+        with self._connect() as sock:
             for command in commands:
                 sock.sendall(f"*{len(command)}\r\n".encode() + b"".join(
                     f"${len(w.encode())}\r\n{w}\r\n".encode() for w in command))
@@ -145,6 +175,13 @@ class RedisServer:
             for _ in commands:
                 reply = replies.readline().decode().strip()
         return reply.lstrip("+:$")
+
+    def _connect(self) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        if not self.certificates:
+            return sock
+        context = ssl.create_default_context(cafile=str(self.certificates[0]))
+        return context.wrap_socket(sock, server_hostname="127.0.0.1")
 
     def restart(self, down_for: float = 0.0) -> None:
         """Stop with a snapshot saved, stay down ``down_for`` seconds, start on the same port."""

@@ -253,6 +253,30 @@ def test_two_workers_archive_what_one_process_does(make_cluster: Any, archive: A
                        cluster.log("w1"), cluster.log("w2"))
 
 
+def test_rediss_works_and_verifies_the_server(tmp_path: Path, web: FixtureWeb, archive: Archive,
+                                             redis_server: RedisServer) -> None:
+    with RedisServer(tmp_path / "redis-tls", password=PASSWORD, tls=True) as server:
+        cluster = Cluster(tmp_path, web, archive, server)
+        try:
+            cluster.start("w1")
+            client = str(cluster.config("client"))
+            waited = run_cli("crawl", "--config", client, "--site", "partner", "--enqueue",
+                             "--wait", env=archive.env, timeout=240)
+            assert waited.returncode == 0, waited.stdout + waited.stderr
+            assert "partner: stored" in waited.stdout
+            status = run_cli("cluster", "status", "--config", client, env=archive.env)
+            assert "broker: rediss://:***@127.0.0.1" in status.stdout
+            assert "workers: 1" in status.stdout
+            # without the CA that signed the server's certificate, the client refuses it
+            stranger = tmp_path / "stranger.toml"
+            stranger.write_text(Path(client).read_text().split("?ssl_ca_certs=")[0] + '"\n')
+            refused = run_cli("cluster", "status", "--config", str(stranger), env=archive.env)
+            assert refused.returncode == 1 and "unreachable" in refused.stderr, refused.stderr
+        finally:
+            cluster.stop()
+    assert_no_password(waited.stdout, waited.stderr, status.stdout, cluster.log("w1"))
+
+
 def test_a_task_delivered_twice_is_stored_once_and_skipped_once(
         make_cluster: Any, archive: Archive, single_process: list[dict[str, Any]]) -> None:
     cluster = make_cluster()
