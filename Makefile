@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo demo-s3 test soak lint eval bench bench-long bench-neardup bench-steady bench-aged clean
+.PHONY: install demo demo-s3 test soak lint eval bench bench-long bench-neardup bench-steady bench-aged bench-cluster clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,7 @@ demo-s3: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m testkit.pywb .venv-pywb
+	$(BIN)/python -m testkit.redis --install
 	$(BIN)/python -m pytest -q
 
 # repeated kill -9 and fault soaks, too long for every CI run
@@ -53,6 +54,12 @@ bench-steady: $(STAMP)
 # into SeaweedFS: start-up, S3 requests and peak RSS, cold and warm, next to an empty archive
 bench-aged: $(STAMP)
 	$(BIN)/python -m bench.aged
+
+# scaling out: articles/s with 1, 2 and 4 workers on many small politeness-bound sites (a Redis
+# of its own on loopback; needs redis-server: make test installs it)
+bench-cluster: $(STAMP)
+	$(BIN)/python -m testkit.redis --install
+	$(BIN)/python -m bench.cluster
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -106,6 +106,32 @@ class DumpsConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """``[cluster]``: the queue that ``schedule`` fills and ``worker``s empty (cluster/)."""
+
+    broker_url: str
+    # a run still going after this many seconds is asked to stop and commit (SIGTERM), so
+    # that no run outlasts the broker's visibility timeout, which is derived from it; None:
+    # derived from [crawl] (cluster/app.py: run_timeout)
+    run_timeout: float | None = None
+
+    @property
+    def masked_url(self) -> str:
+        """The broker URL as it may be shown: the password replaced by ``***``."""
+        return mask_url_password(self.broker_url)
+
+
+def mask_url_password(url: str) -> str:
+    """``redis://user:secret@host/0`` as ``redis://user:***@host/0``; other URLs unchanged."""
+    parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    user = parsed.username or ""
+    host = parsed.netloc.rpartition("@")[2]
+    return parsed._replace(netloc=f"{user}:***@{host}").geturl()
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     name: str
     start_urls: tuple[str, ...] = ()
@@ -151,6 +177,7 @@ class Config:
     sites: tuple[SiteConfig, ...] = ()
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     dumps: DumpsConfig = field(default_factory=DumpsConfig)
+    cluster: ClusterConfig | None = None  # None: one machine, no queue
 
     def site(self, name: str) -> SiteConfig:
         for site in self.sites:
@@ -426,6 +453,42 @@ def _read_dumps(path: str, table: Any) -> DumpsConfig:
     return DumpsConfig(schedule=schedule.strip() or None if schedule is not None else None)
 
 
+def _check_broker_url(value: str) -> str | None:
+    """What is wrong with a broker URL, or None; quotes it only with its password masked."""
+    try:
+        parsed = urlparse(value)
+        _ = parsed.port  # a port that is not a number raises here
+    except ValueError:
+        return "expected redis://[:password@]host[:port][/db] (the port is not a number)"
+    shown = mask_url_password(value)
+    if parsed.scheme not in ("redis", "rediss"):
+        return f"expected a redis:// or rediss:// URL, got {shown!r}"
+    if not parsed.hostname:
+        return f"no host in {shown!r}"
+    db = parsed.path.strip("/")
+    if db and not db.isdigit():
+        return f"the database is a number (redis://host:6379/0), got {db!r} in {shown!r}"
+    return None
+
+
+def _read_cluster(path: str, table: Any) -> ClusterConfig | None:
+    if table is None:
+        return None
+    r = _Reader(path, "cluster", table)
+    url = r.get("broker_url", str, None)
+    if url is None:
+        r.fail("broker_url", "missing (the queue's redis:// URL)")
+    problem = _check_broker_url(url)
+    if problem:
+        r.fail("broker_url", problem)
+    timeout = r.get("run_timeout", (int, float), None)
+    if timeout is not None:
+        timeout = float(r.number("run_timeout", timeout, 10, 7 * 86400))
+    config = ClusterConfig(broker_url=url, run_timeout=timeout)
+    r.reject_unknown()
+    return config
+
+
 def _read_site(path: str, index: int, table: Any) -> SiteConfig:
     r = _Reader(path, f"sites[{index}]", table)
     name = r.get("name", str, None)
@@ -465,6 +528,7 @@ def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
     site_tables = top.get("sites", list, [])
     schedule = _read_schedule(path, top.get("schedule", dict, {}))
     dumps = _read_dumps(path, top.get("dumps", dict, {}))
+    cluster = _read_cluster(path, top.get("cluster", dict, None))
     top.reject_unknown()
     sites = tuple(_read_site(path, i, t) for i, t in enumerate(site_tables))
     names = [s.name for s in sites]
@@ -472,7 +536,7 @@ def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
         if names.count(name) > 1:
             raise ConfigError(f"{path}: sites: duplicate site name {name!r}")
     return Config(path=path, archive=archive, crawl=crawl, sites=sites, schedule=schedule,
-                  dumps=dumps)
+                  dumps=dumps, cluster=cluster)
 
 
 def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:

@@ -43,6 +43,16 @@ def _crawl_id(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return number
+
+
 def _common_options(with_defaults: bool) -> argparse.ArgumentParser:
     """--config, --archive and -v, taken before or after the command's name (CONTRACT §2):
     the main parser holds the defaults, each command's copy sets a value only when given."""
@@ -73,9 +83,26 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--crawl-id", type=_crawl_id, metavar="ID",
                        help="the run's id (default: a new one); for schedulers that follow "
                             "their runs to the report")
+    crawl.add_argument("--enqueue", action="store_true",
+                       help="with [cluster]: put the runs on the cluster's queue instead")
+    crawl.add_argument("--wait", action="store_true",
+                       help="with --enqueue: return when the runs ended, with the exit code "
+                            "a local crawl would give")
 
     schedule = commands.add_parser("schedule", parents=[common], help="run crawls on schedule")
     schedule.add_argument("--list", action="store_true", help="print next run times and exit")
+
+    worker = commands.add_parser("worker", parents=[common],
+                                 help="with [cluster]: run site runs from the queue")
+    worker.add_argument("--concurrency", type=_positive, metavar="K",
+                        help="runs at a time (default: one per core)")
+    worker.add_argument("--name", default="newsarchive@%h", metavar="NODE",
+                        help="the worker's node name (default newsarchive@%%h, %%h: the host "
+                             "name); give each worker on one machine its own")
+
+    cluster = commands.add_parser("cluster", parents=[common], help="the cluster (status)")
+    cluster.add_argument("action", choices=["status"],
+                         help="status: queue depth, workers, running and last runs")
 
     replay = commands.add_parser("replay", parents=[common], help="rebuild records from WARC")
     replay.add_argument("--date", type=_date,
@@ -107,8 +134,34 @@ def _load(args: argparse.Namespace) -> Config:
     config = load_config(args.config).with_archive_uri(args.archive)
     for name in getattr(args, "site", None) or []:
         config.site(name)
+    if _needs_cluster(args) and config.cluster is None:
+        raise ConfigError(f"{config.path}: cluster: missing: `{_needs_cluster(args)}` needs "
+                          f'[cluster] broker_url = "redis://host:6379/0"')
     _warn_old_default_store(config)
     return config
+
+
+def _needs_cluster(args: argparse.Namespace) -> str | None:
+    """The command line's words that need [cluster], if it needs it."""
+    if args.command in ("worker", "cluster"):
+        return args.command
+    return "crawl --enqueue" if args.command == "crawl" and args.enqueue else None
+
+
+def _check_combinations(args: argparse.Namespace) -> None:
+    if args.command != "crawl":
+        return
+    if args.wait and not args.enqueue:
+        raise UsageError("newsarchive crawl: --wait goes with --enqueue")
+    if args.enqueue and args.crawl_id:
+        raise UsageError("newsarchive crawl: --crawl-id cannot go with --enqueue (each "
+                         "delivery of a queued run gets its own id)")
+
+
+def _module_of(args: argparse.Namespace) -> tuple[str, bool]:
+    if args.command == "crawl" and args.enqueue:
+        return "newsarchive.cmd_enqueue", True
+    return COMMANDS[args.command]
 
 
 def _warn_old_default_store(config: Config) -> None:
@@ -135,6 +188,8 @@ COMMANDS: dict[str, tuple[str, bool]] = {
     "replay": ("newsarchive.cmd_replay", False),
     "dump": ("newsarchive.cmd_dump", True),
     "ls": ("newsarchive.cmd_ls", True),
+    "worker": ("newsarchive.cmd_worker", True),
+    "cluster": ("newsarchive.cmd_cluster", True),
 }
 
 
@@ -142,6 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        _check_combinations(args)
         config = _load(args)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
@@ -149,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"newsarchive: config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    module, logs_here = COMMANDS[args.command]
+    module, logs_here = _module_of(args)
     if logs_here:
         configure_logging(args.verbose)
     return importlib.import_module(module).run(args, config)

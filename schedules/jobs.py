@@ -4,6 +4,12 @@ A crawl needs its own process: the Twisted reactor cannot be restarted within on
 the ordinary ``newsarchive crawl --site NAME``, so a scheduled run behaves exactly like a cron
 run (leases, reports, exit codes). The jobs are module-level functions so that the SQLite job
 store can refer to them by name across restarts.
+
+With ``[cluster]`` the jobs enqueue instead (:func:`enqueue_site_run`, :func:`enqueue_daily_dump`):
+each run goes on the queue once per site and slot, the slot being the cron time the job fired
+for, so two schedulers, or one restarted, never double a run. While Redis is unreachable the
+job keeps trying (its next firings are skipped meanwhile: one job at a time), so a run missed
+during an outage is enqueued once when Redis is back.
 """
 
 from __future__ import annotations
@@ -14,16 +20,25 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
-from archive.config import load_config
+from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
+
+from archive.config import Config, load_config
 from archive.keys import run_report_key
 from archive.run_reports import RunReportError, read_run_report
 from archive.storage import StorageError, open_storage
 from archive.timestamps import crawl_day, new_crawl_id
+from cluster.app import build_app
+from cluster.enqueue import enqueue_crawl, enqueue_dump
+from schedules.triggers import last_fire_time
 
 logger = logging.getLogger("newsarchive.schedule")
 _children: set[subprocess.Popen] = set()
 _children_lock = threading.Lock()
+_stopping = threading.Event()  # the scheduler is stopping: enqueue jobs give up their retries
+ENQUEUE_RETRY_MAX_SECONDS = 30.0
 
 
 def _base_args(config_path: str, archive_uri: str | None) -> list[str]:
@@ -90,6 +105,60 @@ def run_daily_dump(config_path: str, archive_uri: str | None, day: str | None = 
     return code
 
 
+def slot_of(expression: str, config: Config, now: dt.datetime | None = None) -> str:
+    """The cron time this firing belongs to (UTC, to the minute): the latest the expression
+    fired at or before now within the misfire grace, else now's minute."""
+    now = now or dt.datetime.now(dt.UTC)
+    grace = dt.timedelta(seconds=config.schedule.misfire_grace_seconds + 60)
+    fired = last_fire_time(expression, config.crawl.timezone, now, grace) or now
+    return fired.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def _enqueue_until_done(what: str, enqueue: Callable[[], str | None]) -> str | None:
+    """``enqueue()`` until Redis takes it or the scheduler stops; its task id (None: the
+    slot was enqueued already, by this scheduler before a restart or by another one)."""
+    delay = 1.0
+    while True:
+        try:
+            return enqueue()
+        except (RedisError, OperationalError, OSError) as exc:
+            logger.warning("cannot enqueue %s: Redis unreachable (%s); retrying in %.0fs",
+                           what, type(exc).__name__, delay)
+        if _stopping.wait(delay):
+            logger.error("not enqueued %s: the scheduler is stopping", what)
+            return None
+        delay = min(delay * 2, ENQUEUE_RETRY_MAX_SECONDS)
+
+
+def enqueue_site_run(config_path: str, archive_uri: str | None, site: str,
+                     expression: str, now: dt.datetime | None = None) -> str | None:
+    """One site's run for this firing, on the cluster's queue (``[cluster]``)."""
+    config = load_config(config_path).with_archive_uri(archive_uri)
+    app = build_app(config, archive_uri)
+    slot = slot_of(expression, config, now)
+    task_id = _enqueue_until_done(f"site {site} for {slot}",
+                                  lambda: enqueue_crawl(app, site, slot))
+    if task_id:
+        logger.info("enqueued: site %s for %s, task %s", site, slot, task_id)
+    else:
+        logger.info("not enqueued: site %s for %s is on the queue already", site, slot)
+    return task_id
+
+
+def enqueue_daily_dump(config_path: str, archive_uri: str | None, expression: str,
+                       now: dt.datetime | None = None) -> str | None:
+    """The previous UTC day's dump for this firing, on the cluster's queue."""
+    config = load_config(config_path).with_archive_uri(archive_uri)
+    app = build_app(config, archive_uri)
+    slot = slot_of(expression, config, now)
+    day = (dt.datetime.fromisoformat(slot.replace("Z", "+00:00")).date()
+           - dt.timedelta(days=1)).isoformat()
+    task_id = _enqueue_until_done(f"the dump of {day}", lambda: enqueue_dump(app, day, slot))
+    logger.info("%s: the dump of %s for %s", "enqueued" if task_id else "not enqueued (on the "
+                "queue already)", day, slot)
+    return task_id
+
+
 def running_children() -> int:
     with _children_lock:
         return len(_children)
@@ -97,6 +166,7 @@ def running_children() -> int:
 
 def stop_children(timeout: float) -> None:
     """Ask every running child to stop (SIGTERM: commit what was fetched), then wait."""
+    _stopping.set()
     with _children_lock:
         children = list(_children)
     for child in children:

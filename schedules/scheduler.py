@@ -46,14 +46,24 @@ def build_scheduler(config: Config) -> BackgroundScheduler:
 
 
 def wanted_jobs(config: Config, archive_uri: str | None) -> dict[str, tuple[str, str, list]]:
-    """Job id -> (cron expression, function reference, arguments), from the config."""
+    """Job id -> (cron expression, function reference, arguments), from the config; with
+    ``[cluster]``, jobs that enqueue the runs for the workers instead of running them."""
     path = str(Path(config.path).absolute())
-    wanted = {f"crawl:{site.name}": (site.schedule, "schedules.jobs:run_site_crawl",
-                                     [path, archive_uri, site.name])
-              for site in config.sites if site.schedule}
+    wanted: dict[str, tuple[str, str, list]] = {}
+    for site in config.sites:
+        if not site.schedule:
+            continue
+        if config.cluster:
+            job = ("schedules.jobs:enqueue_site_run", [path, archive_uri, site.name,
+                                                       site.schedule])
+        else:
+            job = ("schedules.jobs:run_site_crawl", [path, archive_uri, site.name])
+        wanted[f"crawl:{site.name}"] = (site.schedule, *job)
     if config.dumps.schedule:
-        wanted["dump:daily"] = (config.dumps.schedule, "schedules.jobs:run_daily_dump",
-                                [path, archive_uri])
+        expression = config.dumps.schedule
+        wanted["dump:daily"] = ((expression, "schedules.jobs:enqueue_daily_dump",
+                                 [path, archive_uri, expression]) if config.cluster else
+                                (expression, "schedules.jobs:run_daily_dump", [path, archive_uri]))
     return wanted
 
 
@@ -125,6 +135,8 @@ def run_schedule(config: Config, archive_uri: str | None, list_only: bool = Fals
     scheduler.resume()
     logger.info("scheduler started with %d jobs (job store %s)", len(scheduler.get_jobs()),
                 config.schedule.jobstore)
+    if config.cluster is not None:
+        logger.info("runs are enqueued for the workers at %s", config.cluster.masked_url)
     while True:
         try:
             event = events.get(timeout=1.0)

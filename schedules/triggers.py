@@ -41,3 +41,16 @@ class DstSafeCronTrigger(CronTrigger):
 def cron_trigger(expression: str, timezone: str) -> DstSafeCronTrigger:
     """A trigger for a 5-field cron expression in an IANA time zone; ValueError if invalid."""
     return DstSafeCronTrigger.from_crontab(expression, timezone=ZoneInfo(timezone))
+
+
+def last_fire_time(expression: str, timezone: str, now: dt.datetime,
+                   lookback: dt.timedelta) -> dt.datetime | None:
+    """The latest time the expression fired at or before ``now``, looking back ``lookback``
+    at most: the slot a run started late (a misfire, a slow thread) belongs to."""
+    trigger = cron_trigger(expression, timezone)
+    fire = trigger.get_next_fire_time(None, now - lookback)
+    last = None
+    while fire is not None and fire <= now:
+        last = fire
+        fire = trigger.get_next_fire_time(fire, fire + dt.timedelta(seconds=1))
+    return last

@@ -243,3 +243,32 @@ def test_scrapy_crawl_rejects_a_bad_config_or_site_in_one_line(
     [line] = result.stderr.splitlines()
     assert line.startswith(f"scrapy crawl: {path}: {problem}"), line
     assert not (tmp_path / "archive").exists()
+
+
+def test_cluster_section_is_typed_and_optional() -> None:
+    assert parse_config(GOOD, "x.toml").cluster is None
+    config = parse_config(GOOD + '[cluster]\nbroker_url = "rediss://:pw@queue.example:6380/2"\n',
+                          "x.toml")
+    assert config.cluster is not None
+    assert config.cluster.broker_url == "rediss://:pw@queue.example:6380/2"
+    assert config.cluster.masked_url == "rediss://:***@queue.example:6380/2"
+    assert config.cluster.run_timeout is None  # derived from [crawl] by cluster/app.py
+
+
+@pytest.mark.parametrize("url, problem", [
+    ("http://:hunter2@queue:6379/0", "expected a redis:// or rediss:// URL"),
+    ("redis://:hunter2@/0", "no host"),
+    ("redis://:hunter2@queue:6379/zero", "the database is a number"),
+    ("redis://:hunter2@queue:port/0", "the port is not a number"),
+])
+def test_bad_broker_url_is_named_without_its_password(url: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(GOOD + f'[cluster]\nbroker_url = "{url}"\n', "x.toml")
+    message = str(caught.value)
+    assert message.startswith("x.toml: cluster.broker_url: ") and problem in message
+    assert "hunter2" not in message
+
+
+def test_cluster_unknown_key_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="cluster.brokerurl: unknown key"):
+        parse_config(GOOD + '[cluster]\nbroker_url = "redis://q/0"\nbrokerurl = "x"\n', "x.toml")
