@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 OUTCOMES = ("new", "updated", "unchanged", "near_duplicate", "duplicate", "empty")
 # skips of the revisit policy (the budget's and the queue's have fields of their own)
 POLICY_SKIPS = ("skipped/not_due", "skipped/gone")
+# what an import leaves out of its WARC files (crawler/import_spider.py)
+IMPORT_SKIPS = tuple(f"skipped/{reason}" for reason in (
+    "not_response", "revisit", "bad_date", "too_large", "other_host", "not_html_200",
+    "imported_before"))
 
 
 def _site_stats(stats: dict[str, Any], site: str) -> dict[str, Any]:
@@ -48,7 +52,7 @@ def _site_stats(stats: dict[str, Any], site: str) -> dict[str, Any]:
             articles[rest[len("articles/"):]] = value
         elif rest.startswith("blocked/"):
             blocked[rest[len("blocked/"):]] += value
-        elif rest.startswith(POLICY_SKIPS):
+        elif rest.startswith(POLICY_SKIPS + IMPORT_SKIPS):
             policy["skipped"][rest[len("skipped/"):]] += value
         elif rest.split("/", 1)[0] in ("fetched", "revisits"):
             group, _, name = rest.partition("/")
@@ -83,7 +87,7 @@ def build_report(stats: dict[str, Any], archive: ArchiveExtension, errors: Error
                       bytes_raw=out.raw_bytes if out else 0,
                       bytes_records=out.record_bytes if out else 0,
                       files=tuple(out.files) if out else ())
-        if run.pages_fetched or run.files or run.errors:
+        if run.pages_fetched or run.files or run.errors or run.skipped:
             sites[site] = replace(run, alerts=tuple(_alerts(archive, site, run)))
     return RunReport(
         crawl_id=archive.crawl_id,
