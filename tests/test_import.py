@@ -187,13 +187,18 @@ def test_import_of_a_wget_warc(web: FixtureWeb, local_archive: Archive,  # noqa:
 def test_import_then_crawl_writes_no_duplicate_records(web: FixtureWeb, archive: Archive,  # noqa: F811
                                                        tmp_path: Path) -> None:
     """Articles imported from a capture of long ago are known to the next crawl: it writes
-    no record for any of them (their dedup state is not left where runs do not look)."""
+    no record for any of them (their dedup state is not left where runs do not look). On S3
+    the WARC file is imported from the bucket by its URI."""
     articles = dailyplanet_articles(web)
     warc = tmp_path / "capture.warc.gz"
     write_warcio_file(warc, web, [a.url for a in articles])
+    source: Path | str = warc
+    if archive.uri.startswith("s3://"):
+        archive.storage.put_bytes("incoming/capture.warc.gz", warc.read_bytes())
+        source = f"{archive.uri.rstrip('/')}/incoming/capture.warc.gz"
     config = write_config(tmp_path / "news.toml", web, archive, tmp_path / "spool",
                           sites=("dailyplanet",))
-    result = import_cli(config, archive, warc)
+    result = import_cli(config, archive, source)
     assert result.returncode == 0, result.stdout + result.stderr
     imported = read_records(archive.storage)
     assert len(imported) == len(articles)
