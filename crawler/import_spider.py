@@ -111,6 +111,7 @@ class ImportSpider(NewsSpider):
         self._day_done: asyncio.Future[None] | None = None
         self._waiting = 0
         self._room = asyncio.Event()
+        self._broke = False  # the feeder stopped at an unexpected error
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ImportSpider:
@@ -121,7 +122,9 @@ class ImportSpider(NewsSpider):
 
     @property
     def read_every_file(self) -> bool:
-        return self._feeding is not None and self._feeding.done()
+        """True once every file was read to its end (damaged stretches counted, not fatal)."""
+        return (self._feeding is not None and self._feeding.done()
+                and not self._feeding.cancelled() and not self._broke)
 
     async def start(self) -> AsyncIterator[Request]:
         """No start requests: the files are read by a task that feeds the engine."""
@@ -158,6 +161,7 @@ class ImportSpider(NewsSpider):
                 await self._feed_file(site, path, known)
         except Exception as exc:  # the run must end with what it stored, not hang open
             logger.exception("import stopped at an unexpected error")
+            self._broke = True
             self.errors.add(site.name, "download_failed", "-", f"{type(exc).__name__}: {exc}")
 
     async def _feed_file(self, site: SiteConfig, path: Path, known: KnownCaptures) -> None:
