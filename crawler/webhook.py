@@ -47,9 +47,10 @@ def webhook_body(report: RunReport, failed: bool) -> dict[str, Any] | None:
     did not fail, no site was held, no yield alert fired."""
     events: list[dict[str, Any]] = []
     if failed:
-        events.append({"event": "run_failed", "finish_reason": report.finish_reason,
-                       "errors": {site: dict(run.errors) for site, run in report.sites.items()
-                                  if run.errors}})
+        failure = {"event": "run_failed", "finish_reason": report.finish_reason,
+                   "errors": {site: dict(run.errors) for site, run in report.sites.items()
+                              if run.errors}}
+        events.append(failure if report.error is None else {**failure, "error": report.error})
     for held in report.sites_held or ():
         events.append({"event": "site_held", "site": held.get("site"),
                        "holder": held.get("crawl_id")})
@@ -67,7 +68,7 @@ def _text(crawl_id: str, events: list[dict[str, Any]]) -> str:
     lines = []
     for event in events:
         if event["event"] == "run_failed":
-            lines.append(f"run failed ({event['finish_reason']})")
+            lines.append(f"run failed ({event.get('error') or event['finish_reason']})")
         elif event["event"] == "site_held":
             lines.append(f"{event['site']}: skipped, held by crawl {event['holder']}")
         else:

@@ -17,7 +17,7 @@ from archive.run_reports import RunReport, SiteRun
 from crawler.webhook import webhook_body
 from tests.crawlrun import Archive, read_reports, run_cli, write_config
 from tests.fixtureweb import FixtureWeb
-from tests.test_crawl import crawl, local_archive, web  # noqa: F401 (fixtures and helper)
+from tests.test_crawl import crawl, local_archive, s3_archive, web  # noqa: F401 (fixtures)
 
 SECRETS = ("hookpass", "SECRETPATH", "SECRETQUERY")
 
@@ -142,3 +142,22 @@ def test_a_failed_run_is_an_event_and_a_quiet_one_is_not() -> None:
     quiet = RunReport(crawl_id="20261201T000000Z-abcdef", started_at="x", finished_at="y",
                       finish_reason="finished", sites={"news": SiteRun(pages_fetched=3)})
     assert webhook_body(quiet, failed=False) is None
+
+
+def test_a_run_refused_by_storage_is_posted_as_failed(
+        web: FixtureWeb, s3_server, s3_archive: Archive, tmp_path: Path,  # noqa: F811
+        hook: Hook) -> None:
+    """Keys that may read but not write: the run dies before its spider's report, and the
+    failure report the command line leaves says so to the webhook too."""
+    access_key, secret_key = s3_server.read_only_keys
+    reader = Archive(s3_archive.uri, s3_archive.storage,
+                     {**s3_archive.env, "AWS_ACCESS_KEY_ID": access_key,
+                      "AWS_SECRET_ACCESS_KEY": secret_key}, s3_archive.endpoint_url)
+    config = _config(tmp_path, web, s3_archive, f"http://127.0.0.1:{hook.port}/hook")
+    result = run_cli("crawl", "--config", str(config), env=reader.env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert hook.answers == [500, 200]
+    [event] = json.loads(hook.posts[-1][2])["events"]
+    assert event["event"] == "run_failed" and "refused access" in event["error"]
+    waiting = [p for p in (tmp_path / "spool").glob("*/ready/*") if not p.name.endswith(".key")]
+    assert any(b'"webhook"' in p.read_bytes() for p in waiting)
