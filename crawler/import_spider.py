@@ -216,8 +216,12 @@ class ImportSpider(NewsSpider):
     async def _next_day(self, day: str) -> None:
         """Wait until the day fed so far is through the pipelines, store its files (so no
         more than one day's files are open), then start the next day as a new run."""
-        self._day_done = asyncio.get_running_loop().create_future()
-        await self._day_done
+        engine = self.crawler.engine
+        assert engine is not None
+        if not engine.spider_is_idle():
+            # else the next spider_idle would come only at Scrapy's 5-second heartbeat
+            self._day_done = asyncio.get_running_loop().create_future()
+            await self._day_done
         session = self.archive.session
         assert session is not None
         await asyncio.to_thread(session.commit_all)

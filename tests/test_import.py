@@ -279,3 +279,28 @@ def test_replay_of_an_imported_day(web: FixtureWeb, local_archive: Archive,  # n
         assert (record["warc_filename"], record["warc_offset"]) == \
             (imported[id_]["warc_filename"], imported[id_]["warc_offset"])
 
+
+
+def test_captures_of_two_days_make_two_versions_of_a_changed_article(
+        web: FixtureWeb, local_archive: Archive, tmp_path: Path) -> None:  # noqa: F811
+    """A file holding two days of captures is imported day by day: an article whose text
+    changed in between gets version 2 under the second day, the unchanged ones nothing."""
+    articles = dailyplanet_articles(web)
+    first, second = tmp_path / "day1.warc.gz", tmp_path / "day2.warc.gz"
+    write_warcio_file(first, web, [a.url for a in articles])
+    changed = web.update_article(articles[0].slug, [*articles[0].paragraphs,
+                                                    "Correction: the vote was on Tuesday."])
+    write_warcio_file(second, web, [a.url for a in articles], date="2025-03-15T08:00:00Z")
+    warc = tmp_path / "both.warc.gz"
+    warc.write_bytes(first.read_bytes() + second.read_bytes())
+    config = write_config(tmp_path / "news.toml", web, local_archive, tmp_path / "spool",
+                          sites=("dailyplanet",))
+    web.stop()
+    result = import_cli(config, local_archive, warc)
+    assert result.returncode == 0, result.stdout + result.stderr
+    records = read_records(local_archive.storage)
+    later = [r for r in records if r["fetched_at"].startswith("2025-03-15")]
+    assert [(r["canonical_url"], r["version"]) for r in later] == [(changed.canonical_url, 2)]
+    assert later[0]["text"].endswith("Correction: the vote was on Tuesday.")
+    assert parse_data_key(later[0]["warc_filename"])["date"] == "2025-03-15"
+    assert len(records) == len(articles) + 1
