@@ -132,6 +132,16 @@ def mask_url_password(url: str) -> str:
 
 
 @dataclass(frozen=True)
+class AlertsConfig:
+    """Where a run's alerts are POSTed as JSON (``crawler/webhook.py``). The URL may hold a
+    secret (a token in its path or query, a user and password): it is never printed."""
+
+    webhook_url: str | None = field(default=None, repr=False)
+    webhook_timeout: float = 10.0  # seconds one attempt may take
+    webhook_attempts: int = 3  # attempts in all, 1 s, 2 s, 4 s ... apart
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     name: str
     start_urls: tuple[str, ...] = ()
@@ -178,6 +188,7 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     dumps: DumpsConfig = field(default_factory=DumpsConfig)
     cluster: ClusterConfig | None = None  # None: one machine, no queue
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
 
     def site(self, name: str) -> SiteConfig:
         for site in self.sites:
@@ -489,6 +500,33 @@ def _read_cluster(path: str, table: Any) -> ClusterConfig | None:
     return config
 
 
+def _check_webhook_url(value: str) -> str | None:
+    """What is wrong with a webhook URL; never echoes it (its path or query may be a token)."""
+    parsed = urlparse(value)
+    try:
+        parsed.port  # noqa: B018 (a port that is no number raises)
+    except ValueError:
+        return "has an invalid port"
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return "expected an http(s) URL"
+    return None
+
+
+def _read_alerts(path: str, table: Any) -> AlertsConfig:
+    r = _Reader(path, "alerts", table)
+    url = r.get("webhook_url", str, None)
+    if url is not None and _check_webhook_url(url):
+        r.fail("webhook_url", _check_webhook_url(url) or "")
+    attempts = r.get("webhook_attempts", int, 3)
+    if not 1 <= attempts <= 10:
+        r.fail("webhook_attempts", f"must be between 1 and 10, got {attempts!r}")
+    alerts = AlertsConfig(webhook_url=url.strip() or None if url is not None else None,
+                          webhook_timeout=r.number("webhook_timeout", 10.0, 0.1, 300.0),
+                          webhook_attempts=attempts)
+    r.reject_unknown()
+    return alerts
+
+
 def _read_site(path: str, index: int, table: Any) -> SiteConfig:
     r = _Reader(path, f"sites[{index}]", table)
     name = r.get("name", str, None)
@@ -529,6 +567,7 @@ def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
     schedule = _read_schedule(path, top.get("schedule", dict, {}))
     dumps = _read_dumps(path, top.get("dumps", dict, {}))
     cluster = _read_cluster(path, top.get("cluster", dict, None))
+    alerts = _read_alerts(path, top.get("alerts", dict, {}))
     top.reject_unknown()
     sites = tuple(_read_site(path, i, t) for i, t in enumerate(site_tables))
     names = [s.name for s in sites]
@@ -536,7 +575,7 @@ def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
         if names.count(name) > 1:
             raise ConfigError(f"{path}: sites: duplicate site name {name!r}")
     return Config(path=path, archive=archive, crawl=crawl, sites=sites, schedule=schedule,
-                  dumps=dumps, cluster=cluster)
+                  dumps=dumps, cluster=cluster, alerts=alerts)
 
 
 def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:

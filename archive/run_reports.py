@@ -95,6 +95,8 @@ class RunReport:
     error_examples: tuple[dict[str, str], ...] | None = None  # {"site", "kind", "url", "message"}
     robots_forbidden: int | None = None
     sites_held: tuple[dict[str, Any], ...] | None = None  # {"site", **the lease holder}
+    # the body POSTed to [alerts] webhook_url about this run (crawler/webhook.py), if any
+    webhook: dict[str, Any] | None = None
 
     @classmethod
     def failed(cls, crawl_id: str, started_at: str, finished_at: str, error: str) -> RunReport:

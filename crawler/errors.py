@@ -59,6 +59,8 @@ ERROR_KINDS: dict[str, str] = {
     "storage_write": "a file of the run could not be written or stored",
     # replay
     "unreadable_warc": "replay: an archived WARC file could not be read (the replay fails)",
+    # import
+    "bad_warc": "import: a truncated or malformed stretch of a WARC file (the rest is read)",
 }
 
 

@@ -40,6 +40,8 @@ CHARGED_META = "newsarchive_charged"
 REVISIT_META = "newsarchive_revisit_of"
 # what the spider fetches a URL for (new, due, entry, lastmod): counted by the WARC writer
 REASON_META = "newsarchive_reason"
+# an imported capture's own time (crawler/import_spider.py): its WARC record, record and day
+CAPTURED_AT_META = "newsarchive_captured_at"
 
 
 def site_of(request: Request, config: Config) -> str | None:
@@ -260,7 +262,7 @@ class WarcArchiveMiddleware:
         if session is None:  # cannot happen: responses come after the spider's start
             self.archive.write_failed(site, response.url, "the archive is not open")
             raise IgnoreRequest(f"not archived: {response.url}")
-        fetched_at = utc_now_iso()
+        fetched_at = request.meta.get(CAPTURED_AT_META) or utc_now_iso()
         day = fetched_at[:10]
         wire = wire_headers(request, response)
         exchange = HttpExchange(

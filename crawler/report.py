@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
+from scrapy import signals
 from scrapy.crawler import Crawler
 
 from archive.run_reports import RunReport, SiteRun
@@ -24,11 +25,16 @@ from crawler.alerts import recent_site_history, site_alerts
 from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.cputime import cpu_seconds
 from crawler.errors import ErrorLog, error_log
+from crawler.webhook import WebhookThread, webhook_body
 
 logger = logging.getLogger(__name__)
 OUTCOMES = ("new", "updated", "unchanged", "near_duplicate", "duplicate", "empty")
 # skips of the revisit policy (the budget's and the queue's have fields of their own)
 POLICY_SKIPS = ("skipped/not_due", "skipped/gone")
+# what an import leaves out of its WARC files (crawler/import_spider.py)
+IMPORT_SKIPS = tuple(f"skipped/{reason}" for reason in (
+    "not_response", "revisit", "bad_date", "too_large", "other_host", "not_html_200",
+    "imported_before"))
 
 
 def _site_stats(stats: dict[str, Any], site: str) -> dict[str, Any]:
@@ -48,7 +54,7 @@ def _site_stats(stats: dict[str, Any], site: str) -> dict[str, Any]:
             articles[rest[len("articles/"):]] = value
         elif rest.startswith("blocked/"):
             blocked[rest[len("blocked/"):]] += value
-        elif rest.startswith(POLICY_SKIPS):
+        elif rest.startswith(POLICY_SKIPS + IMPORT_SKIPS):
             policy["skipped"][rest[len("skipped/"):]] += value
         elif rest.split("/", 1)[0] in ("fetched", "revisits"):
             group, _, name = rest.partition("/")
@@ -83,7 +89,7 @@ def build_report(stats: dict[str, Any], archive: ArchiveExtension, errors: Error
                       bytes_raw=out.raw_bytes if out else 0,
                       bytes_records=out.record_bytes if out else 0,
                       files=tuple(out.files) if out else ())
-        if run.pages_fetched or run.files or run.errors:
+        if run.pages_fetched or run.files or run.errors or run.skipped:
             sites[site] = replace(run, alerts=tuple(_alerts(archive, site, run)))
     return RunReport(
         crawl_id=archive.crawl_id,
@@ -125,11 +131,13 @@ class RunReporter:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.report: RunReport | None = None
+        self.webhook: WebhookThread | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunReporter:
         reporter = cls(crawler)
         crawler.signals.connect(reporter.write_report, signal=archive_signals.run_report_due)
+        crawler.signals.connect(reporter._webhook_told, signal=signals.engine_stopped)
         return reporter
 
     async def write_report(self, reason: str) -> None:
@@ -140,8 +148,19 @@ class RunReporter:
     def _write(self, stats: dict[str, Any], archive: ArchiveExtension, reason: str
                ) -> RunReport:
         report = build_report(stats, archive, error_log(self.crawler), reason)
+        alerts = archive.config.alerts
+        body = webhook_body(report, failed=not report.ended_normally or archive.storage_failed)
+        if body is not None and alerts.webhook_url:
+            report = replace(report, webhook=body)
         archive.enqueue_bytes(report.key, report.to_json())
+        if report.webhook is not None:
+            # sent while the run's files upload; the run's end waits for it (engine_stopped)
+            self.webhook = WebhookThread(alerts, report.webhook)
         return report
+
+    async def _webhook_told(self) -> None:
+        if self.webhook is not None:
+            await asyncio.to_thread(self.webhook.join)
 
 
 def _human_bytes(count: int) -> str:

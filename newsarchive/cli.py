@@ -114,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--output", metavar="URI",
                         help="write the rebuilt records into this archive instead of in place")
 
+    imports = commands.add_parser("import", parents=[common],
+                                  help="backfill a site from existing WARC files")
+    imports.add_argument("--site", action="append", required=True, metavar="NAME",
+                         help="the config's site the captures belong to (once)")
+    imports.add_argument("files", nargs="+", metavar="FILE_OR_URI",
+                         help="WARC files (.warc, .warc.gz), folders of them, or storage URIs")
+
     dump = commands.add_parser("dump", parents=[common], help="a day's records as one file")
     dump.add_argument("--date", type=_date, help="the UTC day (YYYY-MM-DD)")
     dump.add_argument("--from", dest="day_from", type=_date, metavar="DATE",
@@ -186,6 +193,7 @@ COMMANDS: dict[str, tuple[str, bool]] = {
     "crawl": ("newsarchive.cmd_crawl", False),
     "schedule": ("newsarchive.cmd_schedule", False),
     "replay": ("newsarchive.cmd_replay", False),
+    "import": ("newsarchive.cmd_import", False),
     "dump": ("newsarchive.cmd_dump", True),
     "ls": ("newsarchive.cmd_ls", True),
     "worker": ("newsarchive.cmd_worker", True),

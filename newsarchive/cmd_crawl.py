@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import replace
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
@@ -24,6 +25,7 @@ from archive.timestamps import new_crawl_id, utc_now_iso
 from crawler.outcome import CrawlOutcome
 from crawler.report import format_summary
 from crawler.spiders.news import NewsSpider
+from crawler.webhook import deliver, webhook_body
 from newsarchive.exitcodes import EXIT_FAILED, EXIT_HELD, EXIT_OK
 
 logger = logging.getLogger("newsarchive.run")
@@ -70,6 +72,9 @@ def _failure_report(config: Config, crawl_id: str, started_at: str, error: str |
     without ``upload`` it only waits in the spool (storage refused this run already)."""
     report = RunReport.failed(crawl_id, started_at, utc_now_iso(),
                               error or "the crawl stopped before it could close")
+    body = webhook_body(report, failed=True) if config.alerts.webhook_url else None
+    if body is not None:  # the run is over: nothing left for the POST to hold up
+        report = replace(report, webhook=body)
     storage = open_storage(config.archive.uri, config.archive.storage_options)
     spool = Spool(config.archive.spool_dir, storage.location())
     try:
@@ -80,6 +85,8 @@ def _failure_report(config: Config, crawl_id: str, started_at: str, error: str |
     if upload:
         spool.drain(storage)
     spool.close()
+    if body is not None:
+        deliver(config.alerts, body)
 
 
 def run_crawl(config: Config, sites: list[str], verbose: bool = False,
