@@ -126,6 +126,30 @@ def test_format_1_entries_are_still_found_by_simhash_within_the_threshold() -> N
     assert simhash(BASE) == 0x6B19E96A4952E8B8
 
 
+def test_a_version_made_from_a_variant_is_remembered_as_such(local_storage,
+                                                            tmp_path: Path) -> None:
+    """The mark is the top bit of the stored version: entries keep it through a segment and
+    the tables, it never counts in which version is the latest, and a segment written before
+    the mark existed reads as made from the canonical page (same format, same size)."""
+    from dataclasses import replace
+    old = _entry(1, BASE, version=1)
+    amp = replace(_entry(2, BASE + "Copy.", version=1), variant=True)
+    later = [replace(_entry(1, BASE + "Copy.", version=2), variant=True),
+             _entry(2, BASE + "Page.", version=2)]
+    first = encode_segment([old, amp])
+    assert len(first) - 8 == 94 * 2 and decode_segment(first) == [old, amp]
+    assert not decode_segment(first)[0].variant
+    local_storage.put_bytes("state/dedup/date=2026-11-24/site=a/run-1.bin", first)
+    local_storage.put_bytes("state/dedup/date=2026-11-25/site=a/run-2.bin", encode_segment(later))
+    index = DedupState(local_storage, tmp_path / "cache").load()
+    assert index.latest(1) == later[0] and index.latest(2) == later[1]
+    # a version 2 made from a variant is still older than a version 3 from the article
+    builder = TableBuilder()
+    builder.add_entries(iter_segment(encode_segment([later[0], _entry(1, BASE, version=3)])),
+                        recent=False)
+    assert builder.build().latest(1) == StateEntry(1, old.content, 3)
+
+
 def test_segments_round_trip_with_published_times(local_storage, tmp_path: Path) -> None:
     entries = [_entry(int(article_id(f"https://n.example/{i}"), 16), f"{BASE} {i}",
                       published=None if i % 3 else 1_780_000_000 + i) for i in range(100)]
