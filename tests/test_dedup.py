@@ -303,3 +303,19 @@ def test_an_original_archived_after_its_copy_repairs_the_copy() -> None:
     assert (repair.site, repair.day, repair.id, repair.content, repair.original) == (
         "partner", "2026-11-30", 5, 55, 9)
     assert repair.replaces == frozenset()
+
+
+
+@pytest.mark.parametrize(("fetched", "declared", "variant"), [
+    ("http://n.example/amp/story.html", "http://n.example/world/story.html", True),
+    ("http://n.example/story?print=1", "http://n.example/story", True),
+    ("http://m.n.example/story", "http://www.n.example/story", True),
+    ("http://n.example/story?utm_source=x#comments", None, False),
+    # the page an https, www canonical names is the very page served: the article itself
+    ("http://n.example/story/", "https://www.n.example/story", False),
+])
+def test_a_variant_is_a_page_of_the_article_under_another_url(fetched: str, declared: str | None,
+                                                              variant: bool) -> None:
+    from crawler.urls import canonical_url
+    from pipelines.dedup import is_variant
+    assert is_variant(fetched, canonical_url(fetched, declared, ("n.example",))) is variant
