@@ -33,6 +33,7 @@ from archive.storage import Storage, StorageError
 from archive.warc import RevisitOf
 from crawler.addon import config_of
 from crawler.archive_extension import archive_of
+from crawler.items import ItemHeld
 from crawler.signals import records_committed
 from crawler.site_state import Discovered, Fetch, Policy, SiteState
 
@@ -140,7 +141,9 @@ class FetchState:
         """Refused by robots.txt."""
         self._refused.setdefault(site, set()).add(url)
 
-    def _item_done(self, item: Any, **_: Any) -> None:
+    def _item_done(self, item: Any, exception: BaseException | None = None, **_: Any) -> None:
+        if isinstance(exception, ItemHeld):
+            return  # back in the pipelines later in the run
         # each pipeline stage has its item type; each names the page's site and fetched URL
         page = getattr(item, "page", None) or getattr(item, "record", None) or item
         site, url = getattr(page, "site", None), getattr(page, "url", None)

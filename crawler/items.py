@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from scrapy.exceptions import DropItem
+
 
 @dataclass
 class ArticlePage:
@@ -18,3 +20,10 @@ class ArticlePage:
     warc_filename: str | None
     warc_offset: int | None
     warc_length: int | None
+
+
+class ItemHeld(DropItem):
+    """Raised by a pipeline that keeps an item to finish it later in the run (dedup holds an
+    article's AMP or print copy until the run's canonical pages are in): the item leaves the
+    pipelines for now, but its page is not done with, and a run stopped meanwhile fetches it
+    again next time."""

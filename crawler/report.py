@@ -28,7 +28,8 @@ from crawler.errors import ErrorLog, error_log
 from crawler.webhook import WebhookThread, webhook_body
 
 logger = logging.getLogger(__name__)
-OUTCOMES = ("new", "updated", "unchanged", "near_duplicate", "duplicate", "empty")
+# "variant": an AMP, print or mobile copy of an article whose canonical page is unchanged
+OUTCOMES = ("new", "updated", "unchanged", "near_duplicate", "duplicate", "variant", "empty")
 # skips of the revisit policy (the budget's and the queue's have fields of their own)
 POLICY_SKIPS = ("skipped/not_due", "skipped/gone")
 # what an import leaves out of its WARC files (crawler/import_spider.py)
@@ -193,7 +194,8 @@ def format_summary(report: RunReport, pending_uploads: int, archive: str) -> str
         lines.append(
             f"  {site}: {run.pages_fetched} pages fetched{_policy(run)}; articles: {a['new']} new, "
             f"{a['updated']} updated, {a['unchanged']} unchanged, "
-            f"{a['near_duplicate']} near-duplicate, {a['duplicate']} duplicate URL variants; "
+            f"{a['near_duplicate']} near-duplicate, {a['duplicate']} duplicate URL variants, "
+            f"{a.get('variant', 0)} copies (AMP, print) of unchanged articles; "
             f"errors: {errors}; written: {_human_bytes(run.bytes_raw)} raw, "
             f"{_human_bytes(run.bytes_records)} records")
     for site, run in report.sites.items():

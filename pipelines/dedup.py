@@ -2,6 +2,24 @@
 
 The decisions are made here against the dedup index; where the index comes from and how the
 state is stored is ``pipelines/dedup_state.py``.
+
+Versions come from the article, not from its renderings. A page whose fetched URL is not its
+canonical URL (both normalised) is a *variant*: an AMP, print or mobile copy, whose extraction
+differs from the article's by what its template leaves out (a credit line, a caption). The
+state remembers, per article, whether its latest version was made from a variant (the top bit
+of the stored version), and:
+
+- a variant never makes a version of an article whose latest version came from its canonical
+  page, nor of one whose canonical page came in this run: outcome ``variant``;
+- an article only ever seen through a variant gets versions when that variant's text changes
+  (the copy is all the archive has of it);
+- when the latest version came from a variant and the canonical page arrives with another
+  text, the canonical page's text becomes a new version (once: from then on the first rule
+  holds). The canonical page is the article itself, and leaving the copy's text as the
+  article's latest would make every later fetch of the canonical page look like a change.
+- within a run, a variant that could make a record is held until the run's canonical pages
+  are in (Scrapy's ``spider_idle``; in a replay, the end of each archived crawl), so that the
+  canonical page wins whichever is extracted first; one record per article per run as before.
 """
 
 from __future__ import annotations
@@ -11,10 +29,12 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
+from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
+from scrapy.exceptions import DontCloseSpider, DropItem
 
 from archive.keys import link_repairs_key, links_checked_key
 from archive.link_repairs import LinkRepair, encode_repairs
@@ -23,8 +43,9 @@ from archive.storage import StorageError
 from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.cputime import cpu_time
 from crawler.fetch_state import run_clock
-from crawler.items import ArticlePage
+from crawler.items import ArticlePage, ItemHeld
 from crawler.signals import archived_crawl_started, records_committed
+from crawler.urls import normalize_url
 from pipelines.dedup_index import (
     DedupIndex,
     Known,
@@ -48,6 +69,20 @@ def hash_prefix(content_hash: str) -> int:
     return int(content_hash[:16], 16)
 
 
+def is_variant(fetched_url: str, canonical: str) -> bool:
+    """Whether a page is a rendering of its article under another URL (AMP, print, mobile):
+    its fetched URL (after redirects), normalised as canonical URLs are, is not the canonical
+    URL. Tracking parameters and fragments do not make a variant, and neither do the scheme,
+    a leading ``www.`` or a trailing slash: many sites declare an https or www canonical for
+    the very page they serve, and those pages are the article, not a copy of it."""
+    return _page_key(normalize_url(fetched_url)) != _page_key(canonical)
+
+
+def _page_key(url: str) -> tuple[str, str, str]:
+    parts = urlsplit(url)
+    return parts.netloc.removeprefix("www."), parts.path.rstrip("/"), parts.query
+
+
 @dataclass
 class RecordToStore:
     """The dedup stage's output: a record to write into the fetch day's record file, and the
@@ -64,6 +99,9 @@ class DedupPipeline:
         self.archive = archive
         self.index = DedupIndex()
         self._recorded_this_run: set[int] = set()
+        self._canonical_this_run: set[int] = set()  # ids whose canonical page came this run
+        self._held: list[ExtractedArticle] = []  # variants waiting for the canonical pages
+        self._releasing: set[asyncio.Future] = set()
         self._windows_loaded = False
         # links to set on records already written (by site, copy id, text hash)
         self.repairs: dict[tuple[str, int, int], LinkRepair] = {}
@@ -74,11 +112,23 @@ class DedupPipeline:
         pipeline = cls(crawler, archive_of(crawler))
         crawler.signals.connect(pipeline._next_archived_crawl, signal=archived_crawl_started)
         crawler.signals.connect(pipeline.store_repairs, signal=records_committed)
+        crawler.signals.connect(pipeline._spider_idle, signal=signals.spider_idle)
         return pipeline
 
     def _next_archived_crawl(self, crawl_id: str) -> None:
-        """A replay moves on to the day's next crawl: a new run, as far as dedup can tell."""
+        """A replay moves on to the day's next crawl: a new run, as far as dedup can tell
+        (the last crawl's held variants are decided first, as that crawl's)."""
+        self._release_held()
         self._recorded_this_run.clear()
+        self._canonical_this_run.clear()
+
+    def _spider_idle(self) -> None:
+        """Every page of the run has been through the pipelines: the held variants are
+        decided, and the spider stays open until the records they make are stored."""
+        self._release_held()
+        self._releasing = {task for task in self._releasing if not task.done()}
+        if self._releasing:
+            raise DontCloseSpider
 
     async def open_spider(self) -> None:
         await self.archive.ready()
@@ -158,6 +208,7 @@ class DedupPipeline:
         if previous is not None and previous.content == content:
             self._count(page.site, "unchanged")
             raise DropItem(f"unchanged: {canonical}")
+        self._drop_rendering(page, canonical, id_, previous)
         if previous is None and self.index.id_with_content(content) is not None:
             self._count(page.site, "duplicate")
             raise DropItem(f"same text already archived under another URL: {page.url}")
@@ -191,6 +242,45 @@ class DedupPipeline:
         return Known(id_, hash_prefix(extraction.content_hash), published, today, page.site,
                      extraction.sketch, since)
 
+    def _drop_rendering(self, page: ArticlePage, canonical: str, id_: int,
+                        previous: StateEntry | None) -> None:
+        """A variant never makes a version of an article whose latest version came from its
+        canonical page, nor of one whose canonical page came in this run."""
+        if not is_variant(page.url, canonical):
+            return
+        if (previous is not None and not previous.variant) or id_ in self._canonical_this_run:
+            self._count(page.site, "variant")
+            raise DropItem(f"a copy of an unchanged article: {page.url}")
+
+    def _may_hold(self, item: ExtractedArticle, id_: int, content: int) -> bool:
+        """Whether a page is a variant that could make a record now: it then waits for the
+        run's canonical pages, which take precedence whatever order they come in."""
+        if id_ in self._recorded_this_run or id_ in self._canonical_this_run:
+            return False
+        if not is_variant(item.page.url, item.canonical_url):
+            return False
+        previous = self.index.latest(id_)
+        return previous is None or (previous.variant and previous.content != content)
+
+    def _release_held(self) -> None:
+        """Decides the held variants (in the order they came) and sends the records they make
+        back through the pipelines to be stored; a dropped one is reported dropped, as
+        Scrapy would, so the fetch state knows its page is done with."""
+        held, self._held = self._held, []
+        engine = self.crawler.engine
+        for item in held:
+            try:
+                stored = self._decided(item)
+            except DropItem as exc:
+                logger.debug("dropped %s: %s", item.page.url, exc)
+                self.crawler.signals.send_catch_log(
+                    signals.item_dropped, item=item, response=None,
+                    spider=self.crawler.spider, exception=exc)
+                continue
+            assert engine is not None
+            self._releasing.add(asyncio.ensure_future(
+                engine.scraper.start_itemproc_async(stored, response=None)))
+
     def _record(self, item: ExtractedArticle, version: int, near: int | None) -> Record:
         page, extraction = item.page, item.extraction
         return Record(
@@ -222,13 +312,26 @@ class DedupPipeline:
             # the reactor (joining that thread here would stop the whole crawl meanwhile)
             await asyncio.to_thread(lambda: self.index.windows)
             self._windows_loaded = True
+        id_ = int(article_id(item.canonical_url), 16)
+        if self._may_hold(item, id_, hash_prefix(item.extraction.content_hash)):
+            # the page's bytes are extracted and in the WARC already: not kept meanwhile
+            self._held.append(replace(item, page=replace(item.page, body=b"")))
+            raise ItemHeld(f"held until the run's canonical pages are in: {item.page.url}")
+        return self._decided(item)
+
+    def _decided(self, item: ExtractedArticle) -> RecordToStore:
+        """The record an extracted page makes, or DropItem with the outcome."""
         page, extraction = item.page, item.extraction
         published = published_seconds(extraction.published)
         own = self._known(item, published)
+        variant = is_variant(page.url, item.canonical_url)
+        if not variant:
+            self._canonical_this_run.add(own.id)
         with cpu_time(self.crawler.stats, "dedup"):
             version, near, copies = self._decide(page, item.canonical_url, own,
                                                  extraction.simhash)
-            entry = StateEntry(own.id, own.content, version, extraction.sketch, published)
+            entry = StateEntry(own.id, own.content, version, extraction.sketch, published,
+                               variant=variant)
             self.index.add(entry, page.site, page.fetched_at[:10], since=own.since,
                            published=own.published)
             if near is None and version == 1:

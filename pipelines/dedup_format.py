@@ -4,9 +4,12 @@ Two segment formats, told apart by their magic; new segments are written in form
 format 1 is read for ever (segments are never rewritten, only copied whole into objects):
 
 - ``NADEDUP1``, 28 bytes an article: id, text hash prefix, 64-bit SimHash, version.
-- ``NADEDUP2``, 94 bytes an article: id, text hash prefix, version, published (the page's own
-  date, seconds since the epoch UTC; ``UNKNOWN_PUBLISHED`` when it declared none), the number of
-  distinct shingles, and the 32 16-bit slots of the MinHash sketch. With the archived day, which
+- ``NADEDUP2``, 94 bytes an article: id, text hash prefix, version (its top bit,
+  ``VARIANT_BIT``, set when the version was made from a variant of the article: segments
+  written before that bit was used hold none, and read as made from the canonical page),
+  published (the page's own date, seconds since the epoch UTC; ``UNKNOWN_PUBLISHED`` when it
+  declared none), the number of distinct shingles, and the 32 16-bit slots of the MinHash
+  sketch. With the archived day, which
   is the segment key's ``date=``, this is what deciding which of two copies is the original
   needs ("published first, else archived first", CONTRACT §5), without reading any record.
 
@@ -23,7 +26,7 @@ import struct
 from collections.abc import Iterable, Iterator
 
 from archive.keys import DEDUP_STATE_PREFIX
-from pipelines.dedup_index import UNKNOWN_PUBLISHED, Fields, StateEntry
+from pipelines.dedup_index import UNKNOWN_PUBLISHED, Fields, StateEntry, split_version
 from pipelines.fingerprint import SKETCH_SLOTS, Sketch
 
 SEGMENT_MAGIC_V1 = b"NADEDUP1"
@@ -40,7 +43,7 @@ def encode_segment(entries: Iterable[StateEntry]) -> bytes:
     for e in entries:
         assert e.sketch is not None, "format 2 holds sketches"
         published = UNKNOWN_PUBLISHED if e.published is None else e.published
-        parts.append(_ENTRY.pack(e.id, e.content, e.version, published, e.sketch.count,
+        parts.append(_ENTRY.pack(e.id, e.content, e.stored_version, published, e.sketch.count,
                                  _SLOTS.pack(*e.sketch.slots)))
     return b"".join(parts)
 
@@ -50,7 +53,8 @@ def _whole(body: memoryview, size: int) -> memoryview:
 
 
 def iter_segment(data: bytes) -> Iterator[Fields]:
-    """The entries of a segment of either format, as ``dedup_index.Fields``."""
+    """The entries of a segment of either format, as ``dedup_index.Fields`` (the version as
+    stored, with its variant bit)."""
     body = memoryview(data)[len(SEGMENT_MAGIC):]
     if data.startswith(SEGMENT_MAGIC):
         for id_, content, version, published, count, slots in _ENTRY.iter_unpack(
@@ -86,10 +90,13 @@ def iter_segments(segments: Iterable[bytes]) -> Iterator[Fields]:
 
 
 def decode_segment(data: bytes) -> list[StateEntry]:
-    return [StateEntry(id_, content, version,
-                       None if slots is None else Sketch(_SLOTS.unpack(slots), count),
-                       published, simhash)
-            for id_, content, version, published, simhash, count, slots in iter_segment(data)]
+    entries = []
+    for id_, content, stored, published, simhash, count, slots in iter_segment(data):
+        version, variant = split_version(stored)
+        entries.append(StateEntry(id_, content, version,
+                                  None if slots is None else Sketch(_SLOTS.unpack(slots), count),
+                                  published, simhash, variant))
+    return entries
 
 
 

@@ -47,6 +47,10 @@ _SKETCH_BANDS = SKETCH_SLOTS // BAND_ROWS
 assert BAND_ROWS * SLOT_BITS == 32
 _SLOT_MASK = (1 << SLOT_BITS) - 1
 UNKNOWN_PUBLISHED = -(2 ** 63)  # in arrays: the page declared no date
+# a stored version's top bit: that version was made from a variant of the article (an AMP,
+# print or mobile copy), not from its canonical page. Versions never come near 2**31, and
+# segments written before the bit was used read as made from the canonical page
+VARIANT_BIT = 1 << 31
 _EPOCH_DAY = dt.date(1970, 1, 1)
 _SLOT_BYTES = SKETCH_SLOTS * SLOT_BITS // 8
 _NO_SLOTS = bytes(_SLOT_BYTES)
@@ -56,7 +60,8 @@ _NO_SLOTS = bytes(_SLOT_BYTES)
 class StateEntry:
     """What the state knows of an article's latest version. ``published``: the page's own date,
     seconds since the epoch (UTC), None when unknown. Entries of format 1 carry a ``simhash``
-    and no sketch; new entries a ``sketch`` and no simhash."""
+    and no sketch; new entries a ``sketch`` and no simhash. ``variant``: the version was made
+    from a variant (stored as ``VARIANT_BIT`` of the version)."""
 
     id: int
     content: int
@@ -64,6 +69,16 @@ class StateEntry:
     sketch: Sketch | None = None
     published: int | None = None
     simhash: int | None = None
+    variant: bool = False
+
+    @property
+    def stored_version(self) -> int:
+        return self.version | (VARIANT_BIT if self.variant else 0)
+
+
+def split_version(stored: int) -> tuple[int, bool]:
+    """(version, made from a variant) of a version as stored."""
+    return stored & ~VARIANT_BIT, bool(stored & VARIANT_BIT)
 
 
 _DAY_SECONDS = 86_400
@@ -125,7 +140,8 @@ def original_among(known: Known, near: Iterable[Known]) -> Known:
 
 
 # a segment entry as dedup_state decodes it, whatever its format:
-# (id, content, version, published or None, simhash or None, shingle count, slots bytes or None)
+# (id, content, version as stored, published or None, simhash or None, shingle count,
+# slots bytes or None)
 Fields = tuple[int, int, int, int | None, int | None, int, bytes | None]
 
 
@@ -281,7 +297,8 @@ class ArchiveTables:
     def __init__(self, raw: TableBuilder) -> None:
         ids, contents, versions = raw.ids, raw.contents, raw.versions
         # one int a key (id and version side by side) sorts faster and smaller than tuples
-        order = array("I", sorted(range(len(ids)), key=lambda i: (ids[i] << 32) | versions[i]))
+        order = array("I", sorted(range(len(ids)),
+                                  key=lambda i: (ids[i] << 32) | (versions[i] & ~VARIANT_BIT)))
         latest = array("I", (i for n, i in enumerate(order)
                              if n + 1 == len(order) or ids[order[n + 1]] != ids[i]))
         del order
@@ -290,8 +307,8 @@ class ArchiveTables:
         self.versions = array("I", (versions[i] for i in latest))
         # every version's text counts for exact duplicates; the owner of a text is the
         # article that has (or had) it, the lowest id (then version) of those
-        by_text = sorted(range(len(ids)),
-                         key=lambda i: (contents[i] << 96) | (ids[i] << 32) | versions[i])
+        by_text = sorted(range(len(ids)), key=lambda i: (contents[i] << 96) | (ids[i] << 32)
+                         | (versions[i] & ~VARIANT_BIT))
         self.content_keys = array("Q", (contents[i] for i in by_text))
         self.content_owners = array("Q", (ids[i] for i in by_text))
         del by_text
@@ -353,8 +370,8 @@ class ArchiveTables:
         k = bisect_left(self.old_pos, pos)
         if k < len(self.old_pos) and self.old_pos[k] == pos:
             simhash = self.old_simhashes[k]
-        return StateEntry(id_, self.contents[pos], self.versions[pos], sketch, published,
-                          simhash)
+        version, variant = split_version(self.versions[pos])
+        return StateEntry(id_, self.contents[pos], version, sketch, published, simhash, variant)
 
     def archived_day(self, id_: int) -> str | None:
         """The day a recent article's latest version was archived (its segment's day)."""

@@ -2,9 +2,10 @@
 
 ``127.0.0.1:P`` is "dailyplanet", a news site with sections, pagination, an RSS feed, a sitemap
 index (gzip urlset + Google News sitemap), robots.txt and every awkward case a news crawler
-meets: tracking-parameter and fragment variants, an AMP copy, a 301, a 404, a 500, a PDF and a
-robots-disallowed article. ``127.0.0.2:P`` is "partner", a syndication partner with its own
-articles, an Atom feed and two near-identical copies of dailyplanet articles.
+meets: tracking-parameter and fragment variants, an AMP copy (without the article's credit
+line), a 301, a 404, a 500, a PDF and a robots-disallowed article. ``127.0.0.2:P`` is
+"partner", a syndication partner with its own articles, an Atom feed and two near-identical
+copies of dailyplanet articles.
 
 The sites are data (``tests/webdata``) drawn and served by ``testkit.fakeweb``; tests assert
 against ``web.articles``, ``web.near_copies``, ``web.non_articles`` and ``web.disallowed_urls``
@@ -96,6 +97,13 @@ class FixtureWeb:
         self._port: int | None = None
         # False: no ETag or Last-Modified on any page, as many news sites send their pages
         self.send_validators = True
+        # above 0: every HTML page ends with a build marker, so its bytes (and ETag) change
+        # with each new value while its text does not, as real pages' chrome changes
+        self.page_build = 0
+        # path -> seconds: those pages answer late
+        self.slow_paths: dict[str, float] = {}
+        # paths answered with the site's 404 page for now
+        self.missing_paths: set[str] = set()
 
     # -- lifecycle
 
@@ -288,7 +296,14 @@ class FixtureWeb:
         with self._log_lock:
             self._log.append(LoggedRequest(request.host, request.method, request.target,
                                            request.headers))
-        response = self._routers[site].respond(request.target)
+        router = self._routers[site]
+        missing = request.target in self.missing_paths
+        response = router.not_found() if missing else router.respond(request.target)
+        if self.page_build and response.content_type.startswith("text/html"):
+            marker = f"\n<!-- page build {self.page_build} -->\n".encode()
+            response = dataclasses.replace(response, body=response.body + marker)
+        if request.target in self.slow_paths:
+            response = dataclasses.replace(response, delay=self.slow_paths[request.target])
         # the partner sends its HTML gzip-encoded to clients that accept it; dailyplanet sends
         # it plain: the crawl must archive and read both
         if (self._web.sites[site].table.get("gzip_html") and response.content_type.startswith(

@@ -126,6 +126,30 @@ def test_format_1_entries_are_still_found_by_simhash_within_the_threshold() -> N
     assert simhash(BASE) == 0x6B19E96A4952E8B8
 
 
+def test_a_version_made_from_a_variant_is_remembered_as_such(local_storage,
+                                                            tmp_path: Path) -> None:
+    """The mark is the top bit of the stored version: entries keep it through a segment and
+    the tables, it never counts in which version is the latest, and a segment written before
+    the mark existed reads as made from the canonical page (same format, same size)."""
+    from dataclasses import replace
+    old = _entry(1, BASE, version=1)
+    amp = replace(_entry(2, BASE + "Copy.", version=1), variant=True)
+    later = [replace(_entry(1, BASE + "Copy.", version=2), variant=True),
+             _entry(2, BASE + "Page.", version=2)]
+    first = encode_segment([old, amp])
+    assert len(first) - 8 == 94 * 2 and decode_segment(first) == [old, amp]
+    assert not decode_segment(first)[0].variant
+    local_storage.put_bytes("state/dedup/date=2026-11-24/site=a/run-1.bin", first)
+    local_storage.put_bytes("state/dedup/date=2026-11-25/site=a/run-2.bin", encode_segment(later))
+    index = DedupState(local_storage, tmp_path / "cache").load()
+    assert index.latest(1) == later[0] and index.latest(2) == later[1]
+    # a version 2 made from a variant is still older than a version 3 from the article
+    builder = TableBuilder()
+    builder.add_entries(iter_segment(encode_segment([later[0], _entry(1, BASE, version=3)])),
+                        recent=False)
+    assert builder.build().latest(1) == StateEntry(1, old.content, 3)
+
+
 def test_segments_round_trip_with_published_times(local_storage, tmp_path: Path) -> None:
     entries = [_entry(int(article_id(f"https://n.example/{i}"), 16), f"{BASE} {i}",
                       published=None if i % 3 else 1_780_000_000 + i) for i in range(100)]
@@ -279,3 +303,19 @@ def test_an_original_archived_after_its_copy_repairs_the_copy() -> None:
     assert (repair.site, repair.day, repair.id, repair.content, repair.original) == (
         "partner", "2026-11-30", 5, 55, 9)
     assert repair.replaces == frozenset()
+
+
+
+@pytest.mark.parametrize(("fetched", "declared", "variant"), [
+    ("http://n.example/amp/story.html", "http://n.example/world/story.html", True),
+    ("http://n.example/story?print=1", "http://n.example/story", True),
+    ("http://m.n.example/story", "http://www.n.example/story", True),
+    ("http://n.example/story?utm_source=x#comments", None, False),
+    # the page an https, www canonical names is the very page served: the article itself
+    ("http://n.example/story/", "https://www.n.example/story", False),
+])
+def test_a_variant_is_a_page_of_the_article_under_another_url(fetched: str, declared: str | None,
+                                                              variant: bool) -> None:
+    from crawler.urls import canonical_url
+    from pipelines.dedup import is_variant
+    assert is_variant(fetched, canonical_url(fetched, declared, ("n.example",))) is variant

@@ -66,9 +66,9 @@ def crawled(archive: Archive, tmp_path: Path) -> Iterator[tuple[Archive, Path, T
 
 
 def _essence(records: list[dict]) -> set[tuple]:
-    # not the fetched url: of an article's URL variants fetched in one run (an AMP copy and
-    # its canonical page), the record keeps whichever was extracted first, live or replayed
-    return {(r["id"], r["canonical_url"], r["content_hash"], r["version"],
+    # the fetched url too: of an article's URL variants fetched in one run (an AMP copy and
+    # its canonical page), the record is the canonical page's, live or replayed
+    return {(r["id"], r["url"], r["canonical_url"], r["content_hash"], r["version"],
              r["near_duplicate_of"]) for r in records}
 
 

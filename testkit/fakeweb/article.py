@@ -1,6 +1,7 @@
 """Article pages (and their AMP copies): a story's body in its theme, with the clutter around it.
 
-Which extras a page carries is site data: ``amp`` (slugs with an AMP copy), ``noindex_sections``,
+Which extras a page carries is site data: ``amp`` (slugs with an AMP copy), ``amp_omits`` (lines
+of an article its AMP copy leaves out), ``noindex_sections``,
 ``documents`` (slug -> linked file), ``related`` and ``comments`` rules, ``credit_anchor`` (the
 words of a syndication credit that link back to the original). The theme places them.
 """
@@ -86,9 +87,11 @@ def article_page(web: Web, site: Site, story: Story) -> Response:
 
 
 def amp_page(web: Web, site: Site, story: Story) -> Response:
-    """The AMP copy of ``story``: the same text in AMP's minimal markup, canonical to the
-    article."""
+    """The AMP copy of ``story``: its text in AMP's minimal markup, canonical to the article,
+    without the lines the site's ``amp_omits`` names."""
     values = article_values(web, site, story)
-    values["body"] = body_html(site, values["s"].paragraphs, with_ad=False)
+    omitted = site.table.get("amp_omits", ())
+    kept = tuple(p for p in values["s"].paragraphs if p not in omitted)
+    values["body"] = body_html(site, kept, with_ad=False)
     return respond(site.theme, "article", site.theme.fill("amp", **values),
                    modified=values["s"].modified)

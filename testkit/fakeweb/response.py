@@ -27,6 +27,7 @@ class Response:
     last_modified: dt.datetime | None = None
     headers: tuple[tuple[str, str], ...] = ()
     etag: str | None = None
+    delay: float = 0.0  # seconds the server waits before answering (a slow page)
 
 
 def respond(theme: Theme, kind: str, body: str | bytes, content_type: str | None = None,

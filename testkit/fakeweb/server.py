@@ -149,6 +149,8 @@ class LoopbackServer:
                 else:
                     response = Response(501, "text/plain", b"Unsupported method")
                     closes = True
+                if response.delay:
+                    await asyncio.sleep(response.delay)
                 if self.access_log:
                     print(f'{host} - - [{time.strftime("%d/%b/%Y %H:%M:%S")}] '
                           f'"{request.method} {request.target}" {response.status} -',
