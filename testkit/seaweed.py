@@ -29,6 +29,7 @@ _PORT_RANGE = (20000, 40000)
 _PORT_COUNT = 4  # s3, master, volume, filer
 _GRPC_OFFSET = 10000
 _STOP_GRACE_S = 10.0
+_MAX_VOLUMES = 4000
 _START_ATTEMPTS = 5  # another process may grab a port between our check and weed's bind
 _PORT_RACE_MARK = "Port allocation failed"
 _LOG_TAIL_CHARS = 4000
@@ -236,6 +237,9 @@ class SeaweedServer:
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
             "-master.telemetry=false",
+            # each bucket is a collection that takes volumes of its own, and the default cap
+            # (free disk / volume size) ran out at 66 buckets here: a test session makes more
+            f"-volume.max={_MAX_VOLUMES}",
         ]
 
     def _launch(self, weed: str, base: int) -> None:
