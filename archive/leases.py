@@ -74,6 +74,8 @@ class Lease:
     ttl: float
     clock: Clock
     local_fd: int | None = None  # a machine-local lease (storage was unreachable): its flock
+    # the crawl whose lease this one took after it expired unreleased: it died mid-run
+    took_over: str | None = None
 
     @property
     def local(self) -> bool:
@@ -192,6 +194,7 @@ def _acquire_stored(storage: Storage, site: str, crawl_id: str, ttl: float,
             holder = {}
         if _is_live(holder, clock()):
             raise LeaseHeld(site, holder)
+    died = None if key is None or holder.get("released") else holder.get("crawl_id")
     now = clock()
     info = {"site": site, "crawl_id": crawl_id,
             "owner": f"{socket.gethostname()}:{os.getpid()}",
@@ -205,7 +208,8 @@ def _acquire_stored(storage: Storage, site: str, crawl_id: str, ttl: float,
             holder = {}
         raise LeaseHeld(site, holder)
     _remove_old_generations(storage, site, generation)
-    return Lease(storage, site, generation, info, ttl, clock)
+    return Lease(storage, site, generation, info, ttl, clock,
+                 took_over=died if isinstance(died, str) else None)
 
 
 def _remove_old_generations(storage: Storage, site: str, generation: int) -> None:

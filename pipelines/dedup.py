@@ -58,6 +58,7 @@ from pipelines.dedup_state import DedupState
 from pipelines.extract import ExtractedArticle
 from pipelines.extraction import EXTRACTOR
 from pipelines.link_pass import copies_of, hour_repairs
+from pipelines.orphans import recover_segments
 
 logger = logging.getLogger(__name__)
 def article_id(canonical: str) -> str:
@@ -144,6 +145,14 @@ class DedupPipeline:
         today = archive.replay_day or archive.started_at[:10]
         recent_from = (dt.date.fromisoformat(today)
                        - dt.timedelta(days=archive.config.crawl.near_duplicate_days)).isoformat()
+        if archive.replay_day is None:
+            for site, crawl_id in sorted(archive.died_runs.items()):
+                try:
+                    recover_segments(archive.source_storage, site, crawl_id, is_variant)
+                except (StorageError, OSError, ValueError) as exc:
+                    logger.error("site %s: the state of the run %s that died could not be "
+                                 "recovered (its records may be stored again): %s", site,
+                                 crawl_id, exc)
         # where the dedup state is read: the archive a replay reads from, else this one
         state = self.state = DedupState.beside(archive.source_storage, archive.spool)
         sites = [site.name for site in archive.crawl_sites]
