@@ -16,8 +16,7 @@ from typing import Any
 from celery import Celery
 
 from archive.timestamps import new_crawl_id
-from cluster.app import CRAWL_TASK, DUMP_TASK
-from cluster.redis_keys import done_key, slot_key
+from cluster.redis_keys import CRAWL_TASK, DUMP_TASK, done_key, slot_key
 from cluster.tasks import with_redis_retry
 
 # a claim outlives any scheduler restart or misfire grace it must guard against

@@ -1,4 +1,5 @@
-"""The only place that spells the cluster's Redis names (as ``archive/keys.py`` for the archive).
+"""The only place that spells the cluster's names in Redis: keys, the queue, the task names (as
+``archive/keys.py`` for the archive).
 
 Celery and kombu own their own keys (the queue list, ``unacked``, ``celery-task-meta-*``); ours
 all start with ``newsarchive:``.
@@ -8,6 +9,9 @@ from __future__ import annotations
 
 # the Celery queue every site run and dump goes through: a Redis list of that name
 QUEUE = "newsarchive"
+# the tasks' names, as the queue's messages carry them
+CRAWL_TASK = "newsarchive.crawl_site"
+DUMP_TASK = "newsarchive.dump_day"
 # kombu's hash of messages delivered and not acknowledged yet (running or about to)
 UNACKED = "unacked"
 _PREFIX = "newsarchive:"

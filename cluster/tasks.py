@@ -26,10 +26,18 @@ from celery import Celery, Task, shared_task
 
 from archive.config import Config, load_config
 from archive.timestamps import new_crawl_id, utc_now_iso
-from cluster import app as settings
-from cluster.app import CRAWL_TASK, DUMP_TASK, RESULT_SECONDS
-from cluster.redis_keys import LAST_RUNS, RUNNING, WORKER_SPOOLS, done_key, taken_key
+from cluster import timing
+from cluster.redis_keys import (
+    CRAWL_TASK,
+    DUMP_TASK,
+    LAST_RUNS,
+    RUNNING,
+    WORKER_SPOOLS,
+    done_key,
+    taken_key,
+)
 from cluster.runs import ChildRun, run_child
+from cluster.timing import RESULT_SECONDS
 
 logger = logging.getLogger("newsarchive.cluster")
 T = TypeVar("T")
@@ -82,7 +90,7 @@ def _earlier_delivery(task: Task, config: Config) -> dict[str, Any] | None:
         if raw:
             return json.loads(raw)
         if client.set(taken_key(task.request.id), worker, nx=True,
-                      ex=max(1, int(settings.longest_run(config)))):
+                      ex=max(1, int(timing.longest_run(config)))):
             return None
         holder = client.get(taken_key(task.request.id)) or b"?"
         holder = holder.decode() if isinstance(holder, bytes) else holder
@@ -147,7 +155,7 @@ def crawl_site(self: Task, site: str) -> dict[str, Any]:
                          "started_at": started})
     logger.info("run start: site %s, crawl %s, task %s", site, crawl_id, self.request.id)
     child = run_child(["crawl", *_base_args(self.app), "--site", site, "--crawl-id", crawl_id],
-                      settings.run_timeout(config), settings.stop_grace(config))
+                      timing.run_timeout(config), timing.stop_grace(config))
     outcome, detail = _outcome(child)
     result = {"site": site, "crawl_id": crawl_id, "exit_code": child.exit_code,
               "outcome": outcome, "detail": detail, "worker": worker,
@@ -173,7 +181,7 @@ def dump_day(self: Task, day: str | None = None) -> dict[str, Any]:
         return earlier
     day = day or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
     child = run_child(["dump", *_base_args(self.app), "--date", day],
-                      settings.run_timeout(config), settings.stop_grace(config))
+                      timing.run_timeout(config), timing.stop_grace(config))
     result = {"day": day, "exit_code": child.exit_code,
               "outcome": "stored" if child.exit_code == EXIT_OK else "failed",
               "worker": self.request.hostname or "?", "finished_at": utc_now_iso()}

@@ -40,6 +40,7 @@ from archive.foreign_warc import Capture, Damaged, Skipped, read_foreign_warc
 from archive.imported import KnownCaptures, capture_identity
 from crawler.addon import CONFIG_PRIORITY
 from crawler.middlewares import CAPTURED_AT_META, SITE_META
+from crawler.replay import offline_settings
 from crawler.signals import archived_crawl_started
 from crawler.spiders.news import DEPTH_META, NewsSpider
 from crawler.urls import same_site
@@ -245,14 +246,4 @@ class ImportAddon:
 
 
 def _import_settings() -> dict[str, Any]:
-    handler = "crawler.import_spider.ImportDownloadHandler"
-    return {
-        "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
-        "ROBOTSTXT_OBEY": False,
-        "REDIRECT_ENABLED": False,
-        "RETRY_ENABLED": False,
-        "DOWNLOAD_DELAY": 0,
-        "AUTOTHROTTLE_ENABLED": False,
-        "CONCURRENT_REQUESTS": 16,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
-    }
+    return offline_settings("crawler.import_spider.ImportDownloadHandler")

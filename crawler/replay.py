@@ -169,13 +169,12 @@ class ReplayAddon:
             settings.set(name, value, priority=CONFIG_PRIORITY)
 
 
-def _replay_settings() -> dict[str, Any]:
-    handler = "crawler.replay.WarcReplayDownloadHandler"
+def offline_settings(handler: str) -> dict[str, Any]:
+    """A crawl whose responses are captures read from WARC files by ``handler``, not fetched:
+    no robots.txt, redirects, retries or politeness delays (the network is never touched)."""
     return {
         "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
         "ROBOTSTXT_OBEY": False,
-        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.SiteGuardMiddleware": None,
-                                   "crawler.middlewares.WarcArchiveMiddleware": None},
         "REDIRECT_ENABLED": False,
         "RETRY_ENABLED": False,
         "DOWNLOAD_DELAY": 0,
@@ -183,3 +182,10 @@ def _replay_settings() -> dict[str, Any]:
         "CONCURRENT_REQUESTS": 16,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
     }
+
+
+def _replay_settings() -> dict[str, Any]:
+    # the archive already holds these responses: no guard, no second WARC copy of them
+    return {**offline_settings("crawler.replay.WarcReplayDownloadHandler"),
+            "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.SiteGuardMiddleware": None,
+                                       "crawler.middlewares.WarcArchiveMiddleware": None}}

@@ -31,9 +31,10 @@ from archive.config import load_config
 from archive.keys import dedup_segment_key_for
 from archive.records import iter_records
 from archive.s3 import S3Storage
-from cluster.app import CRAWL_TASK, build_app, redo_bound
+from cluster.app import build_app
 from cluster.enqueue import enqueue_crawl, wait_for
-from cluster.redis_keys import QUEUE, RUNNING, UNACKED, done_key
+from cluster.redis_keys import CRAWL_TASK, QUEUE, RUNNING, UNACKED, done_key
+from cluster.timing import redo_bound
 from schedules import jobs
 from schedules.scheduler import wanted_jobs
 from testkit.redis import RedisError, RedisServer, find_redis_server

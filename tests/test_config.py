@@ -252,7 +252,7 @@ def test_cluster_section_is_typed_and_optional() -> None:
     assert config.cluster is not None
     assert config.cluster.broker_url == "rediss://:pw@queue.example:6380/2"
     assert config.cluster.masked_url == "rediss://:***@queue.example:6380/2"
-    assert config.cluster.run_timeout is None  # derived from [crawl] by cluster/app.py
+    assert config.cluster.run_timeout is None  # derived from [crawl] by cluster/timing.py
 
 
 @pytest.mark.parametrize("url, problem", [
