@@ -104,9 +104,13 @@ def _crawl(config: Path, now: datetime, log: Path) -> None:
 
 
 def _figures(run: int, archive: Path, before: tuple[int, int], web: Web, new: int,
-             corrected: int, seconds: float) -> RunFigures:
+             corrected: int, seconds: float, known: set[str]) -> RunFigures:
     storage = LocalStorage(archive)
-    report = read_run_report(storage, sorted(run_report_keys(storage))[-1])
+    # the report this run added: crawl ids sort by their start second only, and two short
+    # runs can start within one
+    [key] = set(run_report_keys(storage)) - known
+    known.add(key)
+    report = read_run_report(storage, key)
     sum_of = {"fetched": {}, "skipped": {}, "revisits": {}, "records": {}}
     raw = records = 0
     for site in report.sites.values():
@@ -131,6 +135,7 @@ def run_steady(sites: int, articles: int, runs: int, new_per_run: int, correctio
     living = living_sites(templates, sites, articles, start)
     archive = work / "archive-steady"
     figures = []
+    reports: set[str] = set()
     with Web(list(living)) as web:
         config = crawls.write_config(work / "steady.toml", list(living), str(archive),
                                      work / "spool-steady")
@@ -146,7 +151,7 @@ def run_steady(sites: int, articles: int, runs: int, new_per_run: int, correctio
             before, began = (web.requests, web.article_hits), time.monotonic()
             _crawl(config, now, work / "steady.log")
             figures.append(_figures(run + 1, archive, before, web, new, changed,
-                                    time.monotonic() - began))
+                                    time.monotonic() - began, reports))
             log(f"run {run + 1}: {figures[-1].article_fetches} article fetches")
     return figures
 
