@@ -74,8 +74,10 @@ class Lease:
     ttl: float
     clock: Clock
     local_fd: int | None = None  # a machine-local lease (storage was unreachable): its flock
-    # the crawl whose lease this one took after it expired unreleased: it died mid-run
+    # the crawl whose lease this one took after it expired unreleased (it died mid-run), and
+    # that lease's generation
     took_over: str | None = None
+    took_over_generation: int | None = None
 
     @property
     def local(self) -> bool:
@@ -208,8 +210,24 @@ def _acquire_stored(storage: Storage, site: str, crawl_id: str, ttl: float,
             holder = {}
         raise LeaseHeld(site, holder)
     _remove_old_generations(storage, site, generation)
-    return Lease(storage, site, generation, info, ttl, clock,
-                 took_over=died if isinstance(died, str) else None)
+    died = died if isinstance(died, str) else None
+    return Lease(storage, site, generation, info, ttl, clock, took_over=died,
+                 took_over_generation=newest if died else None)
+
+
+def settle_dead_holder(lease: Lease) -> None:
+    """Mark the dead run's lease released once what it left has been seen to (its state
+    recovered: ``pipelines/orphans.py``), so the site's later runs do not look again: that
+    generation stays the newest whenever this run's own is deleted on release."""
+    if lease.took_over is None or lease.took_over_generation is None:
+        return
+    key = lease_key(lease.site, lease.took_over_generation)
+    try:
+        holder = json.loads(lease.storage.get_bytes(key))
+        if holder.get("crawl_id") == lease.took_over and not holder.get("released"):
+            lease.storage.put_bytes(key, json.dumps({**holder, "released": True}).encode())
+    except (FileNotFoundError, ValueError, StorageError) as exc:
+        logger.warning("the dead run's lease %s not marked released: %s", key, exc)
 
 
 def _remove_old_generations(storage: Storage, site: str, generation: int) -> None:

@@ -60,8 +60,8 @@ class ArchiveExtension:
         self.session: ArchiveSession | None = None
         self.crawl_sites: tuple[SiteConfig, ...] = ()
         self.held: list[LeaseHeld] = []
-        # per site, the crawl before this one when it died mid-run (its lease expired)
-        self.died_runs: dict[str, str] = {}
+        # per site, this run's lease when the crawl before it died mid-run (``took_over``)
+        self.died_runs: dict[str, Lease] = {}
         self.storage_failed = False
         self.refused: StorageAccessDenied | None = None
         self.pending_uploads = 0
@@ -133,7 +133,7 @@ class ArchiveExtension:
                 lease = acquire(self.storage, site.name, self.crawl_id, ttl)
                 leases.append(lease)
                 if lease.took_over:
-                    self.died_runs[site.name] = lease.took_over
+                    self.died_runs[site.name] = lease
                 free.append(site)
             except LeaseHeld as held:
                 logger.warning("skipping site %s: %s", site.name, held)

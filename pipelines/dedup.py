@@ -37,6 +37,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, DropItem
 
 from archive.keys import link_repairs_key, links_checked_key
+from archive.leases import settle_dead_holder
 from archive.link_repairs import LinkRepair, encode_repairs
 from archive.records import Record
 from archive.storage import StorageError
@@ -146,13 +147,16 @@ class DedupPipeline:
         recent_from = (dt.date.fromisoformat(today)
                        - dt.timedelta(days=archive.config.crawl.near_duplicate_days)).isoformat()
         if archive.replay_day is None:
-            for site, crawl_id in sorted(archive.died_runs.items()):
+            for site, lease in sorted(archive.died_runs.items()):
                 try:
-                    recover_segments(archive.source_storage, site, crawl_id, is_variant)
+                    recover_segments(archive.source_storage, site, str(lease.took_over),
+                                     is_variant)
                 except (StorageError, OSError, ValueError) as exc:
                     logger.error("site %s: the state of the run %s that died could not be "
                                  "recovered (its records may be stored again): %s", site,
-                                 crawl_id, exc)
+                                 lease.took_over, exc)
+                else:
+                    settle_dead_holder(lease)
         # where the dedup state is read: the archive a replay reads from, else this one
         state = self.state = DedupState.beside(archive.source_storage, archive.spool)
         sites = [site.name for site in archive.crawl_sites]

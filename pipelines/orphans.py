@@ -9,7 +9,10 @@ that takes a site's lease after it expired unreleased (its holder died: ``Lease.
 first looks at the dead run's record files (its start day and the next) and writes the segment
 of each that has none, from the records themselves, before the state is loaded. The segment is
 the one the dead run would have written (the same key; the sketch from the same text): if that
-machine's spool uploads it later, it replaces it with the same entries.
+machine's spool uploads it later, it replaces it with the same entries. Then the dead run's
+lease is marked released (``archive/leases.settle_dead_holder``): it stays the site's newest
+generation whenever a later run's own is deleted on release, and would send every later run
+looking again.
 """
 
 from __future__ import annotations

@@ -52,3 +52,5 @@ def test_a_dead_runs_records_are_not_stored_again(web: FixtureWeb, archive: Arch
     counts = collections.Counter(r["canonical_url"] for r in read_records(storage))
     assert counts and max(counts.values()) == 1, [u for u, n in counts.items() if n > 1]
     assert list(storage.list(DEDUP_STATE_PREFIX)), "the dead run's state written again"
+    # seen to once: the dead run's lease is marked released, for later runs not to look again
+    assert json.loads(storage.get_bytes(lease_key("dailyplanet", 0)))["released"] is True
