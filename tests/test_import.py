@@ -96,6 +96,18 @@ def write_warcio_file(path: Path, web: FixtureWeb, urls: list[str], *, date: str
     return members
 
 
+def import_offline(tmp_path: Path, web: FixtureWeb, target: Archive, warc: Path
+                   ) -> tuple[Path, subprocess.CompletedProcess]:
+    """The fixture web's config for dailyplanet, the web stopped (an import never fetches),
+    and a successful import of ``warc``."""
+    config = write_config(tmp_path / "news.toml", web, target, tmp_path / "spool",
+                          sites=("dailyplanet",))
+    web.stop()
+    result = import_cli(config, target, warc)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return config, result
+
+
 def import_cli(config: Path, archive: Archive, *files: Path | str) -> subprocess.CompletedProcess:
     return run_cli("import", "--config", str(config), "--site", "dailyplanet",
                    *map(str, files), env=archive.env)
@@ -171,11 +183,7 @@ def test_import_of_a_wget_warc(web: FixtureWeb, local_archive: Archive,  # noqa:
                    cwd=tmp_path)
     warc = tmp_path / "wget.warc.gz"
     assert warc.is_file()
-    config = write_config(tmp_path / "news.toml", web, local_archive, tmp_path / "spool",
-                          sites=("dailyplanet",))
-    web.stop()
-    result = import_cli(config, local_archive, warc)
-    assert result.returncode == 0, result.stdout + result.stderr
+    config, result = import_offline(tmp_path, web, local_archive, warc)
     records = read_records(local_archive.storage)
     assert sorted(r["canonical_url"] for r in records) == sorted(a.canonical_url for a in articles)
     by_url = {a.canonical_url: a for a in articles}
@@ -242,11 +250,7 @@ def test_a_truncated_member_is_counted_and_the_rest_imported(
     assert zlib.decompress(members[damaged], wbits=31).startswith(b"WARC/1.0")
     members[damaged] = members[damaged][:len(members[damaged]) // 2]
     warc.write_bytes(b"".join(members))
-    config = write_config(tmp_path / "news.toml", web, local_archive, tmp_path / "spool",
-                          sites=("dailyplanet",))
-    web.stop()
-    result = import_cli(config, local_archive, warc)
-    assert result.returncode == 0, result.stdout + result.stderr
+    config, result = import_offline(tmp_path, web, local_archive, warc)
     records = read_records(local_archive.storage)
     lost = articles[1].canonical_url
     assert sorted(r["canonical_url"] for r in records) == \
@@ -262,11 +266,7 @@ def test_replay_of_an_imported_day(web: FixtureWeb, local_archive: Archive,  # n
     articles = dailyplanet_articles(web)
     warc = tmp_path / "capture.warc"
     write_warcio_file(warc, web, [a.url for a in articles], gzip_per_record=False)
-    config = write_config(tmp_path / "news.toml", web, local_archive, tmp_path / "spool",
-                          sites=("dailyplanet",))
-    web.stop()
-    result = import_cli(config, local_archive, warc)
-    assert result.returncode == 0, result.stdout + result.stderr
+    config, result = import_offline(tmp_path, web, local_archive, warc)
     imported = {r["id"]: r for r in read_records(local_archive.storage)}
 
     replay = run_cli("replay", "--config", str(config), "--date", DAY, env=local_archive.env)
@@ -293,11 +293,7 @@ def test_captures_of_two_days_make_two_versions_of_a_changed_article(
     write_warcio_file(second, web, [a.url for a in articles], date="2025-03-15T08:00:00Z")
     warc = tmp_path / "both.warc.gz"
     warc.write_bytes(first.read_bytes() + second.read_bytes())
-    config = write_config(tmp_path / "news.toml", web, local_archive, tmp_path / "spool",
-                          sites=("dailyplanet",))
-    web.stop()
-    result = import_cli(config, local_archive, warc)
-    assert result.returncode == 0, result.stdout + result.stderr
+    config, result = import_offline(tmp_path, web, local_archive, warc)
     records = read_records(local_archive.storage)
     later = [r for r in records if r["fetched_at"].startswith("2025-03-15")]
     assert [(r["canonical_url"], r["version"]) for r in later] == [(changed.canonical_url, 2)]
