@@ -296,6 +296,7 @@ class DedupPipeline:
 
     def _record(self, item: ExtractedArticle, version: int, near: int | None) -> Record:
         page, extraction = item.page, item.extraction
+        extras = extraction.extras
         return Record(
             id=article_id(item.canonical_url),
             url=page.url,
@@ -315,6 +316,12 @@ class DedupPipeline:
             warc_filename=page.warc_filename,
             warc_offset=page.warc_offset,
             warc_length=page.warc_length,
+            image=extras.image,
+            image_caption=extras.image_caption,
+            description=extras.description,
+            tags=extras.tags,
+            modified=extras.modified,
+            access=extras.access,
         )
 
     async def process_item(self, item: object) -> object:

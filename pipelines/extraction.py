@@ -27,6 +27,7 @@ from crawler.jsonld import jsonld_objects, types_of
 from pipelines import article_tree
 from pipelines.fingerprint import Sketch, content_hash, shingle_hashes, simhash_of, sketch_of
 from pipelines.nesting import MAX_DEPTH, flatten_nesting, reaches_parser_limit
+from pipelines.page_extras import PageExtras, page_extras
 
 EXTRACTOR = f"newsarchive {__version__} / trafilatura {trafilatura.__version__}"
 
@@ -49,6 +50,8 @@ class Extraction:
     # how deep the page nested when it had to be flattened to be read (pipelines/nesting.py);
     # 0 when it did not
     flattened_depth: int = 0
+    # the record's optional fields: image, caption, description, tags, modified, access
+    extras: PageExtras = PageExtras()
 
 
 @dataclass(frozen=True)
@@ -556,6 +559,7 @@ def extract_article(body: bytes, url: str, content_type: str | None = None, *,
     published = page_published(tree, articles) or _fallback_date(tree, url)
     language = page_language(tree)
     canonical = page_canonical(tree, html, url)
+    extras = page_extras(tree, articles, get_base_url(html[:4096], url))
     raw_text, guessed_language = _body(html, tree, url, options)
     text = clean_text(raw_text, title) if options.clean else raw_text
     if not text:
@@ -572,4 +576,5 @@ def extract_article(body: bytes, url: str, content_type: str | None = None, *,
         simhash=simhash_of(shingles),
         declared_canonical=canonical,
         flattened_depth=flattened_depth,
+        extras=extras,
     )
