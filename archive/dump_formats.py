@@ -46,7 +46,9 @@ COMPRESSION = "zstd"
 
 _UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
 
-_ARROW_TYPES = {str: pa.string(), int: pa.int64(), tuple[str, ...]: pa.list_(pa.string())}
+# a list's item is called "element", as Parquet names it: the schema read back is this one
+_ARROW_TYPES = {str: pa.string(), int: pa.int64(),
+                tuple[str, ...]: pa.list_(pa.field("element", pa.string()))}
 
 
 def _column(name: str, hint: Any) -> pa.Field:

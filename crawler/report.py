@@ -29,7 +29,9 @@ from crawler.webhook import WebhookThread, webhook_body
 
 logger = logging.getLogger(__name__)
 # "variant": an AMP, print or mobile copy of an article whose canonical page is unchanged
-OUTCOMES = ("new", "updated", "unchanged", "near_duplicate", "duplicate", "variant", "empty")
+# "blocked": a bot wall (challenge, CAPTCHA, consent page) served instead of the article
+OUTCOMES = ("new", "updated", "unchanged", "near_duplicate", "duplicate", "variant", "empty",
+            "blocked")
 # skips of the revisit policy (the budget's and the queue's have fields of their own)
 POLICY_SKIPS = ("skipped/not_due", "skipped/gone")
 # what an import leaves out of its WARC files (crawler/import_spider.py)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import NoReturn
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
@@ -19,9 +20,11 @@ from scrapy.exceptions import DropItem
 from archive.config import Config
 from crawler.addon import config_of
 from crawler.errors import ErrorLog, error_log
+from crawler.fetch_state import FetchState, fetch_state_of
 from crawler.items import ArticlePage
 from crawler.urls import canonical_url
-from pipelines.extraction import Extraction, extract_article
+from crawler.walls import Wall
+from pipelines.extraction import Extraction, read_page
 from pipelines.nesting import MAX_DEPTH, PARSER_DEPTH_LIMIT
 from pipelines.workers import PoolLimits, ProcessPool, WorkerError
 
@@ -36,10 +39,12 @@ class ExtractedArticle:
 
 
 class ExtractPipeline:
-    def __init__(self, crawler: Crawler, config: Config, errors: ErrorLog) -> None:
+    def __init__(self, crawler: Crawler, config: Config, errors: ErrorLog,
+                 fetch_state: FetchState | None = None) -> None:
         self.crawler = crawler
         self.config = config
         self.errors = errors
+        self.fetch_state = fetch_state  # None in a replay
         crawl = config.crawl
         self.limits = PoolLimits(crawl.extract_workers, crawl.extract_timeout,
                                  crawl.extract_max_tasks, crawl.extract_memory_mb)
@@ -47,10 +52,11 @@ class ExtractPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        return cls(crawler, config_of(crawler.settings), error_log(crawler))
+        return cls(crawler, config_of(crawler.settings), error_log(crawler),
+                   fetch_state_of(crawler))
 
     def open_spider(self) -> None:
-        self.pool = ProcessPool(extract_article, self.limits)
+        self.pool = ProcessPool(read_page, self.limits)
 
     async def close_spider(self) -> None:
         if self.pool is not None:
@@ -68,6 +74,8 @@ class ExtractPipeline:
         except WorkerError as exc:
             self._count(item, f"extract_{exc.kind}", str(exc), level=logging.ERROR)
             raise DropItem(f"extraction {exc.kind}: {item.url}") from None
+        if isinstance(extraction, Wall):
+            self._walled(item, extraction)
         if extraction is None:
             # a JavaScript-only page, a paywall stub, a redesign the extractor misses
             stats.inc_value(f"newsarchive/{item.site}/articles/empty")
@@ -82,6 +90,18 @@ class ExtractPipeline:
         domains = self.config.site(item.site).domains
         return ExtractedArticle(item, extraction,
                                 canonical_url(item.url, extraction.declared_canonical, domains))
+
+    def _walled(self, item: ArticlePage, wall: Wall) -> NoReturn:
+        """A bot wall where the article was: counted (the yield alert watches the share),
+        kept raw only, and left for the next run to fetch again."""
+        self.crawler.stats.inc_value(f"newsarchive/{item.site}/articles/blocked")
+        self.errors.add(item.site, "bot_wall", item.url,
+                        f"{wall.kind} page ({wall.marker}) served instead of the article")
+        logger.warning("bot_wall %s: %s page (%s); not archived as an article", item.url,
+                       wall.kind, wall.marker)
+        if self.fetch_state is not None:
+            self.fetch_state.walled(item.site, item.url)
+        raise DropItem(f"bot wall: {item.url}")
 
     def _count(self, item: ArticlePage, kind: str, message: str,
                level: int = logging.WARNING) -> None:

@@ -24,6 +24,7 @@ from w3lib.html import get_base_url
 
 from archive import __version__
 from crawler.jsonld import jsonld_objects, types_of
+from crawler.walls import Wall, find_wall
 from pipelines import article_tree
 from pipelines.fingerprint import Sketch, content_hash, shingle_hashes, simhash_of, sketch_of
 from pipelines.nesting import MAX_DEPTH, flatten_nesting, reaches_parser_limit
@@ -544,12 +545,29 @@ def _body(html: str, tree: lxml_html.HtmlElement, url: str,
     return _trafilatura_pass(fresh, url, options, fallbacks=True)
 
 
+def read_page(body: bytes, url: str, content_type: str | None = None) -> Extraction | Wall | None:
+    """What the crawl's extraction workers run: the page's bot wall (``crawler/walls.py``)
+    when it is one, else its article as :func:`extract_article` gives it."""
+    tree, html, flattened_depth = _parse(decode_html(body, content_type))
+    if tree is None:
+        return None
+    wall = find_wall(tree)
+    if wall is not None:
+        return wall
+    return _extract(tree, html, flattened_depth, url, DEFAULT_OPTIONS)
+
+
 def extract_article(body: bytes, url: str, content_type: str | None = None, *,
                     options: ExtractOptions = DEFAULT_OPTIONS) -> Extraction | None:
     """The article in a page, or None when the page holds no extractable body."""
     tree, html, flattened_depth = _parse(decode_html(body, content_type))
     if tree is None:
         return None
+    return _extract(tree, html, flattened_depth, url, options)
+
+
+def _extract(tree: lxml_html.HtmlElement, html: str, flattened_depth: int, url: str,
+             options: ExtractOptions) -> Extraction | None:
     # metadata is read here from the page's own declarations, before the tree is touched:
     # trafilatura's metadata pass costs as much as a third of the extraction and prefers
     # <title> over the headline

@@ -122,11 +122,24 @@ def page_image(tree: lxml_html.HtmlElement, articles: list[dict], base: str
         return None, None
     if caption is None:
         name = _file_name(image)
-        for figure in figures:
-            if name and any(_file_name(s) == name for s in _figure_sources(figure)):
-                caption = _figure_caption(figure)
-                break
+        shown = next((f for f in figures
+                      if name and any(_file_name(s) == name for s in _figure_sources(f))),
+                     None)
+        shown = shown if shown is not None else _lead_figure(tree)
+        caption = _figure_caption(shown) if shown is not None else None
     return image, caption
+
+
+def _lead_figure(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement | None:
+    """The captioned figure that opens the article (before its first paragraph), which shows
+    the lead image whatever its file is called: sites serve resized copies under other names."""
+    for container in tree.xpath("//article | //main")[:2]:
+        for element in container.iter("figure", "p"):
+            if element.tag == "p" and len(element.text_content().strip()) >= 40:
+                break
+            if element.tag == "figure" and element.find(".//figcaption") is not None:
+                return element
+    return None
 
 
 # -- description, tags, modified ---------------------------------------------------------------
