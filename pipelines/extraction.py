@@ -551,7 +551,7 @@ def read_page(body: bytes, url: str, content_type: str | None = None) -> Extract
     tree, html, flattened_depth = _parse(decode_html(body, content_type))
     if tree is None:
         return None
-    wall = find_wall(tree)
+    wall = find_wall(tree, html)
     if wall is not None:
         return wall
     return _extract(tree, html, flattened_depth, url, DEFAULT_OPTIONS)

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from archive.local import LocalStorage
+from archive.records import OPTIONAL_FIELDS
 from archive.run_reports import SiteRun
 from crawler.alerts import site_alerts
 from crawler.walls import find_wall
@@ -235,6 +236,21 @@ def test_the_dump_carries_the_new_columns(crawled: Crawl, tmp_path: Path) -> Non
     assert rows[crawled.web.url(TOLL)]["access"] == "paywalled"
 
 
+def test_replay_rebuilds_the_fields_and_still_refuses_the_walls(crawled: Crawl,
+                                                               tmp_path: Path) -> None:
+    day = crawled.records[KEEPER]["fetched_at"][:10]
+    out = tmp_path / "replayed"
+    result = run_cli("replay", "--config", str(crawled.root / "news.toml"), "--date", day,
+                     "--output", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    replayed = {r["url"].split(str(crawled.web.port), 1)[1]: r
+                for r in read_records(LocalStorage(out))}
+    assert set(replayed) == set(crawled.records)  # the walls still have no record
+    for path, record in crawled.records.items():
+        assert {k: replayed[path][k] for k in OPTIONAL_FIELDS} == \
+            {k: record[k] for k in OPTIONAL_FIELDS}
+
+
 def test_the_alert_fires_when_a_site_s_share_of_bot_walls_rises(tmp_path: Path) -> None:
     hook = Hook()
     try:
@@ -294,8 +310,8 @@ def _fixture_web_pages() -> list[tuple[str, bytes]]:
 def _walls(pages: list[tuple[str, bytes]]) -> list[tuple[str, object]]:
     found = []
     for name, body in pages:
-        tree, _, _ = _parse(decode_html(body))
-        if tree is not None and (wall := find_wall(tree)) is not None:
+        tree, html, _ = _parse(decode_html(body))
+        if tree is not None and (wall := find_wall(tree, html)) is not None:
             found.append((name, wall))
     return found
 
