@@ -187,6 +187,11 @@ def _policy(run: SiteRun) -> str:
     return f" ({fetched}{'; ' if fetched and skipped else ''}{', '.join(skipped)})"
 
 
+def _walls(run: SiteRun) -> str:
+    blocked = run.articles.get("blocked", 0)
+    return f", {blocked} bot walls (challenge or consent pages)" if blocked else ""
+
+
 def format_summary(report: RunReport, pending_uploads: int, archive: str) -> str:
     """Per site: pages, article outcomes, errors by kind, bytes; then where the files are."""
     lines = [f"crawl {report.crawl_id} ({report.finish_reason}, {report.duration_s or 0:.1f}s)"]
@@ -197,8 +202,8 @@ def format_summary(report: RunReport, pending_uploads: int, archive: str) -> str
             f"  {site}: {run.pages_fetched} pages fetched{_policy(run)}; articles: {a['new']} new, "
             f"{a['updated']} updated, {a['unchanged']} unchanged, "
             f"{a['near_duplicate']} near-duplicate, {a['duplicate']} duplicate URL variants, "
-            f"{a.get('variant', 0)} copies (AMP, print) of unchanged articles; "
-            f"errors: {errors}; written: {_human_bytes(run.bytes_raw)} raw, "
+            f"{a.get('variant', 0)} copies (AMP, print) of unchanged articles"
+            f"{_walls(run)}; errors: {errors}; written: {_human_bytes(run.bytes_raw)} raw, "
             f"{_human_bytes(run.bytes_records)} records")
     for site, run in report.sites.items():
         for alert in run.alerts:

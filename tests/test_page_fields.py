@@ -149,9 +149,10 @@ def _config(root: Path, web: WallWeb, hook: Hook | None = None) -> Path:
     return path
 
 
-def _crawl(config: Path) -> None:
+def _crawl(config: Path) -> str:
     result = run_cli("crawl", "--config", str(config))
     assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
 
 
 @dataclass
@@ -161,6 +162,7 @@ class Crawl:
     storage: LocalStorage
     records: dict[str, dict]
     report: dict
+    summary: str  # what the crawl printed
 
 
 @pytest.fixture(scope="module")
@@ -169,11 +171,11 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawl]:
     with WallWeb() as web:
         web.serve()
         config = _config(root, web)
-        _crawl(config)
+        summary = _crawl(config)
         storage = LocalStorage(root / "archive")
         records = {r["url"].split(str(web.port), 1)[1]: r for r in read_records(storage)}
         [report] = read_reports(storage)
-        yield Crawl(root, web, storage, records, report)
+        yield Crawl(root, web, storage, records, report, summary)
 
 
 def test_records_carry_image_caption_description_tags_modified(crawled: Crawl) -> None:
@@ -202,6 +204,7 @@ def test_bot_walls_are_counted_with_their_url_and_never_archived(crawled: Crawl)
     site = crawled.report["sites"]["coastal"]
     assert site["articles"]["blocked"] == 2 and site["articles"]["empty"] == 0
     assert site["errors"]["bot_wall"] == 2
+    assert "2 bot walls (challenge or consent pages)" in crawled.summary
     walled = {e["url"]: e["message"] for e in crawled.report["error_examples"]
               if e["kind"] == "bot_wall"}
     assert set(walled) == {crawled.web.url(p) for p in WALLS}
