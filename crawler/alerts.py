@@ -47,7 +47,7 @@ def _blocked_rate(site: SiteRun) -> float | None:
     """The share of fetched pages that turned the crawler away: 403 and 429 answers, and bot
     walls (challenge, CAPTCHA and consent pages a site serves with status 200)."""
     turned_away = site.status.get("403", 0) + site.status.get("429", 0)
-    return _share(turned_away + site.articles.get("blocked", 0), site.pages_fetched)
+    return _share(turned_away + site.errors.get("bot_wall", 0), site.pages_fetched)
 
 
 def _dated_share(site: SiteRun) -> float | None:

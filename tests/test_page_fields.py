@@ -38,6 +38,7 @@ PLAIN = f"{DAY}bakery-queue-reaches-the-bridge.html"
 CONSENT = f"{DAY}ferry-timetable-changes-for-winter.html"
 CHALLENGE = f"{DAY}market-hall-roof-repairs-begin.html"
 WALLS = (CONSENT, CHALLENGE)
+TOWN = "/town/"  # a section page, not an article
 
 KEEPER_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <title>Lighthouse keeper retires after forty winters | Coastal Echo</title>
@@ -105,7 +106,7 @@ action below. The site needs to review the security of your connection before pr
 
 def _home() -> bytes:
     links = "".join(f'<li><a href="{p}">story</a></li>'
-                    for p in (KEEPER, TOLL, PLAIN, CONSENT, CHALLENGE))
+                    for p in (KEEPER, TOLL, PLAIN, CONSENT, CHALLENGE, TOWN))
     return (f"<!DOCTYPE html><html><head><title>Coastal Echo</title></head><body><ul>{links}"
             "</ul></body></html>").encode()
 
@@ -119,6 +120,8 @@ class WallWeb(HostileWeb):
         pages = {KEEPER: KEEPER_PAGE, TOLL: TOLL_PAGE, PLAIN: PLAIN_PAGE}
         walled = {CONSENT: CONSENT_PAGE, CHALLENGE: CHALLENGE_PAGE}
         self.routes["/"] = lambda ex: ex.send(_home())
+        self.routes[TOWN] = lambda ex: ex.send(CHALLENGE_PAGE.encode() if self.walls_up else
+                                               b"<html><body><h1>Town</h1></body></html>")
         for path, page in pages.items():
             self.routes[path] = lambda ex, page=page: ex.send(page.encode())
         for path, page in walled.items():
@@ -203,11 +206,11 @@ def test_bot_walls_are_counted_with_their_url_and_never_archived(crawled: Crawl)
     assert not set(WALLS) & set(crawled.records)
     site = crawled.report["sites"]["coastal"]
     assert site["articles"]["blocked"] == 2 and site["articles"]["empty"] == 0
-    assert site["errors"]["bot_wall"] == 2
+    assert site["errors"]["bot_wall"] == 3  # the two stories and the section page
     assert "2 bot walls (challenge or consent pages)" in crawled.summary
     walled = {e["url"]: e["message"] for e in crawled.report["error_examples"]
               if e["kind"] == "bot_wall"}
-    assert set(walled) == {crawled.web.url(p) for p in WALLS}
+    assert set(walled) == {crawled.web.url(p) for p in (*WALLS, TOWN)}
     assert "consent" in walled[crawled.web.url(CONSENT)]
     assert "Cloudflare" in walled[crawled.web.url(CHALLENGE)]
     # kept raw
@@ -216,10 +219,10 @@ def test_bot_walls_are_counted_with_their_url_and_never_archived(crawled: Crawl)
 
 
 def test_a_bot_wall_is_fetched_again_by_the_next_run(crawled: Crawl) -> None:
-    before = {p: crawled.web.paths().count(p) for p in (*WALLS, KEEPER)}
+    before = {p: crawled.web.paths().count(p) for p in (*WALLS, TOWN, KEEPER)}
     _crawl(crawled.root / "news.toml")
-    after = {p: crawled.web.paths().count(p) for p in (*WALLS, KEEPER)}
-    assert after[CONSENT] == before[CONSENT] + 1 and after[CHALLENGE] == before[CHALLENGE] + 1
+    after = {p: crawled.web.paths().count(p) for p in (*WALLS, TOWN, KEEPER)}
+    assert all(after[p] == before[p] + 1 for p in (*WALLS, TOWN))
     assert after[KEEPER] == before[KEEPER]  # archived: not due again yet
 
 
@@ -281,15 +284,15 @@ def test_the_alert_fires_when_a_site_s_share_of_bot_walls_rises(tmp_path: Path) 
     latest = max(read_reports(storage), key=lambda r: r["started_at"])
     alerts = latest["sites"]["coastal"]["alerts"]
     [blocked] = [a for a in alerts if a["kind"] == "blocked"]
-    # 2 walls among the run's 7 pages (robots.txt, the home page, 5 stories)
-    assert blocked["message"] == "403/429 answers and bot walls: 29% in this run, 0% usually"
+    # 3 walls among the run's 8 pages (robots.txt, the home page, a section page, 5 stories)
+    assert blocked["message"] == "403/429 answers and bot walls: 38% in this run, 0% usually"
     events = json.loads(hook.posts[-1][2])["events"]
     assert {"event": "yield_alert", "site": "coastal", **blocked} in events
 
 
 def test_the_alert_counts_bot_walls_beside_403_and_429() -> None:
     def run(blocked: int) -> SiteRun:
-        return SiteRun(pages_fetched=20, status={"200": 20},
+        return SiteRun(pages_fetched=20, status={"200": 20}, errors={"bot_wall": blocked},
                        articles={"new": 10 - blocked, "unchanged": 5, "blocked": blocked},
                        records_written=10 - blocked, records_with_published=10 - blocked,
                        records_with_author=10 - blocked)

@@ -47,6 +47,7 @@ from crawler.pages import (
 )
 from crawler.site_state import ARTICLE, PAGE, Discovered, listing_time
 from crawler.urls import is_asset_url, normalize_url, same_site
+from crawler.walls import find_wall
 
 logger = logging.getLogger(__name__)
 DEPTH_META = "newsarchive_depth"
@@ -285,6 +286,8 @@ class NewsSpider(scrapy.Spider):
             else:
                 self._classify(response, ARTICLE, awaiting_item=True)
                 yield self._article(response, site)
+        elif self._walled(response, site.name):
+            return
         else:
             self._classify(response, PAGE)
         if not self.follow_links:
@@ -305,6 +308,20 @@ class NewsSpider(scrapy.Spider):
                     request = self._discover(url, site, depth + 1)
                     if request is not None:
                         yield request
+
+    def _walled(self, response: TextResponse, site: str) -> bool:
+        """A bot wall served where a listing page was (an article page's is recognised by the
+        extraction worker): counted, not learnt by the fetch state, its links not followed.
+        The tree is the one the link extractor reads anyway; the check's gates keep it to
+        about a millisecond (crawler/walls.py)."""
+        wall = find_wall(response.selector.root, response.text)
+        if wall is None:
+            return False
+        self._count_error(site, "bot_wall", response.url,
+                          f"{wall.kind} page ({wall.marker}) served instead of the page")
+        if self.fetch_state is not None:
+            self.fetch_state.walled(site, response.url)
+        return True
 
     def _as_html(self, response: Response) -> TextResponse | None:
         """The response as an HTML page, or None when it is not one. HTML under a wrong
