@@ -7,6 +7,7 @@ leave a default in force. Every error names the file, the field and the problem 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import ipaddress
 import os
 import re
@@ -22,6 +23,7 @@ from urllib.parse import urlparse
 from apscheduler.triggers.cron import CronTrigger
 
 from archive.keys import SITE_NAME_RE, InvalidName, validate_bucket, validate_key
+from archive.languages import ISO_639_1
 from archive.storage import StorageOptions
 
 DEFAULT_CONFIG_PATH = "newsarchive.toml"
@@ -153,6 +155,23 @@ class SiteConfig:
     schedule: str | None = None
     # None: [crawl] revisit_hours
     revisit_hours: tuple[float, ...] | None = None
+    # the date window and the language filter (README "Date window and languages"): new
+    # articles published before ``since`` or more than ``max_age_days`` before the run (a
+    # capture's own date in an import or a replay) are not archived; pages declared in a
+    # language outside ``languages`` are not archived. None and (): no filter
+    since: dt.datetime | None = None
+    max_age_days: float | None = None
+    languages: tuple[str, ...] = ()
+
+    def window_start(self, reference: float) -> float | None:
+        """Epoch seconds before which a new article is too old, judged at ``reference``
+        (epoch seconds); None without a window. With both keys the later start wins."""
+        starts = []
+        if self.since is not None:
+            starts.append(self.since.timestamp())
+        if self.max_age_days is not None:
+            starts.append(reference - self.max_age_days * 86400)
+        return max(starts, default=None)
 
     @cached_property
     def origins(self) -> tuple[str, ...]:
@@ -275,7 +294,7 @@ class _Reader:
 
 def _kind_name(kinds: tuple[type, ...]) -> str:
     names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
-             list: "a list", dict: "a table"}
+             list: "a list", dict: "a table", dt.date: "a date"}
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
@@ -550,9 +569,50 @@ def _read_site(path: str, index: int, table: Any) -> SiteConfig:
         r.fail("schedule", _check_cron(schedule) or "")
     revisit = r.hours("revisit_hours", None)
     site = SiteConfig(name, start_urls, feeds, sitemaps, domains, patterns, depth, schedule,
-                      revisit)
+                      revisit, *_read_site_filters(r))
     r.reject_unknown()
     return site
+
+
+def _read_since(r: _Reader) -> dt.datetime | None:
+    """``since``: a TOML date or date-time, or the same as an ISO 8601 string; a time
+    without an offset is UTC, a date alone its midnight UTC."""
+    value = r.get("since", (str, dt.date), None)
+    if isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00")
+        try:
+            value = (dt.date.fromisoformat(text) if len(text) == 10
+                     else dt.datetime.fromisoformat(text))
+        except ValueError:
+            r.fail("since", f"expected an ISO 8601 date or date-time such as 2026-01-31 or "
+                            f"2026-01-31T06:00:00+01:00, got {value!r}")
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):  # a date (a datetime is a date too)
+        value = dt.datetime.combine(value, dt.time())
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _check_language(value: str) -> str | None:
+    code = value.strip().lower()
+    if code in ISO_639_1 and code == value:
+        return None
+    if code.split("-")[0].split("_")[0] in ISO_639_1:
+        return (f"write the two-letter code alone, in lower case: records carry "
+                f"{code.split('-')[0].split('_')[0]!r}, not {value!r}")
+    return f"not an ISO 639-1 language code (two letters such as de or fr): {value!r}"
+
+
+def _read_site_filters(r: _Reader) -> tuple[dt.datetime | None, float | None, tuple[str, ...]]:
+    """(since, max_age_days, languages) of a site."""
+    since = _read_since(r)
+    age = r.get("max_age_days", (int, float), None)
+    if age is not None:
+        age = float(r.number("max_age_days", age, 0.001, 36500))
+    languages = r.strings("languages", _check_language)
+    if len(set(languages)) != len(languages):
+        r.fail("languages", "lists a language twice")
+    return since, age, languages
 
 
 def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
