@@ -15,6 +15,7 @@ instead of hard-coding URLs. All text is invented fiction.
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 import threading
 from collections.abc import Iterable
@@ -104,6 +105,9 @@ class FixtureWeb:
         self.slow_paths: dict[str, float] = {}
         # paths answered with the site's 404 page for now
         self.missing_paths: set[str] = set()
+        # path -> language code: those pages declare it in <html lang> instead of their
+        # theme's language ("": they declare none), as a bilingual site's pages do
+        self.declared_languages: dict[str, str] = {}
 
     # -- lifecycle
 
@@ -302,6 +306,8 @@ class FixtureWeb:
         if self.page_build and response.content_type.startswith("text/html"):
             marker = f"\n<!-- page build {self.page_build} -->\n".encode()
             response = dataclasses.replace(response, body=response.body + marker)
+        if request.target in self.declared_languages:
+            response = _declaring(response, self.declared_languages[request.target])
         if request.target in self.slow_paths:
             response = dataclasses.replace(response, delay=self.slow_paths[request.target])
         # the partner sends its HTML gzip-encoded to clients that accept it; dailyplanet sends
@@ -312,6 +318,15 @@ class FixtureWeb:
         if not self.send_validators:
             return dataclasses.replace(response, last_modified=None)
         return conditional(response, request.header("If-None-Match"))
+
+
+_HTML_LANG = re.compile(rb'(<html\b[^>]*?)\s+lang="[^"]*"')
+
+
+def _declaring(response: Response, language: str) -> Response:
+    """The page with its <html lang> replaced (removed for "")."""
+    value = rb'\1 lang="' + language.encode("ascii") + rb'"' if language else rb"\1"
+    return dataclasses.replace(response, body=_HTML_LANG.sub(value, response.body, count=1))
 
 
 def _host_index(host: str | int) -> int:
