@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from archive.config import ConfigError, parse_config
+from crawler.site_state import TOO_OLD, Fetch, Policy, SiteState
 from tests.crawlrun import Archive, read_records, read_reports, run_cli, warc_target_uris
 from tests.crawlrun import write_config as write_base_config
 from tests.fixtureweb import FixtureWeb
@@ -226,3 +227,20 @@ def test_since_reads_toml_dates_and_iso_strings_and_both_keys_take_the_later_sta
         == midnight.timestamp()
     assert both.window_start((midnight + dt.timedelta(days=5)).timestamp()) \
         == (midnight + dt.timedelta(days=3)).timestamp()
+
+
+def test_a_refused_page_is_retried_on_the_gone_schedule_and_never_conditionally() -> None:
+    policy = Policy(revisit_hours=(1, 6), retry_gone_hours=(24, 168))
+    state, url, hour = SiteState(), "https://a.example/old-story.html", 3600.0
+    fetch = Fetch(url, 200, '"v1"', "Mon, 04 May 2026 10:00:00 GMT", "sha1:AAAA",
+                  "2026-05-04T10:00:00Z", revisit=False)
+    state.record(fetch, TOO_OLD, 0.0)
+    assert state.decide(url, 23 * hour, policy) == (False, TOO_OLD)
+    # a listing date after the fetch does not bring it back: its own date stays old
+    assert state.decide(url, 23 * hour, policy, listed=20 * hour) == (False, TOO_OLD)
+    assert state.decide(url, 24 * hour, policy) == (True, "due")
+    assert state.conditional_headers(url) == {} and state.original(url) is None
+    state.record(fetch, TOO_OLD, 24 * hour)
+    assert state.decide(url, 100 * hour, policy) == (False, TOO_OLD)
+    assert state.decide(url, 192 * hour, policy) == (True, "due")
+    assert url not in state.due(1000 * hour, policy)  # only when a page still links it
