@@ -112,6 +112,22 @@ def test_articles_older_than_since_are_neither_archived_nor_fetched_again(
     assert set(dailyplanet_records(archive)) == wanted
 
 
+def test_a_replay_rebuilds_what_the_window_let_in(web: FixtureWeb, local_archive: Archive,  # noqa: F811
+                                                   tmp_path: Path) -> None:
+    config = write_config(tmp_path, web, local_archive, since=f'"{SINCE}"')
+    crawl_at(config, local_archive, T0)
+    crawled = dailyplanet_records(local_archive)
+    web.stop()
+    day = next(iter(crawled.values()))["fetched_at"][:10]
+    result = run_cli("replay", "--date", day, "--config", str(config), env=local_archive.env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    replayed = dailyplanet_records(local_archive)
+    assert set(replayed) == set(crawled)
+    assert {u: r["fetched_at"] for u, r in replayed.items()} \
+        == {u: r["fetched_at"] for u, r in crawled.items()}
+    assert latest_report(local_archive)["articles"]["too_old"] >= len(web.deep_only)
+
+
 def test_max_age_days_moves_with_the_clock_and_archived_articles_still_get_versions(
         web: FixtureWeb, local_archive: Archive, tmp_path: Path) -> None:  # noqa: F811
     # the run clock never goes behind the real one (the dedup state is dated by it): the
