@@ -1,7 +1,9 @@
 """Deduplication: article ids, versions, exact and near-duplicate text (CONTRACT §5).
 
 The decisions are made here against the dedup index; where the index comes from and how the
-state is stored is ``pipelines/dedup_state.py``.
+state is stored is ``pipelines/dedup_state.py``. The site's date window and language filter
+(``crawler/filters.py``) are applied here first, since the window spares the articles the
+index knows.
 
 Versions come from the article, not from its renderings. A page whose fetched URL is not its
 canonical URL (both normalised) is a *variant*: an AMP, print or mobile copy, whose extraction
