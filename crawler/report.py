@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 OUTCOMES = ("new", "updated", "unchanged", "near_duplicate", "duplicate", "variant", "empty",
             "too_old", "other_language")
 # skips of the revisit policy and of the site's filters (the budget's and the queue's have
-# fields of their own)
+# fields of their own); prefixes: "skipped/too_old" takes "skipped/too_old_sitemap" too
 POLICY_SKIPS = ("skipped/not_due", "skipped/gone", "skipped/too_old", "skipped/other_language")
 # what an import leaves out of its WARC files (crawler/import_spider.py)
 IMPORT_SKIPS = tuple(f"skipped/{reason}" for reason in (

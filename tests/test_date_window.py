@@ -112,6 +112,18 @@ def test_articles_older_than_since_are_neither_archived_nor_fetched_again(
     assert set(dailyplanet_records(archive)) == wanted
 
 
+def test_child_sitemaps_dated_before_the_window_are_not_fetched(
+        web: FixtureWeb, local_archive: Archive, tmp_path: Path) -> None:  # noqa: F811
+    # the index dates both children by their newest story, 2026-05-02
+    config = write_config(tmp_path, web, local_archive, since='"2026-05-03"')
+    report = crawl_at(config, local_archive, T0)
+    paths = web.fetched_paths("dailyplanet")
+    assert "/sitemap_index.xml" in paths
+    assert not {"/sitemap-1.xml.gz", "/news-sitemap.xml"} & set(paths)
+    assert report["skipped"]["too_old_sitemap"] == 2
+    assert set(dailyplanet_records(local_archive)) == {web.feed_only.url}  # of 2026-05-03
+
+
 def test_a_replay_rebuilds_what_the_window_let_in(web: FixtureWeb, local_archive: Archive,  # noqa: F811
                                                    tmp_path: Path) -> None:
     config = write_config(tmp_path, web, local_archive, since=f'"{SINCE}"')

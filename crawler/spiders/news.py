@@ -231,6 +231,17 @@ class NewsSpider(scrapy.Spider):
         self._skip(site.name, url, "too_old")
         return True
 
+    def _sitemap_before_window(self, site: SiteConfig, url: str, date: str | None) -> bool:
+        """Whether an index dates a child sitemap (its ``lastmod``) before the site's window:
+        then nothing it lists changed since, and it is not fetched (counted once a run,
+        ``skipped/too_old_sitemap``): a site's archive sitemaps (a month, a year each) cost
+        no request. What the archive holds of them is revisited on its own schedule."""
+        state = self.fetch_state
+        if state is None or not too_old(date, site.window_start(state.now)):
+            return False
+        self._skip(site.name, url, "too_old_sitemap")
+        return True
+
     def _window_start(self, response: Response, site: SiteConfig) -> float | None:
         """The site's window as it applies to a page: from the run's clock in a crawl, from
         the capture's own date in an import or a replay (which then judge a capture as the
@@ -448,7 +459,8 @@ class NewsSpider(scrapy.Spider):
                 if url == response.url or nesting >= MAX_SITEMAP_NESTING:
                     self._count_error(site.name, "bad_sitemap", response.url,
                                       f"sitemap index loops or nests too deep: {url}")
-                elif url not in self._sitemaps_seen:
+                elif url not in self._sitemaps_seen and not self._sitemap_before_window(
+                        site, url, entry.modified or entry.published):
                     self._sitemaps_seen.add(url)
                     yield self._sitemap_request(url, site.name, nesting + 1)
             elif same_site(url, site.domains) and not self._listed_before_window(
