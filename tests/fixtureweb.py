@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,7 @@ class LoggedRequest(NamedTuple):
     method: str
     path: str
     headers: dict[str, str]
+    at: float = 0.0  # time.monotonic() when the server read it
 
 
 class FixtureWeb:
@@ -104,6 +106,8 @@ class FixtureWeb:
         self.slow_paths: dict[str, float] = {}
         # paths answered with the site's 404 page for now
         self.missing_paths: set[str] = set()
+        # site -> seconds: its robots.txt asks for this Crawl-delay
+        self.crawl_delays: dict[str, float] = {}
 
     # -- lifecycle
 
@@ -295,13 +299,17 @@ class FixtureWeb:
     def _respond(self, site: str, request: Request) -> Response:
         with self._log_lock:
             self._log.append(LoggedRequest(request.host, request.method, request.target,
-                                           request.headers))
+                                           request.headers, time.monotonic()))
         router = self._routers[site]
         missing = request.target in self.missing_paths
         response = router.not_found() if missing else router.respond(request.target)
         if self.page_build and response.content_type.startswith("text/html"):
             marker = f"\n<!-- page build {self.page_build} -->\n".encode()
             response = dataclasses.replace(response, body=response.body + marker)
+        if request.target == "/robots.txt" and site in self.crawl_delays:
+            line = f"User-agent: *\nCrawl-delay: {self.crawl_delays[site]:g}\n".encode()
+            response = dataclasses.replace(
+                response, body=response.body.replace(b"User-agent: *\n", line, 1))
         if request.target in self.slow_paths:
             response = dataclasses.replace(response, delay=self.slow_paths[request.target])
         # the partner sends its HTML gzip-encoded to clients that accept it; dailyplanet sends
