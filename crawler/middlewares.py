@@ -112,6 +112,33 @@ class SiteFetchMiddleware:
             request.headers.pop(b"Proxy-Authorization", None)
 
 
+class ProxyRefusalMiddleware:
+    """A 407 (Proxy Authentication Required) to a proxied request is the proxy's answer, not
+    the site's: it is counted as a ``download_failed`` error saying so, and never archived
+    as the page. Placed between the network and the WARC archiver (800). Over CONNECT (an
+    https target) a refusal is a failed tunnel instead, counted the same way by the spider."""
+
+    def __init__(self, crawler: Crawler, errors: ErrorLog) -> None:
+        self.crawler = crawler
+        self.errors = errors
+        self.config = config_of(crawler.settings)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ProxyRefusalMiddleware:
+        return cls(crawler, error_log(crawler))
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if response.status != 407 or not request.meta.get("proxy"):
+            return response
+        site = site_of(request, self.config) or "-"
+        why = (f"the proxy {request.meta['proxy']} refused the request (407 Proxy "
+               "Authentication Required): check its credentials")
+        self.crawler.stats.inc_value(f"newsarchive/{site}/errors/download_failed")
+        self.errors.add(site, "download_failed", request.url, why)
+        logger.warning("download_failed %s: %s", request.url, why)
+        raise BlockedRequest("proxy_refused", f"{request.url}: {why}")
+
+
 class BudgetExhausted(IgnoreRequest):
     """A page refused by ``max_pages_per_site``: left for the next run (the frontier)."""
 

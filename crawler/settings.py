@@ -81,6 +81,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.SiteGuardMiddleware": 110,
     # just above RetryMiddleware (550): a 429/503 with Retry-After pauses its host
     "crawler.middlewares.RetryAfterMiddleware": 560,
+    # closer still: a proxy's 407 is not the site's page, never archived
+    "crawler.middlewares.ProxyRefusalMiddleware": 810,
     # right next to the network: sees every response (redirects, retried errors) as received
     "crawler.middlewares.WarcArchiveMiddleware": 800,
     # compressed responses reach decompression (590) untyped: see the class for why

@@ -13,7 +13,14 @@ import pytest
 
 from archive.local import LocalStorage
 from testkit.proxy import ForwardProxy
-from tests.crawlrun import Archive, read_records, read_reports, run_cli, write_config
+from tests.crawlrun import (
+    Archive,
+    read_records,
+    read_reports,
+    run_cli,
+    warc_target_uris,
+    write_config,
+)
 from tests.fixtureweb import DAILYPLANET, PARTNER, FixtureWeb
 
 PROXY_HOST = "127.0.0.3"  # neither fixture host: allowing the proxy must not open a target
@@ -97,3 +104,29 @@ def test_crawl_goes_through_the_proxy_with_credentials_from_the_environment(
         assert secret not in written
         assert secret not in output
     assert b"Proxy-Authorization" not in written
+
+
+def test_a_site_of_its_own_proxy_and_a_refusal_that_is_not_archived(
+        web: FixtureWeb, proxy: ForwardProxy, archive: Archive, tmp_path: Path) -> None:
+    """dailyplanet goes through its own proxy, with a wrong password; partner goes direct,
+    whatever the http_proxy environment variable says."""
+    config = write_config(tmp_path / "news.toml", web, archive, tmp_path / "spool",
+                          extra_crawl="allow_private_proxy = true")
+    marker = f'name = "{DAILYPLANET}"\n'
+    config.write_text(config.read_text().replace(
+        marker, f'{marker}proxy = "http://{PROXY_REF}@{proxy.host}:{proxy.port}"\n', 1))
+    env = {**ENV, "NA_TEST_PROXY_PASS": "not-the-password",
+           "http_proxy": "http://127.0.0.9:9", "HTTP_PROXY": "http://127.0.0.9:9"}
+    result = run_cli("crawl", "--config", str(config), env=env)
+
+    assert web.fetched_paths(DAILYPLANET) == []  # the proxy let nothing through
+    assert "ProxyAuthenticationFailed" in proxy.log_text()
+    records = read_records(archive.storage)
+    assert records and {r["site"] for r in records} == {PARTNER}
+    assert all(status != 407 for _, status in warc_target_uris(archive.storage))
+    [report] = read_reports(archive.storage)
+    planet = report["sites"][DAILYPLANET]
+    assert planet["errors"]["download_failed"] >= 1
+    assert any("407" in example["message"] for example in report["error_examples"]
+               if example["site"] == DAILYPLANET)
+    assert "not-the-password" not in result.stdout + result.stderr
