@@ -15,6 +15,7 @@ instead of hard-coding URLs. All text is invented fiction.
 from __future__ import annotations
 
 import dataclasses
+import ssl
 import sys
 import threading
 import time
@@ -90,7 +91,9 @@ class LoggedRequest(NamedTuple):
 class FixtureWeb:
     """Both fixture sites on one free port: ``with FixtureWeb() as web: ...`` or start()/stop()."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        # with a TLS context both sites are served over https only
+        self._tls = tls
         self._web = _load()
         self._log: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
@@ -118,7 +121,7 @@ class FixtureWeb:
         self._server = LoopbackServer(SERVER_HEADER, send_date=True, idle_timeout=10).start()
         responders = [lambda request, site=site: self._respond(site, request)
                       for site in SITE_NAMES]
-        self._port = self._server.listen_together(HOSTS, responders, attempts)
+        self._port = self._server.listen_together(HOSTS, responders, attempts, self._tls)
         for index, site in enumerate(SITE_NAMES):
             self._web.sites[site].base = self.base_url(index)
         self._routers = {site: Router(self._web, self._web.sites[site]) for site in SITE_NAMES}
@@ -144,8 +147,9 @@ class FixtureWeb:
         return self._port
 
     def base_url(self, host_index: int) -> str:
-        """``http://127.0.0.1:P`` for 0 (dailyplanet), ``http://127.0.0.2:P`` for 1 (partner)."""
-        return f"http://{HOSTS[host_index]}:{self.port}"
+        """``http://127.0.0.1:P`` for 0 (dailyplanet), ``http://127.0.0.2:P`` for 1 (partner);
+        https with TLS."""
+        return f"{'https' if self._tls else 'http'}://{HOSTS[host_index]}:{self.port}"
 
     def url(self, site: str | int, path: str) -> str:
         return self.base_url(_host_index(site)) + path

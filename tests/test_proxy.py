@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from archive.local import LocalStorage
 from testkit.proxy import ForwardProxy
+from testkit.redis import make_certificates
 from tests.crawlrun import (
     Archive,
     read_records,
@@ -130,3 +132,33 @@ def test_a_site_of_its_own_proxy_and_a_refusal_that_is_not_archived(
     assert any("407" in example["message"] for example in report["error_examples"]
                if example["site"] == DAILYPLANET)
     assert "not-the-password" not in result.stdout + result.stderr
+
+
+@pytest.fixture
+def tls_web(tmp_path: Path) -> Iterator[FixtureWeb]:
+    _, cert, key = make_certificates(tmp_path / "tls")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    with FixtureWeb(tls=context) as fixture:
+        yield fixture
+
+
+def test_https_sites_go_through_a_connect_tunnel(
+        tls_web: FixtureWeb, proxy: ForwardProxy, archive: Archive, tmp_path: Path) -> None:
+    config = proxied_config(tmp_path, tls_web, archive, proxy)
+    result = run_cli("crawl", "--config", str(config), env=ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    tunnels = [target for method, target in proxy.requests() if method == "CONNECT"]
+    assert tunnels and set(tunnels) == {f"127.0.0.1:{tls_web.port}"}
+    assert not any(method != "CONNECT" for method, _ in proxy.requests())
+    articles = [a for a in tls_web.articles if a.site == DAILYPLANET]
+    records = read_records(archive.storage)
+    assert {r["canonical_url"] for r in records} >= {a.canonical_url for a in articles}
+    assert tls_web.fetched_paths(PARTNER) == []  # still refused, before any tunnel
+    # the credentials went into the CONNECT request only, never into the site's
+    assert not any("proxy-authorization" in {k.lower() for k in r.headers}
+                   for r in tls_web.requests)
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode())
+    written = everything_written(tmp_path)
+    assert PASSWORD.encode() not in written and token not in written
