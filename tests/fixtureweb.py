@@ -85,7 +85,6 @@ class LoggedRequest(NamedTuple):
     method: str
     path: str
     headers: dict[str, str]
-    at: float = 0.0  # time.monotonic() when the server read it
 
 
 class FixtureWeb:
@@ -96,6 +95,7 @@ class FixtureWeb:
         self._tls = tls
         self._web = _load()
         self._log: list[LoggedRequest] = []
+        self._times: list[float] = []  # time.monotonic() when each logged request was read
         self._log_lock = threading.Lock()
         self._server: LoopbackServer | None = None
         self._routers: dict[str, Router] = {}
@@ -296,14 +296,23 @@ class FixtureWeb:
         ip = HOSTS[_host_index(host)]
         return [entry.path for entry in self.requests if entry.host == ip]
 
+    def request_times(self, host: str | int) -> list[float]:
+        """When the server read each request to one host (``time.monotonic()``), in order."""
+        ip = HOSTS[_host_index(host)]
+        with self._log_lock:
+            return [at for entry, at in zip(self._log, self._times, strict=True)
+                    if entry.host == ip]
+
     def clear_log(self) -> None:
         with self._log_lock:
             self._log.clear()
+            self._times.clear()
 
     def _respond(self, site: str, request: Request) -> Response:
         with self._log_lock:
             self._log.append(LoggedRequest(request.host, request.method, request.target,
-                                           request.headers, time.monotonic()))
+                                           request.headers))
+            self._times.append(time.monotonic())
         router = self._routers[site]
         missing = request.target in self.missing_paths
         response = router.not_found() if missing else router.respond(request.target)
