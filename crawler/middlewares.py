@@ -363,7 +363,9 @@ class WarcArchiveMiddleware:
             response_headers=wire.response,
             body=response.body,
             protocol=getattr(response, "protocol", None) or "HTTP/1.1",
-            ip_address=str(response.ip_address) if response.ip_address else None,
+            # behind a proxy the address dialled is the proxy's, not the site's: none is kept
+            ip_address=str(response.ip_address) if response.ip_address and
+            not request.meta.get("proxy") else None,
             warc_date=fetched_at,
         )
         original: RevisitOf | None = request.meta.get(REVISIT_META)

@@ -106,6 +106,8 @@ def test_crawl_goes_through_the_proxy_with_credentials_from_the_environment(
         assert secret not in written
         assert secret not in output
     assert b"Proxy-Authorization" not in written
+    # the address dialled was the proxy's: the WARC does not give it as the site's
+    assert b"WARC-IP-Address" not in written
 
 
 def test_a_site_of_its_own_proxy_and_a_refusal_that_is_not_archived(
