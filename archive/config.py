@@ -534,8 +534,9 @@ def _read_proxy(r: _Reader, key: str, value: str, allow_private: bool) -> Proxy:
     return proxy
 
 
-# instance metadata endpoints (crawler/addresses.py): never a proxy, whatever is allowed
-_METADATA = frozenset(ipaddress.ip_address(a) for a in (
+# AWS/GCP/Azure/OpenStack instance metadata, AWS ECS task metadata, AWS IMDS over IPv6,
+# Alibaba: never a proxy, and a target only when allowed by name (crawler/addresses.py)
+METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
     "169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200"))
 
 
@@ -546,7 +547,7 @@ def _proxy_address_problem(host: str, allow_private: bool) -> str | None:
         ip = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return None
-    if ip in _METADATA:
+    if ip in METADATA_ADDRESSES:
         return f"{ip} is a cloud metadata address, never a proxy"
     if ip.is_global and not (ip.is_multicast or ip.is_reserved) or allow_private:
         return None
