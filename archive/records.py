@@ -37,8 +37,8 @@ class Record:
     warc_filename: str  # archive key of the WARC holding the raw response
     warc_offset: int
     warc_length: int
-    # optional fields added by issue 15 (README, "The record"): after the contract's, so the
-    # contract's keep their places; absent (None) on records written before them
+    # optional fields (issue 15; README, "Record fields beyond the contract"), after the
+    # contract's so that those keep their places; None on records written before them
     image: str | None = None  # the lead image, absolute URL
     image_caption: str | None = None
     description: str | None = None
