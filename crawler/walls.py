@@ -164,13 +164,13 @@ def _phrase_marker(tree: lxml_html.HtmlElement) -> str | None:
     return None
 
 
-def find_wall(tree: lxml_html.HtmlElement, html: str) -> Wall | None:
+def find_wall(tree: lxml_html.HtmlElement, html: str | bytes) -> Wall | None:
     """The bot wall this page is, or None when it is not one (see the module's doc);
-    ``html`` is the markup the tree was parsed from."""
+    ``html`` is the markup the tree was parsed from, decoded or as its bytes."""
     if _paragraphs_reach(tree, ARTICLE_PROSE_CHARS):
         return None
     # bytes: a search in a str of non-Latin text is several times slower
-    markup = html.encode("utf-8", "replace")
+    markup = html.encode("utf-8", "replace") if isinstance(html, str) else html
     for kind, marker, tokens, xpath in MARKERS:
         if not any(_holds(markup, token) for token in tokens):
             continue

@@ -39,6 +39,7 @@ CONSENT = f"{DAY}ferry-timetable-changes-for-winter.html"
 CHALLENGE = f"{DAY}market-hall-roof-repairs-begin.html"
 WALLS = (CONSENT, CHALLENGE)
 TOWN = "/town/"  # a section page, not an article
+SECTIONS = "/sections/"  # a listing page with a newsletter CAPTCHA: not a wall
 
 KEEPER_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <title>Lighthouse keeper retires after forty winters | Coastal Echo</title>
@@ -106,7 +107,7 @@ action below. The site needs to review the security of your connection before pr
 
 def _home() -> bytes:
     links = "".join(f'<li><a href="{p}">story</a></li>'
-                    for p in (KEEPER, TOLL, PLAIN, CONSENT, CHALLENGE, TOWN))
+                    for p in (KEEPER, TOLL, PLAIN, CONSENT, CHALLENGE, TOWN, SECTIONS))
     return (f"<!DOCTYPE html><html><head><title>Coastal Echo</title></head><body><ul>{links}"
             "</ul></body></html>").encode()
 
@@ -120,6 +121,10 @@ class WallWeb(HostileWeb):
         pages = {KEEPER: KEEPER_PAGE, TOLL: TOLL_PAGE, PLAIN: PLAIN_PAGE}
         walled = {CONSENT: CONSENT_PAGE, CHALLENGE: CHALLENGE_PAGE}
         self.routes["/"] = lambda ex: ex.send(_home())
+        self.routes[SECTIONS] = lambda ex: ex.send(_home().replace(
+            b"</ul>", b'</ul><form action="/newsletter"><div class="g-recaptcha" '
+                      b'data-sitekey="k"></div></form><script src="https://www.google.com'
+                      b'/recaptcha/api.js"></script>'))
         self.routes[TOWN] = lambda ex: ex.send(CHALLENGE_PAGE.encode() if self.walls_up else
                                                b"<html><body><h1>Town</h1></body></html>")
         for path, page in pages.items():
@@ -210,7 +215,7 @@ def test_bot_walls_are_counted_with_their_url_and_never_archived(crawled: Crawl)
     assert "2 bot walls (challenge or consent pages)" in crawled.summary
     walled = {e["url"]: e["message"] for e in crawled.report["error_examples"]
               if e["kind"] == "bot_wall"}
-    assert set(walled) == {crawled.web.url(p) for p in (*WALLS, TOWN)}
+    assert set(walled) == {crawled.web.url(p) for p in (*WALLS, TOWN)}  # not SECTIONS
     assert "consent" in walled[crawled.web.url(CONSENT)]
     assert "Cloudflare" in walled[crawled.web.url(CHALLENGE)]
     # kept raw
@@ -284,8 +289,8 @@ def test_the_alert_fires_when_a_site_s_share_of_bot_walls_rises(tmp_path: Path) 
     latest = max(read_reports(storage), key=lambda r: r["started_at"])
     alerts = latest["sites"]["coastal"]["alerts"]
     [blocked] = [a for a in alerts if a["kind"] == "blocked"]
-    # 3 walls among the run's 8 pages (robots.txt, the home page, a section page, 5 stories)
-    assert blocked["message"] == "403/429 answers and bot walls: 38% in this run, 0% usually"
+    # 3 walls among the run's 9 pages (robots.txt, the home page, 2 section pages, 5 stories)
+    assert blocked["message"] == "403/429 answers and bot walls: 33% in this run, 0% usually"
     events = json.loads(hook.posts[-1][2])["events"]
     assert {"event": "yield_alert", "site": "coastal", **blocked} in events
 

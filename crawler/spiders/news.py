@@ -62,6 +62,8 @@ MAX_URL_LENGTH = 2083
 # and then the frontier carried over come after whatever this run's entry points showed
 DUE_PRIORITY = -20
 FRONTIER_PRIORITY = -30
+# a page with this many links is a listing, whatever challenge markup it carries
+LISTING_LINKS = 20
 
 
 def site_names(argument: str | None) -> list[str]:
@@ -356,10 +358,13 @@ class NewsSpider(scrapy.Spider):
     def _walled(self, response: TextResponse, site: str) -> bool:
         """A bot wall served where a listing page was (an article page's is recognised by the
         extraction worker): counted, not learnt by the fetch state, its links not followed.
-        The tree is the one the link extractor reads anyway; the check's gates keep it to
-        about a millisecond (crawler/walls.py)."""
-        wall = find_wall(response.selector.root, response.text)
-        if wall is None:
+        A listing page is links, not prose, and often holds a newsletter CAPTCHA or a consent
+        manager's container: here only a challenge page with few links is a wall. The tree
+        is the one the link extractor reads anyway (crawler/walls.py keeps the check cheap)."""
+        tree = response.selector.root
+        wall = find_wall(tree, response.body)
+        if wall is None or wall.kind != "challenge" or \
+                len(tree.xpath("//a[@href]")) >= LISTING_LINKS:
             return False
         self._count_error(site, "bot_wall", response.url,
                           f"{wall.kind} page ({wall.marker}) served instead of the page")
