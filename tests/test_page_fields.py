@@ -306,6 +306,43 @@ def test_the_alert_counts_bot_walls_beside_403_and_429() -> None:
     assert site_alerts(run(1), usual) == []
 
 
+# -- the fields' sources, one page each ----------------------------------------------------------
+def _extras(head: str, body: str = "") -> object:
+    page = (f"<!DOCTYPE html><html><head>{head}</head><body><article><h1>A ferry story</h1>"
+            f"{body}{''.join(f'<p>{p}</p>' for p in story('the night ferry'))}</article>"
+            "</body></html>")
+    extraction = read_page(page.encode(), "http://news.example/2026/05/03/ferry.html")
+    return extraction.extras
+
+
+def _jsonld(node: dict) -> str:
+    return f'<script type="application/ld+json">{json.dumps(node)}</script>'
+
+
+def test_each_field_from_its_other_sources() -> None:
+    # JSON-LD ImageObject with its caption, a relative URL; hasPart alone marks a paywall
+    extras = _extras(_jsonld({"@type": "NewsArticle", "image": [{"@type": "ImageObject",
+                              "url": "/img/ferry.jpg", "caption": "The night ferry."}],
+                              "hasPart": [{"@type": "WebPageElement",
+                                           "isAccessibleForFree": False}],
+                              "dateModified": "2026-05-03 18:00:00+0100"}))
+    assert (extras.image, extras.image_caption) == ("http://news.example/img/ferry.jpg",
+                                                    "The night ferry.")
+    assert extras.access == "paywalled" and extras.modified == "2026-05-03T18:00:00+01:00"
+    # rel=tag links; keywords meta only when nothing else; bounded and deduplicated
+    tags = _extras("", '<a rel="tag" href="/t/ferries">Ferries</a> <a rel="tag">ferries</a>')
+    assert tags.tags == ("Ferries",)
+    many = ", ".join(f"keyword {n}" for n in range(50))
+    keywords = _extras(f'<meta name="keywords" content="{many}, Keyword 1">')
+    assert len(keywords.tags) == 30 and keywords.tags[:2] == ("keyword 0", "keyword 1")
+    assert _extras('<meta property="article:content_tier" content="locked">').access == \
+        "paywalled"
+    assert _extras('<meta property="article:content_tier" content="metered">').access == "free"
+    # a modified time that is not ISO 8601 is not guessed
+    assert _extras('<meta property="article:modified_time" content="yesterday">').modified \
+        is None
+
+
 # -- no false positives ------------------------------------------------------------------------
 def _fixture_web_pages() -> list[tuple[str, bytes]]:
     with FixtureWeb() as web:
