@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -220,12 +221,13 @@ def _h1_within(h1s: list[str], title: str) -> str | None:
     return None
 
 
-_BYLINE_XPATHS = (
-    '//*[@itemprop="author"]//*[@itemprop="name"]/@content',
-    '//*[@itemprop="author"]//*[@itemprop="name"]',
-    '//*[@itemprop="author"][not(*)]',
-    '//a[@rel="author"]',
-)
+# <meta> names are case-insensitive in HTML ("Author" is common): matched lower-cased
+_LOWER = "translate(@name, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+_AUTHOR_METAS = ("author", "article:author", "byl", "parsely-author", "sailthru.author")
+_AUTHOR_META_XPATH = (f"//meta[{' or '.join(f'{_LOWER}={n!r}' for n in _AUTHOR_METAS)} or "
+                      '@property="author" or @property="article:author"]/@content')
+# schema.org items whose author is a photographer or a camera operator, not the writer
+_MEDIA_ITEM = re.compile(r"(Image|Video|Audio|Media)Object$")
 _CONTACT = re.compile(r"\(?\s*(https?://\S+|www\.\S+|\S+@\S+\.\w+|@\w+)\s*\)?")
 # "By" in any case; the other languages' words only in lower case, so "Di Maio" stays whole
 _BY_PREFIX = re.compile(r"^(?:[Bb][Yy]|von|par|por|di|door)\s+")
@@ -256,11 +258,12 @@ def _name_key(name: str) -> str:
 
 
 def page_outlets(tree: lxml_html.HtmlElement, articles: list[dict], url: str) -> set[str]:
-    """The names the site goes by (og:site_name, application-name, JSON-LD publisher, its host
-    name with and without the domain suffix), as name keys: a byline equal to one of them
-    names the outlet, not a person."""
-    names = list(tree.xpath('//meta[@property="og:site_name" or @name="application-name"]'
-                            '/@content'))
+    """The names the site goes by (og:site_name, application-name, <meta name=publisher>,
+    JSON-LD publisher, its host name with and without the domain suffix), as name keys, each
+    also without a parenthesised note ("Deutsche Welle (www.dw.com)"): a byline equal to one
+    of them names the outlet, not a person."""
+    names = list(tree.xpath('//meta[@property="og:site_name" or @name="application-name" or '
+                            f'{_LOWER}="publisher"]/@content'))
     for node in articles:
         publisher = node.get("publisher")
         for item in publisher if isinstance(publisher, list) else [publisher]:
@@ -269,6 +272,7 @@ def page_outlets(tree: lxml_html.HtmlElement, articles: list[dict], url: str) ->
                 names.append(name)
     host = (urlsplit(url).hostname or "").removeprefix("www.")
     names += [host, host.split(".")[0]]
+    names += [_NAME_NOTE.sub("", name) for name in names]
     return {key for name in names if (key := _name_key(name))}
 
 
@@ -296,26 +300,141 @@ def _jsonld_author(articles: list[dict], outlets: set[str]) -> str | None:
     return None
 
 
+def _item_owner(element: lxml_html.HtmlElement) -> lxml_html.HtmlElement | None:
+    return next((a for a in element.iterancestors() if a.get("itemscope") is not None), None)
+
+
+def _microdata_authors(tree: lxml_html.HtmlElement) -> list[str]:
+    """Names of the schema.org ``itemprop=author`` markup of the first item that has some:
+    the bylines of related stories further down belong to other items (or to none), and a
+    photo's author (its ImageObject's) is a photographer."""
+    names: list[str] = []
+    first: object = None
+    for element in tree.xpath('//*[@itemprop="author"]'):
+        owner = _item_owner(element)
+        if _MEDIA_ITEM.search(owner.get("itemtype", "") if owner is not None else ""):
+            continue
+        if first is not None and owner is not first:
+            continue
+        found = [n.get("content") or n.text_content()
+                 for n in element.xpath('.//*[@itemprop="name"]')]
+        if not found and not len(element):
+            found = [element.get("content") or element.text_content()]
+        if any(n.strip() for n in found):
+            names += found
+            first = owner if first is None else first
+    return names[:6]
+
+
+_BYLINE_CLASS = re.compile(r"author|byline", re.I)
+# author pages by URL convention: /author/, /authors/, /autor/, /autoren/
+_AUTHOR_HREF = re.compile(r"/(author|autor)", re.I)
+# how far after the headline a byline may start (elements in document order)
+_BYLINE_REACH = 300
+# where a byline-classed element is a related story's, a photo credit or a site-wide link
+_NOT_BYLINE_PARTS = {"aside", "nav", "footer", "figure", "figcaption"}
+# a shown byline's "By"/"Von" in any case, when two or more words follow ("Von der Leyen" and
+# "Di Maio" stay whole)
+_SHOWN_BY = re.compile(r"^(?:by|von|par|por|di|door)\b:?\s+(?=\S+\s+\S)", re.I)
+
+
+def _is_byline_element(element: lxml_html.HtmlElement) -> bool:
+    if not isinstance(element.tag, str):
+        return False
+    if _BYLINE_CLASS.search(element.get("class", "")):
+        return True
+    return element.tag == "a" and bool(_AUTHOR_HREF.search(element.get("href", "")))
+
+
+def _looks_like_names(value: str) -> bool:
+    """2 to 5 words per name, first and last capitalised: a byline's shape, not a label's
+    ("Author"), a sign's ("dpa/ssi") or a sentence's."""
+    for name in value.split("; "):
+        words = name.split()
+        if not 2 <= len(words) <= 5 or not (words[0][0].isupper() and words[-1][0].isupper()):
+            return False
+    return True
+
+
+def _following(element: lxml_html.HtmlElement) -> Iterator[lxml_html.HtmlElement]:
+    """The nodes after ``element``'s start tag in document order, lazily: its subtree, then
+    what follows it and each of its ancestors."""
+    yield from element.iterdescendants()
+    node = element
+    while node is not None:
+        for sibling in node.itersiblings():
+            yield from sibling.iter()
+        node = node.getparent()
+
+
+def _byline_text(element: lxml_html.HtmlElement) -> str | None:
+    """The names of one byline element, or None when it is not one: innermost byline
+    elements only (a container's text adds job titles and labels), a short text, outside
+    asides, menus, footers and figures."""
+    if any(_is_byline_element(child) for child in element.iterdescendants()):
+        return None
+    text = " ".join(" ".join(element.itertext()).split())
+    # digits: a date line; "/" and ":": a photo credit ("Foto: REUTERS/Name")
+    if not text or len(text.split()) > 20 or any(c.isdigit() or c in "/:" for c in text):
+        return None
+    if any(a.tag in _NOT_BYLINE_PARTS for a in element.iterancestors()):
+        return None
+    return _SHOWN_BY.sub("", text)
+
+
+def _shown_byline(tree: lxml_html.HtmlElement, outlets: set[str]) -> str | None:
+    """The byline the page shows under its headline, for pages that declare no author: the
+    first element after the first <h1> (else from the first <article> or <main>) whose class
+    says author or byline, or a link to an author page, whose text is shaped like names; with
+    the elements of the same tag and class in its block (its parent, or its grandparent when
+    the parent holds no other): a byline of several writers."""
+    start = next(iter(tree.xpath("//body//h1") or tree.xpath("//article | //main")), None)
+    if start is None:
+        return None
+    for count, element in enumerate(_following(start)):
+        if count >= _BYLINE_REACH:
+            return None
+        if _is_byline_element(element) and _names_of(element, outlets):
+            return "; ".join(dict.fromkeys(_byline_block(element, outlets)))
+    return None
+
+
+def _names_of(element: lxml_html.HtmlElement, outlets: set[str]) -> str | None:
+    text = _byline_text(element)
+    author = _people(clean_author(text), outlets) if text else None
+    return author if author and _looks_like_names(author) else None
+
+
+def _byline_block(first: lxml_html.HtmlElement, outlets: set[str]) -> list[str]:
+    parent = first.getparent()
+    for block in (parent, parent.getparent() if parent is not None else None):
+        if block is None:
+            break
+        # the other writers' names are marked up alike; a job title beside them is not
+        names = [n for el in block.iter(first.tag) if el.get("class") == first.get("class")
+                 and _is_byline_element(el) and (found := _names_of(el, outlets))
+                 for n in found.split("; ")]
+        if len(names) > 1:
+            return names
+    return _names_of(first, outlets).split("; ")
+
+
 def page_author(tree: lxml_html.HtmlElement, articles: list[dict],
                 url: str = "") -> str | None:
     """The people the page declares as authors: JSON-LD, then <meta>, then itemprop/rel=author
-    markup; a source that names only the outlet (see ``page_outlets``) is passed over for the
-    next, which often names the writer."""
+    markup, then the byline shown under the headline; a source that names only the outlet
+    (see ``page_outlets``) is passed over for the next, which often names the writer."""
     outlets = page_outlets(tree, articles, url)
     if author := _jsonld_author(articles, outlets):
         return author
-    for value in tree.xpath('//meta[@name="author" or @property="author" or '
-                           '@property="article:author" or @name="article:author" or '
-                           '@name="byl" or @name="parsely-author" or @name="sailthru.author"]'
-                           '/@content'):
+    for value in tree.xpath(_AUTHOR_META_XPATH):
         if value.strip() and (author := _people(clean_author(value), outlets)):
             return author
-    for xpath in _BYLINE_XPATHS:
-        found = tree.xpath(xpath)
-        values = [v if isinstance(v, str) else v.text_content() for v in found[:4]]
+    for values in (_microdata_authors(tree),
+                   [a.text_content() for a in tree.xpath('//a[@rel="author"]')[:4]]):
         if values and (author := _people(clean_author("; ".join(values)), outlets)):
             return author
-    return None
+    return _shown_byline(tree, outlets)
 
 
 def page_language(tree: lxml_html.HtmlElement) -> str | None:
