@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -422,8 +423,9 @@ def _byline_block(first: lxml_html.HtmlElement, outlets: set[str]) -> list[str]:
 def page_author(tree: lxml_html.HtmlElement, articles: list[dict],
                 url: str = "") -> str | None:
     """The people the page declares as authors: JSON-LD, then <meta>, then itemprop/rel=author
-    markup, then the byline shown under the headline; a source that names only the outlet
-    (see ``page_outlets``) is passed over for the next, which often names the writer."""
+    markup, then the byline shown under the headline, then a sign-off at the end; a source
+    that names only the outlet (see ``page_outlets``) is passed over for the next, which
+    often names the writer."""
     outlets = page_outlets(tree, articles, url)
     if author := _jsonld_author(articles, outlets):
         return author
@@ -434,7 +436,27 @@ def page_author(tree: lxml_html.HtmlElement, articles: list[dict],
                    [a.text_content() for a in tree.xpath('//a[@rel="author"]')[:4]]):
         if values and (author := _people(clean_author("; ".join(values)), outlets)):
             return author
-    return _shown_byline(tree, outlets)
+    return _shown_byline(tree, outlets) or _signed_off(tree, outlets)
+
+
+def _signed_off(tree: lxml_html.HtmlElement, outlets: set[str]) -> str | None:
+    """A sign-off: the body's last paragraph (of the element holding most paragraphs) made of
+    one bold run shaped like names and no sentence ("<p><strong>Jan Novak</strong></p>"), as
+    many papers sign their stories at the end instead of under the headline."""
+    blocks = Counter(p.getparent() for p in tree.iter("p"))
+    if not blocks:
+        return None
+    block = blocks.most_common(1)[0][0]
+    last = next((p for p in reversed(block.findall("p")) if p.text_content().strip()), None)
+    runs = [child for child in last if isinstance(child.tag, str)] if last is not None else []
+    if len(runs) != 1 or runs[0].tag not in ("strong", "b") or (last.text or "").strip() \
+            or (runs[0].tail or "").strip():
+        return None
+    text = _byline_text(runs[0])
+    if not text or text[-1] in ".!?":
+        return None
+    author = _people(clean_author(text), outlets)
+    return author if author and _looks_like_names(author) else None
 
 
 def page_language(tree: lxml_html.HtmlElement) -> str | None:
