@@ -603,9 +603,38 @@ def page_canonical(tree: lxml_html.HtmlElement, html: str, url: str) -> str | No
     return None
 
 
+# a date alone in a text node, in the two all-numeric spellings that say which number is the
+# day: "28.04.2023" (day first wherever dots are used) and ISO "2023-04-28"
+_SHOWN_DATE = re.compile(r"(?P<d>\d{1,2})\.\s?(?P<m>\d{1,2})\.\s?(?P<y>(?:19|20)\d\d)|"
+                         r"(?P<y2>(?:19|20)\d\d)-(?P<m2>\d\d)-(?P<d2>\d\d)")
+_DATE_REACH = 500
+
+
+def _shown_date(tree: lxml_html.HtmlElement) -> str | None:
+    """The first date shown alone after the headline (else from the first <article> or
+    <main>), as ISO 8601: the article's own date line comes before the related stories'
+    dates, where htmldate, which prefers the oldest date it finds, can take one of theirs."""
+    start = next(iter(tree.xpath("//body//h1") or tree.xpath("//article | //main")), None)
+    for count, element in enumerate(_following(start) if start is not None else ()):
+        if count >= _DATE_REACH:
+            break
+        if not isinstance(element.tag, str) or element.tag in ("script", "style"):
+            continue
+        for text in (element.text, element.tail):
+            text = (text or "").strip()
+            if 8 <= len(text) <= 12 and (match := _SHOWN_DATE.fullmatch(text)):
+                year, month, day = (int(match[k] or match[f"{k}2"]) for k in ("y", "m", "d"))
+                if 1 <= month <= 12 and 1 <= day <= 31:
+                    return f"{year:04d}-{month:02d}-{day:02d}"
+    return None
+
+
 def _fallback_date(tree: lxml_html.HtmlElement, url: str) -> str | None:
-    """htmldate's look at the markup and URL, only for pages that declare no date (it is the
-    costly part of metadata extraction, so it does not run on every page)."""
+    """For pages that declare no date: the date shown after the headline, else htmldate's
+    look at the markup and URL (it is the costly part of metadata extraction, so it does not
+    run on every page)."""
+    if shown := _shown_date(tree):
+        return shown
     try:
         return find_date(tree, extensive_search=False, original_date=True, url=url)
     except (ValueError, TypeError):
