@@ -198,13 +198,20 @@ def page_title(tree: lxml_html.HtmlElement, articles: list[dict]) -> str | None:
         if v.strip()), None)
     headlines = [node["headline"] for node in articles if isinstance(node.get("headline"), str)]
     # several article nodes are usually a listing of other stories: their headline is no hint
-    candidates = headlines[:1] if len(headlines) == 1 else []
+    declared = [headlines[0] if len(headlines) == 1 else None]
     for xpath in ('//meta[@property="og:title" or @name="og:title"]/@content',
                   '//meta[@name="twitter:title" or @property="twitter:title"]/@content',
                   "//head/title/text()"):
-        candidates += tree.xpath(xpath)[:1]
-    candidates = [_strip_site_name(_clean_meta(c), site) for c in candidates if c.strip()]
+        declared.append(next(iter(tree.xpath(xpath)), None))
+    cleaned = [_strip_site_name(_clean_meta(c), site) if c and c.strip() else None
+               for c in declared]
+    candidates = [c for c in cleaned if c]
+    # the JSON-LD headline and og:title are the editors' fields, the others labels
+    editors = [c for c in cleaned[:2] if c]
     h1s = [_clean_meta(h1.text_content()) for h1 in tree.xpath("//h1")[:3]]
+    for candidate in editors:
+        if _kicker_and_headline(tree, candidate, h1s, site):
+            return candidate
     shown = {h.casefold() for h in h1s if h}
     for candidate in candidates:
         if candidate.casefold() in shown:
@@ -212,6 +219,28 @@ def page_title(tree: lxml_html.HtmlElement, articles: list[dict]) -> str | None:
     if candidates:
         return _h1_within(h1s, candidates[0]) or candidates[0]
     return next((h for h in h1s if h), None)
+
+
+# "Kicker: headline", "Kicker - headline": a topic label of a few words before the headline
+_KICKER = re.compile(r"(?P<kicker>\S+(?:\s+\S+){0,7}?)\s*(?::|\s[-\u2013\u2014])\s*")
+
+
+def _kicker_and_headline(tree: lxml_html.HtmlElement, title: str, h1s: list[str],
+                         site: str | None) -> bool:
+    """Whether ``title`` is a shown <h1> headline with its kicker before it, the kicker also
+    shown on the page as an element of its own (above the headline, as kickers are): the
+    reader sees both, and the editors' field joins them. A prefix naming the site, or one
+    not shown, is decoration, not a kicker."""
+    folded = title.casefold()
+    for headline in h1s:
+        if len(headline) <= 10 or not folded.endswith(headline.casefold()) \
+                or len(title) == len(headline):
+            continue
+        match = _KICKER.fullmatch(title[:len(title) - len(headline)])
+        if match and not _site_like(match["kicker"], site or "") and tree.xpath(
+                "//body//*[normalize-space(text()) = $kicker]", kicker=match["kicker"]):
+            return True
+    return False
 
 
 def _h1_within(h1s: list[str], title: str) -> str | None:
