@@ -237,7 +237,7 @@ def _kicker_and_headline(tree: lxml_html.HtmlElement, title: str, h1s: list[str]
                 or len(title) == len(headline):
             continue
         match = _KICKER.fullmatch(title[:len(title) - len(headline)])
-        if match and not _site_like(match["kicker"], site or "") and tree.xpath(
+        if match and not (site and _site_like(match["kicker"], site)) and tree.xpath(
                 "//body//*[normalize-space(text()) = $kicker]", kicker=match["kicker"]):
             return True
     return False

@@ -258,3 +258,82 @@ def test_a_labelled_link_to_another_story_is_dropped_in_any_language() -> None:
     text = _extract("".join(f"<p>{p}</p>" for p in _PARAGRAPHS[:4]) + crosslink
                     + "".join(f"<p>{p}</p>" for p in _PARAGRAPHS[4:]))
     assert text.split("\n") == _PARAGRAPHS
+
+
+# --- metadata: authors are people, dates as shown, the kicker rule ---------------------------
+
+_URL = "https://www.harbourgazette.example/2026/03/03/harbour"
+
+
+def _author(head: str, body: str = "") -> str | None:
+    tree = _tree(head, body)
+    return page_author(tree, _jsonld_nodes(tree), _URL)
+
+
+def test_author_meta_names_are_case_insensitive_and_split_into_people() -> None:
+    assert _author('<meta name="Author" content="Anna Berger und Lea Falk">') == \
+        "Anna Berger; Lea Falk"
+
+
+def test_a_byline_naming_the_publisher_of_the_meta_tags_is_no_person() -> None:
+    head = ('<meta name="author" content="Harbour Broadcasting (www.hb.example)">'
+            '<meta name="publisher" content="Harbour Broadcasting (www.hb.example)">')
+    assert _author(head) is None
+
+
+def test_microdata_bylines_of_related_stories_and_photos_are_not_the_authors() -> None:
+    body = ('<main itemscope itemtype="https://schema.org/NewsArticle"><h1>Pier reopens</h1>'
+            '<span itemprop="author" itemscope itemtype="https://schema.org/Person">By '
+            '<span itemprop="name">Jeanne Martin</span></span>'
+            '<figure itemscope itemtype="https://schema.org/ImageObject">'
+            '<span itemprop="author">Photo Desk Team</span></figure></main>'
+            '<section><div><span itemprop="author" itemscope><span itemprop="name">'
+            'Tom Wilde</span></span> Ferry fares to rise</div></section>')
+    assert _author("", body) == "Jeanne Martin"
+
+
+def test_the_byline_shown_under_the_headline_names_the_writers() -> None:
+    body = ('<nav><a href="/author/editor-in-chief">Mara Editor</a></nav>'
+            "<article><h1>Pier reopens after repairs</h1>"
+            '<div class="meta"><span class="date">Tue 03.03.26</span> '
+            '<figure><figcaption class="author">Foto: Sam Lens</figcaption></figure>'
+            '<ul class="authors"><li>von <a class="author-name" href="/autoren/jm">Jeanne '
+            'Martin</a><span class="author-role">Senior Reporter</span></li>'
+            '<li><a class="author-name" href="/autoren/pk">Piet Kramer</a></li></ul></div>'
+            f"<p>{STORY[0]}</p></article>")
+    assert _author("", body) == "Jeanne Martin; Piet Kramer"
+    # a label or a lower-case sign is not a byline
+    assert _author("", '<h1>Pier reopens</h1><span class="byline">Author</span>') is None
+
+
+def test_a_bold_sign_off_closing_the_body_names_the_writer() -> None:
+    paragraphs = "".join(f"<p>{p}</p>" for p in STORY)
+    assert _author("", f"<article>{paragraphs}<p><strong>Lan Vo Minh</strong></p></article>") \
+        == "Lan Vo Minh"
+    closing = "<p><strong>Sign up for our harbour newsletter.</strong></p>"
+    assert _author("", f"<article>{paragraphs}{closing}</article>") is None
+
+
+def test_the_date_shown_after_the_headline_wins_over_related_stories_older_dates() -> None:
+    page = (f"<html><head><title>Pier reopens</title></head><body><article>"
+            f"<h1>Pier reopens after repairs</h1><p>{STORY[0]}</p><p>{STORY[1]}</p>"
+            "<ul><li><strong>Datum</strong> 28.04.2023</li></ul></article>"
+            "<aside><h2>Older harbour news <span>24.04.2023</span></h2>"
+            "<h2>Pier closes <span>02.04.2023</span></h2></aside></body></html>").encode()
+    result = extract_article(page, "https://gazette.example/news/pier-reopens")
+    assert result is not None and result.published == "2023-04-28"
+
+
+def test_a_kicker_shown_above_the_headline_is_kept_in_the_title() -> None:
+    ld = ('<script type="application/ld+json">{"@type": "NewsArticle", '
+          '"headline": "Hafenstreit: Die Fähre fährt wieder"}</script>')
+    shown = '<div class="kicker">Hafenstreit</div><h1>Die Fähre fährt wieder</h1>'
+    tree = _tree(ld, shown)
+    assert page_title(tree, _jsonld_nodes(tree)) == "Hafenstreit: Die Fähre fährt wieder"
+    # a prefix not shown on its own, or naming the site, is decoration: the <h1> stays
+    tree = _tree(ld, "<h1>Die Fähre fährt wieder</h1>")
+    assert page_title(tree, _jsonld_nodes(tree)) == "Die Fähre fährt wieder"
+    site = ('<meta property="og:site_name" content="Hafenblatt">'
+            '<meta property="og:title" content="Hafenblatt - Die Fähre fährt wieder">')
+    tree = _tree(site, '<div>Hafenblatt</div><h1>Die Fähre fährt wieder</h1>')
+    assert page_title(tree, []) == "Die Fähre fährt wieder"
