@@ -358,11 +358,13 @@ def _microdata_authors(tree: lxml_html.HtmlElement) -> list[str]:
 
 _BYLINE_CLASS = re.compile(r"author|byline", re.I)
 # author pages by URL convention: /author/, /authors/, /autor/, /autoren/
-_AUTHOR_HREF = re.compile(r"/(author|autor)", re.I)
+_AUTHOR_HREF = re.compile(r"/(authors?|autor(en|es)?)\b", re.I)
 # how far after the headline a byline may start (elements in document order)
 _BYLINE_REACH = 300
 # where a byline-classed element is a related story's, a photo credit or a site-wide link
 _NOT_BYLINE_PARTS = {"aside", "nav", "footer", "figure", "figcaption"}
+# readers' comments name their writers with the same classes ("comment-author")
+_COMMENTS = re.compile(r"comment", re.I)
 # a shown byline's "By"/"Von" in any case, when two or more words follow ("Von der Leyen" and
 # "Di Maio" stay whole)
 _SHOWN_BY = re.compile(r"^(?:by|von|par|por|di|door)\b:?\s+(?=\S+\s+\S)", re.I)
@@ -400,15 +402,17 @@ def _following(element: lxml_html.HtmlElement) -> Iterator[lxml_html.HtmlElement
 def _byline_text(element: lxml_html.HtmlElement) -> str | None:
     """The names of one byline element, or None when it is not one: innermost byline
     elements only (a container's text adds job titles and labels), a short text, outside
-    asides, menus, footers and figures."""
+    asides, menus, footers, figures and readers' comments."""
     if any(_is_byline_element(child) for child in element.iterdescendants()):
         return None
     text = " ".join(" ".join(element.itertext()).split())
     # digits: a date line; "/" and ":": a photo credit ("Foto: REUTERS/Name")
     if not text or len(text.split()) > 20 or any(c.isdigit() or c in "/:" for c in text):
         return None
-    if any(a.tag in _NOT_BYLINE_PARTS for a in element.iterancestors()):
-        return None
+    for part in (element, *element.iterancestors()):
+        if part.tag in _NOT_BYLINE_PARTS or _COMMENTS.search(
+                f"{part.get('class', '')} {part.get('id', '')}"):
+            return None
     return _SHOWN_BY.sub("", text)
 
 

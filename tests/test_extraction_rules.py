@@ -302,8 +302,10 @@ def test_the_byline_shown_under_the_headline_names_the_writers() -> None:
             '<li><a class="author-name" href="/autoren/pk">Piet Kramer</a></li></ul></div>'
             f"<p>{STORY[0]}</p></article>")
     assert _author("", body) == "Jeanne Martin; Piet Kramer"
-    # a label or a lower-case sign is not a byline
+    # a label, a lower-case sign or a reader's comment is not a byline
     assert _author("", '<h1>Pier reopens</h1><span class="byline">Author</span>') is None
+    assert _author("", '<h1>Pier reopens</h1><ol id="comments"><li><div class="comment-author">'
+                   "Rita Reader</div><p>Finally!</p></li></ol>") is None
 
 
 def test_a_bold_sign_off_closing_the_body_names_the_writer() -> None:
