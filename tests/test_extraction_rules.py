@@ -3,9 +3,13 @@ trimming, and title, author and date read from the page's own metadata."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from lxml import html as lxml_html
 
 from bench.evalreport import metadata_agrees
+from bench.metadata_misses import misses
 from pipelines.extraction import (
     _jsonld_nodes,
     clean_author,
@@ -339,3 +343,18 @@ def test_a_kicker_shown_above_the_headline_is_kept_in_the_title() -> None:
             '<meta property="og:title" content="Hafenblatt - Die Fähre fährt wieder">')
     tree = _tree(site, '<div>Hafenblatt</div><h1>Die Fähre fährt wieder</h1>')
     assert page_title(tree, []) == "Die Fähre fährt wieder"
+
+
+def test_metadata_misses_lists_the_pages_behind_the_figures(tmp_path: Path) -> None:
+    (tmp_path / "pages").mkdir()
+    page = ('<html><head><meta name="author" content="Jeanne Martin">'
+            '<meta property="article:published_time" content="2026-03-03T10:15:00+01:00">'
+            "</head><body><article><h1>Pier reopens after repairs</h1>"
+            + "".join(f"<p>{p}</p>" for p in STORY) + "</article></body></html>")
+    (tmp_path / "pages" / "p1.html").write_text(page, encoding="utf-8")
+    truth = {"id": "p1", "url": "https://gazette.example/pier", "body": " ".join(STORY),
+             "title": "Pier reopens after repairs", "authors": ["Piet Kramer"],
+             "published": "2026-03-03T09:15:00Z"}
+    (tmp_path / "truth.jsonl").write_text(json.dumps(truth) + "\n", encoding="utf-8")
+    assert list(misses(tmp_path)) == [{"set": tmp_path.name, "id": "p1", "field": "author",
+                                       "expected": ["Piet Kramer"], "ours": "Jeanne Martin"}]
