@@ -10,11 +10,10 @@ from lxml import html as lxml_html
 
 from bench.evalreport import metadata_agrees
 from bench.metadata_misses import misses
-from pipelines.extraction import (
-    _jsonld_nodes,
+from pipelines.extraction import clean_text, extract_article
+from pipelines.page_metadata import (
     clean_author,
-    clean_text,
-    extract_article,
+    jsonld_nodes,
     page_author,
     page_published,
     page_title,
@@ -62,7 +61,7 @@ def test_title_prefers_the_shown_headline_over_tab_titles() -> None:
                  '<meta property="og:site_name" content="The Gazette">'
                  '<meta property="og:title" content="Harbour budget approved - The Gazette">',
                  "<h1>Harbour budget approved</h1>")
-    assert page_title(tree, _jsonld_nodes(tree)) == "Harbour budget approved"
+    assert page_title(tree, jsonld_nodes(tree)) == "Harbour budget approved"
 
 
 def test_title_falls_back_to_the_h1_within_a_decorated_title() -> None:
@@ -74,7 +73,7 @@ def test_title_falls_back_to_the_h1_within_a_decorated_title() -> None:
 def test_author_from_jsonld_and_meta_without_by_prefix() -> None:
     tree = _tree('<script type="application/ld+json">{"@type": "NewsArticle", "author": '
                  '[{"@type": "Person", "name": "Jane Doe"}, {"name": "John Roe"}]}</script>')
-    assert page_author(tree, _jsonld_nodes(tree)) == "Jane Doe; John Roe"
+    assert page_author(tree, jsonld_nodes(tree)) == "Jane Doe; John Roe"
     tree = _tree('<meta name="author" content="By Jane Doe and John Roe">')
     assert page_author(tree, []) == "Jane Doe; John Roe"
     assert clean_author("By Jane Doe, https://twitter.com/janedoe") == "Jane Doe"
@@ -236,7 +235,7 @@ def test_a_byline_naming_the_outlet_gives_way_to_the_writer() -> None:
             '{"@type": "Organization", "name": "Harbour Gazette"}, "publisher": '
             '{"@type": "Organization", "name": "Harbour Gazette"}}</script>')
     tree = _tree(head, '<a rel="author" href="/authors/jm">Jeanne Martin</a>')
-    assert page_author(tree, _jsonld_nodes(tree), "https://www.harbourgazette.example/a") == \
+    assert page_author(tree, jsonld_nodes(tree), "https://www.harbourgazette.example/a") == \
         "Jeanne Martin"
     tree = _tree('<meta name="author" content="harbourgazette.example">')
     assert page_author(tree, [], "https://www.harbourgazette.example/a") is None
@@ -271,7 +270,7 @@ _URL = "https://www.harbourgazette.example/2026/03/03/harbour"
 
 def _author(head: str, body: str = "") -> str | None:
     tree = _tree(head, body)
-    return page_author(tree, _jsonld_nodes(tree), _URL)
+    return page_author(tree, jsonld_nodes(tree), _URL)
 
 
 def test_author_meta_names_are_case_insensitive_and_split_into_people() -> None:
@@ -335,10 +334,10 @@ def test_a_kicker_shown_above_the_headline_is_kept_in_the_title() -> None:
           '"headline": "Hafenstreit: Die Fähre fährt wieder"}</script>')
     shown = '<div class="kicker">Hafenstreit</div><h1>Die Fähre fährt wieder</h1>'
     tree = _tree(ld, shown)
-    assert page_title(tree, _jsonld_nodes(tree)) == "Hafenstreit: Die Fähre fährt wieder"
+    assert page_title(tree, jsonld_nodes(tree)) == "Hafenstreit: Die Fähre fährt wieder"
     # a prefix not shown on its own, or naming the site, is decoration: the <h1> stays
     tree = _tree(ld, "<h1>Die Fähre fährt wieder</h1>")
-    assert page_title(tree, _jsonld_nodes(tree)) == "Die Fähre fährt wieder"
+    assert page_title(tree, jsonld_nodes(tree)) == "Die Fähre fährt wieder"
     site = ('<meta property="og:site_name" content="Hafenblatt">'
             '<meta property="og:title" content="Hafenblatt - Die Fähre fährt wieder">')
     tree = _tree(site, '<div>Hafenblatt</div><h1>Die Fähre fährt wieder</h1>')
