@@ -245,15 +245,32 @@ def _person_name(person: dict) -> str | None:
     return " ".join(p for p in parts if isinstance(p, str) and p.strip()) or None
 
 
-def _jsonld_author(articles: list[dict], outlets: set[str]) -> str | None:
+def _jsonld_author(tree: lxml_html.HtmlElement, articles: list[dict],
+                   outlets: set[str]) -> str | None:
+    by_id: dict[str, dict] | None = None
     for node in articles:
         author = node.get("author")
         people = author if isinstance(author, list) else [author]
+        if any(isinstance(p, dict) and _person_name(p) is None and "@id" in p for p in people):
+            by_id = _jsonld_by_id(tree) if by_id is None else by_id
+            people = [by_id.get(p["@id"], p) if isinstance(p, dict) and "@id" in p else p
+                      for p in people]
         names = [_person_name(p) if isinstance(p, dict) else p for p in people]
         names = [n for n in names if isinstance(n, str) and n.strip()]
         if names and (author_text := _people(clean_author("; ".join(names)), outlets)):
             return author_text
     return None
+
+
+def _jsonld_by_id(tree: lxml_html.HtmlElement) -> dict[str, dict]:
+    """The page's JSON-LD objects with a person's name by ``@id``: an article's author is often
+    only a reference to a Person elsewhere in the graph (``{"@id": ".../#/schema/person/..."}``,
+    as Yoast writes)."""
+    scripts = tree.xpath('//script[@type="application/ld+json"]/text()')
+    # such a Person is the CMS's user, whose name may be a login ("admin"): names only
+    return {node["@id"]: node for node in jsonld_objects(scripts)
+            if isinstance(node.get("@id"), str) and (name := _person_name(node))
+            and _looks_like_names(clean_author(name) or "")}
 
 
 def _item_owner(element: lxml_html.HtmlElement) -> lxml_html.HtmlElement | None:
@@ -386,7 +403,7 @@ def page_author(tree: lxml_html.HtmlElement, articles: list[dict],
     that names only the outlet (see ``page_outlets``) is passed over for the next, which
     often names the writer."""
     outlets = page_outlets(tree, articles, url)
-    if author := _jsonld_author(articles, outlets):
+    if author := _jsonld_author(tree, articles, outlets):
         return author
     for value in tree.xpath(_AUTHOR_META_XPATH):
         if value.strip() and (author := _people(clean_author(value), outlets)):

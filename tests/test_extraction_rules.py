@@ -357,3 +357,14 @@ def test_metadata_misses_lists_the_pages_behind_the_figures(tmp_path: Path) -> N
     (tmp_path / "truth.jsonl").write_text(json.dumps(truth) + "\n", encoding="utf-8")
     assert list(misses(tmp_path)) == [{"set": tmp_path.name, "id": "p1", "field": "author",
                                        "expected": ["Piet Kramer"], "ours": "Jeanne Martin"}]
+
+
+def test_a_jsonld_author_given_by_reference_is_resolved_in_the_graph() -> None:
+    graph = ('<script type="application/ld+json">{"@graph": [{"@type": "NewsArticle", '
+             '"author": {"@id": "https://g.example/#/schema/person/{n}"}}, '
+             '{"@type": "Person", "@id": "https://g.example/#/schema/person/{n}", '
+             '"name": "{name}"}]}</script>')
+    assert _author(graph.replace("{n}", "1").replace("{name}", "Jeanne Martin")) == \
+        "Jeanne Martin"
+    # a CMS login is no name
+    assert _author(graph.replace("{n}", "2").replace("{name}", "admin")) is None
