@@ -94,6 +94,7 @@ EXTENSIONS = {
     "crawler.errors.ErrorLog": 100,
     "crawler.archive_extension.ArchiveExtension": 200,
     "crawler.fetch_state.FetchState": 250,
+    "pipelines.template_learning.SiteTemplates": 260,
     "crawler.report.RunReporter": 300,
     "crawler.progress.ProgressLine": 500,
 }

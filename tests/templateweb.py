@@ -1,0 +1,153 @@
+"""A small loopback news site whose article pages share template paragraphs inside the
+article body, where an extractor keeps them: a newsletter box, an author bio, a legal line.
+
+Two languages (``en``, ``de``), all text invented. Besides the template, each page holds what
+must survive template learning: story 0 repeats one of its own paragraphs, stories 1 and 2
+share a background paragraph (two articles: below the threshold of three), and story 0 can
+be updated to a second version (``update_first``) that keeps most of its lines.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+
+from testkit.fakeweb.response import HTML, Response
+from testkit.fakeweb.server import LoopbackServer, Request
+
+_WORDS = {
+    "en": {
+        "places": ["Saltmere", "Kettle Bay", "Orrin Ford", "Lowmarsh", "Brackwater", "Fenholt",
+                   "Gullstead", "Mirrowby"],
+        "things": ["the ferry timetable", "a new tide gauge", "the fish market roof",
+                   "the lighthouse lease", "a school bus route", "the harbour dredging"],
+        "sentence": "{n}. In {place}, the council debated {thing} at its meeting number {ordinal} "
+                    "this season, and {person} said the town would decide by the {day}th.",
+        "people": ["Ada Pellow", "Jon Marrick", "Tilde Oster", "Ravi Quenby"],
+        "template": ["The Harbour Ledger morning briefing arrives every weekday at six, free "
+                     "for all readers of the coast.",
+                     "Mara Lindqvist covers the coastal towns and their councils for the "
+                     "Ledger from its office on Quay Street.",
+                     "Reproduction of this page is permitted for private study only, under "
+                     "the Ledger's reader charter."],
+        "repeated": "The final vote, the clerk repeated twice, is set for the spring meeting.",
+        "shared": "Both towns have shared one harbour master since the storm of the old "
+                  "pier, a post the county created.",
+        "update": "Late on Thursday the council added a second reading to the agenda.",
+    },
+    "de": {
+        "places": ["Salzmeer", "Kesselbucht", "Orrinfurt", "Niedermarsch", "Brackwasser",
+                   "Fennholt", "Möwenstedt", "Spiegelby"],
+        "things": ["den Fährfahrplan", "einen neuen Pegel", "das Dach der Fischhalle",
+                   "die Pacht des Leuchtturms", "eine Schulbuslinie", "das Ausbaggern des Hafens"],
+        "sentence": "{n}. In {place} beriet der Rat zum {ordinal}. Mal in dieser Saison über "
+                    "{thing}, und {person} sagte, die Gemeinde entscheide bis zum {day}.",
+        "people": ["Ada Pellow", "Jon Marrick", "Tilde Oster", "Ravi Quenby"],
+        "template": ["Der Morgenbrief der Hafenzeitung kommt jeden Werktag um sechs, kostenlos "
+                     "für alle Leserinnen und Leser der Küste.",
+                     "Mara Lindqvist berichtet für die Hafenzeitung aus den Küstenorten und "
+                     "ihren Räten, von der Redaktion in der Kaistraße.",
+                     "Die Vervielfältigung dieser Seite ist nur zum privaten Studium erlaubt, "
+                     "nach der Leserordnung der Zeitung."],
+        "repeated": "Die Schlussabstimmung, wiederholte der Schreiber zweimal, ist für die "
+                    "Frühjahrssitzung angesetzt.",
+        "shared": "Beide Orte teilen sich seit dem Sturm am alten Steg einen Hafenmeister, "
+                  "ein Amt, das der Kreis geschaffen hat.",
+        "update": "Am späten Donnerstag setzte der Rat eine zweite Lesung auf die Tagesordnung.",
+    },
+}
+
+
+@dataclass
+class Story:
+    slug: str
+    title: str
+    paragraphs: list[str]  # the article's own text, in order (repeats included)
+
+
+@dataclass
+class TemplateSite:
+    """The site's stories; ``pages`` of them are linked from the home page."""
+
+    language: str
+    stories: list[Story] = field(default_factory=list)
+    pages: int = 0
+    base_url: str = ""
+
+    @property
+    def template_lines(self) -> list[str]:
+        return _WORDS[self.language]["template"]
+
+    @property
+    def repeated_line(self) -> str:
+        return _WORDS[self.language]["repeated"]
+
+    @property
+    def shared_line(self) -> str:
+        return _WORDS[self.language]["shared"]
+
+    def url(self, story: Story) -> str:
+        return f"{self.base_url}/news/2026/11/{story.slug}.html"
+
+    def update_first(self) -> None:
+        words = _WORDS[self.language]
+        self.stories[0].paragraphs.insert(2, words["update"])
+
+    def respond(self, request: Request) -> Response:
+        path = request.target.split("?")[0]
+        if path == "/":
+            return Response(200, HTML, self._home().encode("utf-8"))
+        for story in self.stories[:self.pages]:
+            if path == f"/news/2026/11/{story.slug}.html":
+                return Response(200, HTML, self._article(story).encode("utf-8"))
+        return Response(404, HTML, b"<html><body><p>Not found</p></body></html>")
+
+    def _home(self) -> str:
+        links = "".join(f'<li><a href="{self.url(s)}">{html.escape(s.title)}</a></li>'
+                        for s in self.stories[:self.pages])
+        return (f'<!doctype html><html lang="{self.language}"><head><title>Harbour Ledger'
+                f'</title></head><body><h1>Harbour Ledger</h1><ul>{links}</ul></body></html>')
+
+    def _article(self, story: Story) -> str:
+        newsletter, bio, legal = self.template_lines
+        own = [f"<p>{html.escape(p)}</p>" for p in story.paragraphs]
+        # the newsletter box sits mid-story, the bio and the legal line close it: all inside
+        # the article body, where an extractor keeps them
+        body = (own[:2] + [f"<p>{html.escape(newsletter)}</p>"] + own[2:]
+                + [f"<p>{html.escape(bio)}</p>", f"<p>{html.escape(legal)}</p>"])
+        meta = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle",
+                           "headline": story.title, "datePublished": "2026-11-20T08:00:00Z",
+                           "author": {"@type": "Person", "name": "Mara Lindqvist"}})
+        return (f'<!doctype html><html lang="{self.language}"><head><meta charset="utf-8">'
+                f"<title>{html.escape(story.title)} | Harbour Ledger</title>"
+                f'<link rel="canonical" href="{self.url(story)}">'
+                f'<script type="application/ld+json">{meta}</script></head><body>'
+                f'<nav><a href="/">Home</a></nav><article><h1>{html.escape(story.title)}</h1>'
+                f'{"".join(body)}</article><footer><a href="/">Harbour Ledger</a></footer>'
+                f"</body></html>")
+
+
+def build_site(language: str, stories: int = 8) -> TemplateSite:
+    words = _WORDS[language]
+    site = TemplateSite(language)
+    for i in range(stories):
+        place, thing = words["places"][i % 8], words["things"][i % 6]
+        paragraphs = [words["sentence"].format(
+            n=j + 1, place=place, thing=thing, ordinal=i * 4 + j + 2,
+            person=words["people"][(i + j) % 4], day=10 + i + j) for j in range(4)]
+        if i == 0:
+            paragraphs.insert(3, words["repeated"])
+            paragraphs.append(words["repeated"])
+        if i in (1, 2):
+            paragraphs.append(words["shared"])
+        site.stories.append(Story(f"council-story-{i}", f"{place}: {thing}",
+                                  paragraphs))
+    return site
+
+
+def serve(site: TemplateSite) -> LoopbackServer:
+    server = LoopbackServer().start()
+    port = server.listen("127.0.0.1", 0, site.respond)
+    site.base_url = f"http://127.0.0.1:{port}"
+    return server
