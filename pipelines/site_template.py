@@ -32,7 +32,6 @@ FORMAT = 1
 # of one site often share a background paragraph or a stock sentence (measured in
 # ``bench/template.py``: 2 removes real text on the dev sets' two-page publishers)
 MIN_ARTICLES = 3
-_BEFORE = MIN_ARTICLES - 1  # earlier articles that make a line template
 MAX_LINES = 4000  # entries kept per site (about 40 bytes each, stored)
 STALE_ARTICLES = 2000  # a template line absent from this many articles in a row is forgotten
 
@@ -71,23 +70,28 @@ class SiteTemplate:
 
     lines: dict[int, _Line] = field(default_factory=dict)
     articles: int = 0  # articles learned from, ever (the clock of ``last``)
+    min_articles: int = MIN_ARTICLES  # another threshold only in ``bench/template.py``
     _cached: frozenset[int] | None = field(default=None, repr=False, compare=False)
 
     def learn(self, article_key: str, hashes: Iterable[int]) -> None:
         """One article's body lines, before the template was removed from them."""
         self.articles += 1
+        before = self.min_articles - 1  # earlier articles that make a line template
         key = _key_hash(article_key)
         for value in set(hashes):
             line = self.lines.get(value)
             if line is None:
-                self.lines[value] = _Line(1, self.articles, [key])
+                template = before <= 1
+                self.lines[value] = _Line(1, self.articles, [] if template else [key])
+                if template:
+                    self._cached = None
                 continue
             line.last = self.articles
-            if line.count >= _BEFORE or key in line.keys:
+            if line.count >= before or key in line.keys:
                 continue
             line.count += 1
             line.keys.append(key)
-            if line.count >= _BEFORE:
+            if line.count >= before:
                 line.keys = []
                 self._cached = None
         if len(self.lines) > MAX_LINES:
@@ -96,16 +100,16 @@ class SiteTemplate:
     def template(self) -> frozenset[int]:
         if self._cached is None:
             self._cached = frozenset(value for value, line in self.lines.items()
-                                     if line.count >= _BEFORE)
+                                     if line.count >= self.min_articles - 1)
         return self._cached
 
     def _prune(self) -> None:
         """Down to three quarters of the cap: stale template lines, then the lines seen on
         the fewest articles, least recently seen first, so that a line on its way to the
         threshold outlives the one-off lines of every article."""
-        horizon = self.articles - STALE_ARTICLES
+        horizon, before = self.articles - STALE_ARTICLES, self.min_articles - 1
         order = sorted(self.lines.items(), key=lambda item: (
-            item[1].count >= _BEFORE and item[1].last > horizon, item[1].count,
+            item[1].count >= before and item[1].last > horizon, item[1].count,
             item[1].last))
         for value, _ in order[:len(self.lines) - MAX_LINES * 3 // 4]:
             del self.lines[value]
@@ -127,6 +131,6 @@ class SiteTemplate:
                              if isinstance(raw, dict) else "not a site template")
         lines = {}
         for value, count, last, keys in raw["lines"][:MAX_LINES]:
-            lines[int(value)] = _Line(min(int(count), _BEFORE), int(last),
-                                      [int(k) for k in keys][:_BEFORE])
+            lines[int(value)] = _Line(min(int(count), MIN_ARTICLES - 1), int(last),
+                                      [int(k) for k in keys][:MIN_ARTICLES - 1])
         return cls(lines, int(raw["articles"]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import random
 from dataclasses import dataclass, field
 
 from testkit.fakeweb.response import HTML, Response
@@ -18,13 +19,20 @@ from testkit.fakeweb.server import LoopbackServer, Request
 
 _WORDS = {
     "en": {
+        "sentence": "{subject} {verb} {thing} {tail}.",
         "places": ["Saltmere", "Kettle Bay", "Orrin Ford", "Lowmarsh", "Brackwater", "Fenholt",
                    "Gullstead", "Mirrowby"],
         "things": ["the ferry timetable", "a new tide gauge", "the fish market roof",
-                   "the lighthouse lease", "a school bus route", "the harbour dredging"],
-        "sentence": "{n}. In {place}, the council debated {thing} at its meeting number {ordinal} "
-                    "this season, and {person} said the town would decide by the {day}th.",
-        "people": ["Ada Pellow", "Jon Marrick", "Tilde Oster", "Ravi Quenby"],
+                   "the lighthouse lease", "a school bus route", "the harbour dredging",
+                   "the night train", "a cold store"],
+        "subjects": ["Councillors", "Pilots", "Nurses", "Aldermen", "Stallholders", "Rowers",
+                     "Surveyors", "Beekeepers", "Architects", "Ferrymen", "Shopkeepers",
+                     "Archivists"],
+        "verbs": ["opposed", "praised", "debated", "measured", "questioned", "photographed",
+                  "defended", "redrew", "delayed", "mocked", "approved", "mapped"],
+        "tails": ["at dawn", "near the quay", "after rumours", "in chapel", "with schoolchildren",
+                  "despite rain", "during festivities", "in October", "at night", "in fog",
+                  "upstairs", "unexpectedly"],
         "template": ["The Harbour Ledger morning briefing arrives every weekday at six, free "
                      "for all readers of the coast.",
                      "Mara Lindqvist covers the coastal towns and their councils for the "
@@ -37,13 +45,21 @@ _WORDS = {
         "update": "Late on Thursday the council added a second reading to the agenda.",
     },
     "de": {
+        "sentence": "{subject} {verb} {thing} {tail}.",
         "places": ["Salzmeer", "Kesselbucht", "Orrinfurt", "Niedermarsch", "Brackwasser",
                    "Fennholt", "Möwenstedt", "Spiegelby"],
         "things": ["den Fährfahrplan", "einen neuen Pegel", "das Dach der Fischhalle",
-                   "die Pacht des Leuchtturms", "eine Schulbuslinie", "das Ausbaggern des Hafens"],
-        "sentence": "{n}. In {place} beriet der Rat zum {ordinal}. Mal in dieser Saison über "
-                    "{thing}, und {person} sagte, die Gemeinde entscheide bis zum {day}.",
-        "people": ["Ada Pellow", "Jon Marrick", "Tilde Oster", "Ravi Quenby"],
+                   "die Pacht des Leuchtturms", "eine Schulbuslinie", "das Ausbaggern des Hafens",
+                   "den Nachtzug", "ein Kühlhaus"],
+        "subjects": ["Ratsleute", "Lotsen", "Pflegekräfte", "Ratsherren", "Händler", "Ruderer",
+                  "Vermesser", "Imker", "Architektinnen", "Fährleute", "Ladenbesitzer",
+                  "Archivare"],
+        "verbs": ["bekämpften", "lobten", "berieten", "vermaßen", "bezweifelten",
+                  "fotografierten", "verteidigten", "zeichneten", "vertagten", "verspotteten",
+                  "billigten", "kartierten"],
+        "tails": ["im Morgengrauen", "am Kai", "nach Gerüchten", "in der Kapelle",
+                  "mit Schulkindern", "trotz Regen", "beim Fest", "im Oktober", "nachts",
+                  "bei Nebel", "oben", "überraschend"],
         "template": ["Der Morgenbrief der Hafenzeitung kommt jeden Werktag um sechs, kostenlos "
                      "für alle Leserinnen und Leser der Küste.",
                      "Mara Lindqvist berichtet für die Hafenzeitung aus den Küstenorten und "
@@ -57,6 +73,16 @@ _WORDS = {
         "update": "Am späten Donnerstag setzte der Rat eine zweite Lesung auf die Tagesordnung.",
     },
 }
+
+
+def _paragraph(words: dict, rng: random.Random, place: str, thing: str) -> str:
+    """Three invented sentences; drawn at random so that stories share no phrasing (else the
+    crawl's near-duplicate detection would rightly take them for copies of one story)."""
+    # one or two words a phrase: a story's 3-word shingles all hold its own place or topic
+    sentences = [words["sentence"].format(place=place, thing=thing, **{
+        part: rng.choice(words[f"{part}s"]) for part in ("subject", "verb", "tail")})
+        for _ in range(3)]
+    return f"{place}: {' '.join(sentences)}"
 
 
 @dataclass
@@ -130,19 +156,17 @@ class TemplateSite:
 
 def build_site(language: str, stories: int = 8) -> TemplateSite:
     words = _WORDS[language]
+    rng = random.Random(f"ledger-{language}")
     site = TemplateSite(language)
     for i in range(stories):
-        place, thing = words["places"][i % 8], words["things"][i % 6]
-        paragraphs = [words["sentence"].format(
-            n=j + 1, place=place, thing=thing, ordinal=i * 4 + j + 2,
-            person=words["people"][(i + j) % 4], day=10 + i + j) for j in range(4)]
+        place, thing = words["places"][i % 8], words["things"][i % 8]
+        paragraphs = [_paragraph(words, rng, place, thing) for _ in range(10)]
         if i == 0:
             paragraphs.insert(3, words["repeated"])
             paragraphs.append(words["repeated"])
         if i in (1, 2):
             paragraphs.append(words["shared"])
-        site.stories.append(Story(f"council-story-{i}", f"{place}: {thing}",
-                                  paragraphs))
+        site.stories.append(Story(f"council-story-{i}", f"{place}: {thing}", paragraphs))
     return site
 
 
