@@ -41,6 +41,7 @@ THRESHOLDS = (2, MIN_ARTICLES, MIN_ARTICLES + 1)
 @dataclass
 class SitePage:
     site: str
+    url: str
     key: str  # the article it is (canonical URL)
     truth: str
     text: str  # extracted without a template
@@ -50,8 +51,8 @@ class SitePage:
 def _extracted(site: str, body: bytes, url: str, truth: str) -> SitePage:
     extraction = extract_article(body, url)
     if extraction is None:
-        return SitePage(site, url, truth, "", ())
-    return SitePage(site, extraction.declared_canonical or url, truth, extraction.text,
+        return SitePage(site, url, url, truth, "", ())
+    return SitePage(site, url, extraction.declared_canonical or url, truth, extraction.text,
                     extraction.line_hashes)
 
 
@@ -81,7 +82,7 @@ def fixture_sites() -> dict[str, list[SitePage]]:
 def _learned(pages: list[SitePage], k: int) -> SiteTemplate:
     template = SiteTemplate(min_articles=k)
     for page in pages:
-        template.learn(page.key, page.hashes)
+        template.learn(page.key, page.hashes, page.url)
     return template
 
 
@@ -89,12 +90,12 @@ def templates(pages: list[SitePage], k: int, converged: bool) -> Iterator[frozen
     """The template each page of one site is extracted with."""
     if converged:
         for page in pages:
-            yield _learned([p for p in pages if p.key != page.key], k).template()
+            yield _learned([p for p in pages if p.key != page.key], k).template_for(page.url)
         return
     learner = SiteTemplate(min_articles=k)
     for page in pages:
-        yield learner.template()
-        learner.learn(page.key, page.hashes)
+        yield learner.template_for(page.url)
+        learner.learn(page.key, page.hashes, page.url)
 
 
 @dataclass

@@ -68,7 +68,7 @@ class ExtractPipeline:
         template: frozenset[int] = frozenset()
         if self.templates is not None:
             await self.templates.ready()
-            template = self.templates.current(item.site)
+            template = self.templates.current(item.site, item.url)
         future = self.pool.submit(item.body, item.url, item.content_type, template)
         try:
             extraction = await asyncio.wrap_future(future)

@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 
 FORMAT = 1
 # a line is template on its MIN_ARTICLES-th distinct article, that article included: it is
-# removed from a page once MIN_ARTICLES - 1 earlier articles showed it. 3, not 2: two stories
+# removed from a page once MIN_ARTICLES - 1 other articles showed it. 3, not 2: two stories
 # of one site often share a background paragraph or a stock sentence (measured in
 # ``bench/template.py``: 2 removes real text on the dev sets' two-page publishers)
 MIN_ARTICLES = 3
-MAX_LINES = 4000  # entries kept per site (about 40 bytes each, stored)
+MAX_LINES = 2000  # entries kept per site (about 60 bytes each stored, 300 in memory)
 STALE_ARTICLES = 2000  # a template line absent from this many articles in a row is forgotten
 
 
@@ -57,51 +57,67 @@ def apply_template(text: str, template: frozenset[int]) -> tuple[str, tuple[int,
     return ("\n".join(kept) if kept else text), hashes
 
 
-@dataclass
+@dataclass(slots=True)
 class _Line:
-    count: int  # distinct articles it came out of, counted up to MIN_ARTICLES - 1
+    count: int  # distinct articles it came out of, counted up to ``min_articles``
     last: int  # the site's article counter when it was last seen
-    keys: list[int] = field(default_factory=list)  # those articles, until it is template
+    keys: list[int] = field(default_factory=list)  # those articles (4-byte hashes)
+    pages: list[int] = field(default_factory=list)  # the URLs they were fetched from
 
 
 @dataclass
 class SiteTemplate:
-    """One site's learned lines. ``template()`` is what the extraction workers remove."""
+    """One site's learned lines. ``template_for(url)`` is what the extraction workers remove
+    from the page at ``url``."""
 
     lines: dict[int, _Line] = field(default_factory=dict)
     articles: int = 0  # articles learned from, ever (the clock of ``last``)
     min_articles: int = MIN_ARTICLES  # another threshold only in ``bench/template.py``
     _cached: frozenset[int] | None = field(default=None, repr=False, compare=False)
+    # per page URL hash: the template lines that page itself brought to the threshold
+    _own: dict[int, set[int]] = field(default_factory=dict, repr=False, compare=False)
 
-    def learn(self, article_key: str, hashes: Iterable[int]) -> None:
-        """One article's body lines, before the template was removed from them."""
+    def learn(self, article_key: str, hashes: Iterable[int], url: str = "") -> None:
+        """One article's body lines, before the template was removed from them; ``url`` is
+        the page they came from."""
         self.articles += 1
-        before = self.min_articles - 1  # earlier articles that make a line template
-        key = _key_hash(article_key)
+        key, page = _key_hash(article_key), _key_hash(url or article_key)
         for value in set(hashes):
             line = self.lines.get(value)
             if line is None:
-                template = before <= 1
-                self.lines[value] = _Line(1, self.articles, [] if template else [key])
-                if template:
-                    self._cached = None
-                continue
+                line = self.lines[value] = _Line(0, self.articles)
             line.last = self.articles
-            if line.count >= before or key in line.keys:
+            if line.count >= self.min_articles or key in line.keys:
                 continue
             line.count += 1
             line.keys.append(key)
-            if line.count >= before:
-                line.keys = []
+            line.pages.append(page)
+            if line.count >= self.min_articles - 1:
                 self._cached = None
         if len(self.lines) > MAX_LINES:
             self._prune()
 
     def template(self) -> frozenset[int]:
+        """Lines shown by ``min_articles - 1`` distinct articles: template for any other."""
         if self._cached is None:
+            before = self.min_articles - 1
             self._cached = frozenset(value for value, line in self.lines.items()
-                                     if line.count >= self.min_articles - 1)
+                                     if line.count >= before)
+            self._own = {}
+            for value in self._cached:
+                line = self.lines[value]
+                if line.count == before:
+                    for page in line.pages:
+                        self._own.setdefault(page, set()).add(value)
         return self._cached
+
+    def template_for(self, url: str) -> frozenset[int]:
+        """The template without the lines that are at the threshold only through an earlier
+        fetch of this very page (its previous version): an article never makes its own
+        lines template."""
+        template = self.template()
+        own = self._own.get(_key_hash(url))
+        return template - own if own else template
 
     def _prune(self) -> None:
         """Down to three quarters of the cap: stale template lines, then the lines seen on
@@ -118,7 +134,7 @@ class SiteTemplate:
     # -- bytes ------------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
         data = {"format": FORMAT, "min_articles": MIN_ARTICLES, "articles": self.articles,
-                "lines": [[value, line.count, line.last, line.keys]
+                "lines": [[value, line.count, line.last, line.keys, line.pages]
                           for value, line in sorted(self.lines.items())]}
         return gzip.compress(json.dumps(data, separators=(",", ":")).encode("utf-8"), 6,
                              mtime=0)
@@ -130,7 +146,8 @@ class SiteTemplate:
             raise ValueError(f"unknown site template format {raw.get('format')!r}"
                              if isinstance(raw, dict) else "not a site template")
         lines = {}
-        for value, count, last, keys in raw["lines"][:MAX_LINES]:
-            lines[int(value)] = _Line(min(int(count), MIN_ARTICLES - 1), int(last),
-                                      [int(k) for k in keys][:MIN_ARTICLES - 1])
+        for value, count, last, keys, pages in raw["lines"][:MAX_LINES]:
+            lines[int(value)] = _Line(min(int(count), MIN_ARTICLES), int(last),
+                                      [int(k) for k in keys][:MIN_ARTICLES],
+                                      [int(p) for p in pages][:MIN_ARTICLES])
         return cls(lines, int(raw["articles"]))

@@ -8,8 +8,9 @@ An extension found through the crawler (:func:`site_templates_of`):
   is an empty template; an unreadable one is an empty template and a WARNING line, never a
   dead crawl (the template is a cache of repetition: it is learned again in a few pages).
 - **applying**: ``ExtractPipeline`` sends each page's task with its site's current template
-  (a frozenset of line hashes, rebuilt only when a line crosses the threshold), so removing
-  it is the workers' CPU, not the reactor's.
+  (a frozenset of line hashes, rebuilt only when a line crosses the threshold; without the
+  lines that only an earlier fetch of that same URL brought to the threshold, so a revisited
+  article's next version never loses its own lines), so removing it is the workers' CPU.
 - **learning**: the extraction returns the hashes of the body's lines before removal; they
   wait here under the page's URL until its record is stored (``item_scraped``), and are then
   learned under the record's article key: ``near_duplicate_of``, else ``id``. A page dedup
@@ -91,17 +92,18 @@ class SiteTemplates:
         self.templates = await asyncio.to_thread(
             lambda: {name: load_site_template(storage, name) for name in names})
 
-    def current(self, site: str) -> frozenset[int]:
-        """What the workers remove from the site's pages now."""
+    def current(self, site: str, url: str) -> frozenset[int]:
+        """What the workers remove from the site's page at ``url`` now."""
         template = self.templates.get(site)
-        return template.template() if template is not None else frozenset()
+        return template.template_for(url) if template is not None else frozenset()
 
     # -- learning ---------------------------------------------------------------------------
     def extracted(self, site: str, url: str, line_hashes: tuple[int, ...]) -> None:
         """A page's body lines, to be learned once its record is stored."""
         if not self.replay and site in self.templates:
             self._waiting[(site, url)] = line_hashes
-            removed = sum(value in self.current(site) for value in set(line_hashes))
+            template = self.current(site, url)
+            removed = sum(value in template for value in set(line_hashes))
             if removed:
                 self.crawler.stats.inc_value(f"newsarchive/{site}/template_lines_removed",
                                              removed)
@@ -113,7 +115,7 @@ class SiteTemplates:
         hashes = self._waiting.pop((record.site, record.url), None)
         if hashes is not None:
             key = record.near_duplicate_of or record.id
-            self.templates[record.site].learn(key, hashes)
+            self.templates[record.site].learn(key, hashes, record.url)
 
     def _dropped(self, item: Any, exception: BaseException | None = None, **_: Any) -> None:
         if isinstance(exception, ItemHeld):

@@ -4,7 +4,7 @@ article body, where an extractor keeps them: a newsletter box, an author bio, a 
 Two languages (``en``, ``de``), all text invented. Besides the template, each page holds what
 must survive template learning: story 0 repeats one of its own paragraphs, stories 1 and 2
 share a background paragraph (two articles: below the threshold of three), and story 0 can
-be updated to a second version (``update_first``) that keeps most of its lines.
+be updated to a new version (``update``) that keeps most of its lines.
 """
 
 from __future__ import annotations
@@ -116,9 +116,9 @@ class TemplateSite:
     def url(self, story: Story) -> str:
         return f"{self.base_url}/news/2026/11/{story.slug}.html"
 
-    def update_first(self) -> None:
-        words = _WORDS[self.language]
-        self.stories[0].paragraphs.insert(2, words["update"])
+    def update(self, index: int = 0) -> None:
+        """A new version of a story: a paragraph added, the rest kept."""
+        self.stories[index].paragraphs.insert(2, _WORDS[self.language]["update"])
 
     def respond(self, request: Request) -> Response:
         path = request.target.split("?")[0]
