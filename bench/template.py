@@ -1,8 +1,9 @@
 """``make eval-template``: what per-site template learning gains, on sites with several pages.
 
 The sites are the dev sets' publishers with more than one page (pages grouped by host, ``www.``
-dropped; the pages of one host in the set's order are the crawl's order) and the fixture webs
-of the tests (``dailyplanet``, ``partner``; ``--no-fixture-web`` leaves them out). Each page is
+dropped; the pages of one host in the set's order are the crawl's order), the fixture web of
+the tests (``dailyplanet``, ``partner``), the demo sites, and the test site built for template
+learning (``--no-fixture-web`` leaves the last three out). Each page is
 extracted once without a template; a template only ever removes whole lines from that text
 (``pipelines.site_template.apply_template``, the extraction's last step), so the rows below
 are the same function applied with the template the crawl would hold at that page:
@@ -77,6 +78,36 @@ def fixture_sites() -> dict[str, list[SitePage]]:
             sites[article.site].append(
                 _extracted(article.site, body, article.url, "\n".join(article.paragraphs)))
     return dict(sites)
+
+
+def demo_sites() -> dict[str, list[SitePage]]:
+    """The demo sites (``demo/``: CMS-like pages with donation boxes and comments), each
+    story's paragraphs its truth."""
+    from demo.site import build_site
+    from demo.stories import STORIES
+
+    base, sites = "http://127.0.0.1:8000", {}
+    for name, stories in STORIES.items():
+        pages = build_site(name, base)
+        sites[name] = [_extracted(name, pages[story.path].body, base + story.path,
+                                  "\n".join(story.paragraphs)) for story in stories]
+    return sites
+
+
+def built_sites() -> dict[str, list[SitePage]]:
+    """The test site of ``tests/templateweb.py`` in its two languages: built to hold template
+    paragraphs inside the article body, where the extractor keeps them (the mechanism's
+    check, not evidence of a gain on real sites)."""
+    from tests.templateweb import build_site
+
+    sites = {}
+    for language in ("en", "de"):
+        site = build_site(language)
+        site.pages, site.base_url = len(site.stories), "https://ledger.example"
+        sites[f"ledger-{language}"] = [
+            _extracted(site.language, site._article(story).encode("utf-8"), site.url(story),
+                       "\n".join(story.paragraphs)) for story in site.stories]
+    return sites
 
 
 def _learned(pages: list[SitePage], k: int) -> SiteTemplate:
@@ -164,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(["", *report(str(eval_dir), eval_sites(eval_dir))]))
     if not args.no_fixture_web:
         print("\n".join(["", *report("fixture web (tests/webdata)", fixture_sites())]))
+        print("\n".join(["", *report("demo sites (demo/)", demo_sites())]))
+        print("\n".join(["", *report("built template site (tests/templateweb.py)",
+                                      built_sites())]))
     return 0
 
 
