@@ -53,6 +53,9 @@ class Extraction:
     # hashes of the body's lines before the site's template was removed: what the crawl
     # learns the template from (pipelines/site_template.py)
     line_hashes: tuple[int, ...] = ()
+    # content_hash of the body before the template was removed, when it removed something:
+    # an article archived before its site's template was known is unchanged, not a version
+    untemplated_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -566,6 +569,7 @@ def extract_article(body: bytes, url: str, content_type: str | None = None,
     text = clean_text(raw_text, title) if options.clean else raw_text
     if not text:
         return None
+    untemplated = text
     text, line_hashes = apply_template(text, template)
     shingles = shingle_hashes(text)
     return Extraction(
@@ -580,4 +584,5 @@ def extract_article(body: bytes, url: str, content_type: str | None = None,
         declared_canonical=canonical,
         flattened_depth=flattened_depth,
         line_hashes=line_hashes,
+        untemplated_hash=content_hash(untemplated) if text != untemplated else None,
     )

@@ -100,6 +100,7 @@ class TemplateSite:
     stories: list[Story] = field(default_factory=list)
     pages: int = 0
     base_url: str = ""
+    build: int = 0  # above 0: pages end with a build marker (new bytes, the same text)
 
     @property
     def template_lines(self) -> list[str]:
@@ -151,7 +152,7 @@ class TemplateSite:
                 f'<script type="application/ld+json">{meta}</script></head><body>'
                 f'<nav><a href="/">Home</a></nav><article><h1>{html.escape(story.title)}</h1>'
                 f'{"".join(body)}</article><footer><a href="/">Harbour Ledger</a></footer>'
-                f"</body></html>")
+                f"</body></html>" + (f"<!-- build {self.build} -->" if self.build else ""))
 
 
 def build_site(language: str, stories: int = 8) -> TemplateSite:
