@@ -32,7 +32,7 @@ FORMAT = 1
 # of one site often share a background paragraph or a stock sentence (measured in
 # ``bench/template.py``: 2 removes real text on the dev sets' two-page publishers)
 MIN_ARTICLES = 3
-MAX_LINES = 2000  # entries kept per site (about 60 bytes each stored, 300 in memory)
+MAX_LINES = 2000  # entries kept per site (about 15 bytes each stored, 500 in memory)
 STALE_ARTICLES = 2000  # a template line absent from this many articles in a row is forgotten
 
 
