@@ -114,8 +114,9 @@ def import_cli(config: Path, archive: Archive, *files: Path | str) -> subprocess
 
 
 def import_report(archive: Archive) -> dict:
-    """The site's part of the latest import run's report."""
-    reports = sorted(read_reports(archive.storage), key=lambda r: r["crawl_id"])
+    """The site's part of the latest import run's report. By ``started_at`` (microseconds):
+    crawl ids sort by the second only, and two imports can start within one."""
+    reports = sorted(read_reports(archive.storage), key=lambda r: r["started_at"])
     return reports[-1]["sites"]["dailyplanet"]
 
 
