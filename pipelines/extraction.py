@@ -24,6 +24,7 @@ from archive import __version__
 from pipelines import article_tree
 from pipelines.fingerprint import Sketch, content_hash, shingle_hashes, simhash_of, sketch_of
 from pipelines.nesting import MAX_DEPTH, flatten_nesting, reaches_parser_limit
+from pipelines.site_template import apply_template
 
 # _clean_meta, _iso_datetime, clean_author, _jsonld_nodes and _fallback_date: importable from
 # here still, as they were before metadata had a module of its own
@@ -61,6 +62,12 @@ class Extraction:
     # how deep the page nested when it had to be flattened to be read (pipelines/nesting.py);
     # 0 when it did not
     flattened_depth: int = 0
+    # hashes of the body's lines before the site's template was removed: what the crawl
+    # learns the template from (pipelines/site_template.py)
+    line_hashes: tuple[int, ...] = ()
+    # content_hash of the body before the template was removed, when it removed something:
+    # an article archived before its site's template was known is unchanged, not a version
+    untemplated_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -317,9 +324,11 @@ def _body(html: str, tree: lxml_html.HtmlElement, url: str,
     return _trafilatura_pass(fresh, url, options, fallbacks=True)
 
 
-def extract_article(body: bytes, url: str, content_type: str | None = None, *,
+def extract_article(body: bytes, url: str, content_type: str | None = None,
+                    template: frozenset[int] = frozenset(), *,
                     options: ExtractOptions = DEFAULT_OPTIONS) -> Extraction | None:
-    """The article in a page, or None when the page holds no extractable body."""
+    """The article in a page, or None when the page holds no extractable body; the lines
+    of ``template`` (the site's, learned by the crawl) are removed from the body."""
     tree, html, flattened_depth = _parse(decode_html(body, content_type))
     if tree is None:
         return None
@@ -336,6 +345,8 @@ def extract_article(body: bytes, url: str, content_type: str | None = None, *,
     text = clean_text(raw_text, title) if options.clean else raw_text
     if not text:
         return None
+    untemplated = text
+    text, line_hashes = apply_template(text, template)
     shingles = shingle_hashes(text)
     return Extraction(
         text=text,
@@ -348,4 +359,6 @@ def extract_article(body: bytes, url: str, content_type: str | None = None, *,
         simhash=simhash_of(shingles),
         declared_canonical=canonical,
         flattened_depth=flattened_depth,
+        line_hashes=line_hashes,
+        untemplated_hash=content_hash(untemplated) if text != untemplated else None,
     )
