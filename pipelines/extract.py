@@ -26,6 +26,7 @@ from crawler.urls import canonical_url
 from crawler.walls import Wall
 from pipelines.extraction import Extraction, read_page
 from pipelines.nesting import MAX_DEPTH, PARSER_DEPTH_LIMIT
+from pipelines.template_learning import SiteTemplates, site_templates_of
 from pipelines.workers import PoolLimits, ProcessPool, WorkerError
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class ExtractPipeline:
         self.limits = PoolLimits(crawl.extract_workers, crawl.extract_timeout,
                                  crawl.extract_max_tasks, crawl.extract_memory_mb)
         self.pool: ProcessPool | None = None
+        self.templates: SiteTemplates | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
@@ -57,6 +59,7 @@ class ExtractPipeline:
 
     def open_spider(self) -> None:
         self.pool = ProcessPool(read_page, self.limits)
+        self.templates = site_templates_of(self.crawler)
 
     async def close_spider(self) -> None:
         if self.pool is not None:
@@ -68,7 +71,11 @@ class ExtractPipeline:
             return item
         assert self.pool is not None
         stats = self.crawler.stats
-        future = self.pool.submit(item.body, item.url, item.content_type)
+        template: frozenset[int] = frozenset()
+        if self.templates is not None:
+            await self.templates.ready()
+            template = self.templates.current(item.site, item.url)
+        future = self.pool.submit(item.body, item.url, item.content_type, template)
         try:
             extraction = await asyncio.wrap_future(future)
         except WorkerError as exc:
@@ -87,6 +94,8 @@ class ExtractPipeline:
             self._count(item, "too_deeply_nested",
                         f"nested {extraction.flattened_depth} levels deep (the HTML parser "
                         f"reads {PARSER_DEPTH_LIMIT}); flattened to {MAX_DEPTH} and read")
+        if self.templates is not None:
+            self.templates.extracted(item.site, item.url, extraction.line_hashes)
         domains = self.config.site(item.site).domains
         return ExtractedArticle(item, extraction,
                                 canonical_url(item.url, extraction.declared_canonical, domains))

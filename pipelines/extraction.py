@@ -39,6 +39,7 @@ from pipelines.page_metadata import (
     page_published,
     page_title,
 )
+from pipelines.site_template import apply_template
 
 _jsonld_nodes, _fallback_date = jsonld_nodes, fallback_date
 
@@ -63,6 +64,12 @@ class Extraction:
     # how deep the page nested when it had to be flattened to be read (pipelines/nesting.py);
     # 0 when it did not
     flattened_depth: int = 0
+    # hashes of the body's lines before the site's template was removed: what the crawl
+    # learns the template from (pipelines/site_template.py)
+    line_hashes: tuple[int, ...] = ()
+    # content_hash of the body before the template was removed, when it removed something:
+    # an article archived before its site's template was known is unchanged, not a version
+    untemplated_hash: str | None = None
     # the record's optional fields: image, caption, description, tags, modified, access
     extras: PageExtras = PageExtras()
 
@@ -321,7 +328,8 @@ def _body(html: str, tree: lxml_html.HtmlElement, url: str,
     return _trafilatura_pass(fresh, url, options, fallbacks=True)
 
 
-def read_page(body: bytes, url: str, content_type: str | None = None) -> Extraction | Wall | None:
+def read_page(body: bytes, url: str, content_type: str | None = None,
+              template: frozenset[int] = frozenset()) -> Extraction | Wall | None:
     """What the crawl's extraction workers run: the page's bot wall (``crawler/walls.py``)
     when it is one, else its article as :func:`extract_article` gives it."""
     tree, html, flattened_depth = _parse(decode_html(body, content_type))
@@ -330,20 +338,22 @@ def read_page(body: bytes, url: str, content_type: str | None = None) -> Extract
     wall = find_wall(tree, html)
     if wall is not None:
         return wall
-    return _extract(tree, html, flattened_depth, url, DEFAULT_OPTIONS)
+    return _extract(tree, html, flattened_depth, url, template, DEFAULT_OPTIONS)
 
 
-def extract_article(body: bytes, url: str, content_type: str | None = None, *,
+def extract_article(body: bytes, url: str, content_type: str | None = None,
+                    template: frozenset[int] = frozenset(), *,
                     options: ExtractOptions = DEFAULT_OPTIONS) -> Extraction | None:
-    """The article in a page, or None when the page holds no extractable body."""
+    """The article in a page, or None when the page holds no extractable body; the lines
+    of ``template`` (the site's, learned by the crawl) are removed from the body."""
     tree, html, flattened_depth = _parse(decode_html(body, content_type))
     if tree is None:
         return None
-    return _extract(tree, html, flattened_depth, url, options)
+    return _extract(tree, html, flattened_depth, url, template, options)
 
 
 def _extract(tree: lxml_html.HtmlElement, html: str, flattened_depth: int, url: str,
-             options: ExtractOptions) -> Extraction | None:
+             template: frozenset[int], options: ExtractOptions) -> Extraction | None:
     # metadata is read here from the page's own declarations, before the tree is touched:
     # trafilatura's metadata pass costs as much as a third of the extraction and prefers
     # <title> over the headline
@@ -358,6 +368,8 @@ def _extract(tree: lxml_html.HtmlElement, html: str, flattened_depth: int, url: 
     text = clean_text(raw_text, title) if options.clean else raw_text
     if not text:
         return None
+    untemplated = text
+    text, line_hashes = apply_template(text, template)
     shingles = shingle_hashes(text)
     return Extraction(
         text=text,
@@ -370,5 +382,7 @@ def _extract(tree: lxml_html.HtmlElement, html: str, flattened_depth: int, url: 
         simhash=simhash_of(shingles),
         declared_canonical=canonical,
         flattened_depth=flattened_depth,
+        line_hashes=line_hashes,
+        untemplated_hash=content_hash(untemplated) if text != untemplated else None,
         extras=extras,
     )
