@@ -7,7 +7,6 @@ import asyncio
 import datetime as dt
 import email.utils
 import logging
-import socket
 import time
 from urllib.parse import urlsplit
 
@@ -19,12 +18,11 @@ from archive.config import Config
 from archive.timestamps import utc_now_iso
 from archive.warc import HttpExchange, RevisitOf, WarcPointer
 from crawler.addon import config_of
-from crawler.addresses import may_dial, parse_address
 from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.cputime import cpu_time
 from crawler.errors import ErrorLog, error_log
 from crawler.fetch_state import FetchState, fetch_state_of
-from crawler.resolver import REFUSED_HOSTS
+from crawler.resolver import HostCheck
 from crawler.site_state import Fetch
 from crawler.urls import same_site
 from crawler.wire import WIRE_META, wire_headers
@@ -90,7 +88,7 @@ class SiteGuardMiddleware:
         self.networks = config.crawl.allowed_networks
         self.max_pages = config.crawl.max_pages_per_site
         self._pages: dict[str, int] = {}
-        self._host_ok: dict[str, bool] = {}
+        self.hosts = HostCheck(self.networks)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SiteGuardMiddleware:
@@ -132,27 +130,7 @@ class SiteGuardMiddleware:
         raise BlockedRequest(kind, f"{request.url}: {why}")
 
     async def _dialable(self, url: str) -> bool:
-        """Public, or in ``allowed_networks``: the literal address, or every address the
-        name resolves to."""
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        if host in REFUSED_HOSTS:
-            return False
-        if host in self._host_ok:
-            return self._host_ok[host]
-        try:
-            parse_address(host)
-            ok = may_dial(host, self.networks)
-        except ValueError:  # a name, not an address literal: check what it resolves to
-            try:
-                infos = await asyncio.get_running_loop().getaddrinfo(
-                    host, parts.port or 443, type=socket.SOCK_STREAM)
-            except OSError:
-                # not an answer: the resolver Twisted dials through checks (and fails closed)
-                return True
-            ok = all(may_dial(info[4][0], self.networks) for info in infos)
-        self._host_ok[host] = ok
-        return ok
+        return await self.hosts.dialable(url)
 
 
 # a site asking for more than this is waited on for this long, then asked again (bounded retries)

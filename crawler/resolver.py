@@ -11,15 +11,18 @@ retries at once and count them under the site that asked.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.error import DNSLookupError
 
 from archive.config import Config, Network
-from crawler.addresses import may_dial
+from crawler.addresses import may_dial, parse_address
 
 logger = logging.getLogger(__name__)
 
@@ -93,3 +96,38 @@ class GuardedResolver(CachingThreadedResolver):
         if not self.allow_private:
             deferred.addCallback(lambda address: check_resolved(name, address, self.dialable))
         return deferred
+
+
+class HostCheck:
+    """The early check of a URL's host, before anything is sent: the site guard's for Scrapy's
+    requests, the browser's for every request a rendered page makes. Never blocks the loop:
+    names are resolved by asyncio's resolver (a thread)."""
+
+    def __init__(self, networks: tuple[Network, ...] = (), unresolved_ok: bool = True) -> None:
+        self.networks = networks
+        self.unresolved_ok = unresolved_ok
+        self._host_ok: dict[str, bool] = {}
+
+    async def dialable(self, url: str) -> bool:
+        """Public, or in ``allowed_networks``: the literal address, or every address the
+        name resolves to. A name that does not resolve passes with ``unresolved_ok``: for
+        Scrapy's requests the resolver Twisted dials through checks again (and fails closed);
+        the browser resolves names itself, so its check refuses them."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if host in REFUSED_HOSTS:
+            return False
+        if host in self._host_ok:
+            return self._host_ok[host]
+        try:
+            parse_address(host)
+            ok = may_dial(host, self.networks)
+        except ValueError:  # a name, not an address literal: check what it resolves to
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(
+                    host, parts.port or 443, type=socket.SOCK_STREAM)
+            except OSError:
+                return self.unresolved_ok
+            ok = all(may_dial(info[4][0], self.networks) for info in infos)
+        self._host_ok[host] = ok
+        return ok
