@@ -50,6 +50,7 @@ ERROR_KINDS: dict[str, str] = {
     "bad_feed": "a malformed, entity-declaring or oversized feed",
     "too_deeply_nested": "markup nested deeper than the HTML parser reads (flattened, then read)",
     "empty": "an article page with no text (a JavaScript-only page)",
+    "render_failed": "render = \"browser\": the page could not be rendered (archived raw)",
     # extraction and storage
     "extract_timeout": "extraction ran past extract_timeout (its worker was killed)",
     "extract_crash": "the extraction worker died",

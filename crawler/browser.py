@@ -1,0 +1,249 @@
+"""The headless browser that renders the pages of ``render = "browser"`` sites.
+
+The system's Chromium (``[crawl] browser_executable``, Debian's ``chromium`` package) driven by
+Playwright on the crawl's own asyncio loop: nothing blocks the reactor, and nothing is ever
+downloaded (no ``playwright install``). It is started at the first page to render, so a crawl
+without such a site never starts it, and Playwright is imported only then.
+
+Each site has a browser context of its own (cookies and storage never cross sites) and at most
+``[crawl] render_concurrency`` pages open at once. A page is rendered from the answer Scrapy
+already fetched: the browser's navigation is fulfilled with that body, never sent again.
+Every other request the page makes (scripts, XHR and fetch, stylesheets, frames, a redirect's
+next hop) goes through :meth:`Browser._guard`: refused when its host is a private, loopback or
+link-local address (unless the config allows it, as for Scrapy's requests), sent by Playwright
+with redirects not followed, and handed back to the browser, whose next hop is a new request
+that meets the guard again (Playwright's routing never sees a redirect the browser follows on
+its own). Images, media and fonts are not fetched: they cost the most bytes and write no
+text. WebSockets are answered by a stub that connects nowhere, service workers are blocked
+(their requests would bypass the routing), and the main frame never navigates away: the DOM
+wanted is the page's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from archive.config import Config
+from archive.warc import RenderedDom
+from crawler.errors import ErrorLog
+from crawler.resolver import HostCheck
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser as PlaywrightBrowser
+    from playwright.async_api import BrowserContext, Page, Playwright, Route, WebSocketRoute
+    from playwright.async_api import Request as BrowserRequest
+    from scrapy.statscollectors import StatsCollector
+
+logger = logging.getLogger(__name__)
+
+SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
+# headless, and nothing of its own on the network: without the background-networking flags
+# Chromium calls Google's services (updates, safe browsing, sync) at start-up
+CHROMIUM_ARGS = ("--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-default-apps", "--dns-prefetch-disable",
+                 # WebRTC's UDP goes around any request routing: none of it
+                 "--force-webrtc-ip-handling-policy=disable_non_proxied_udp")
+# once the load event fired, how long the page may go on fetching (its scripts' XHR) before
+# its DOM is taken: until 500 ms without a request, at most this long
+SETTLE_MS = 5000
+
+
+class RenderError(Exception):
+    """A page the browser could not render; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class PageToRender:
+    site: str
+    url: str
+    status: int
+    headers: dict[str, str]  # the answer's, without framing or coding (crawler/render.py)
+    body: bytes  # decoded
+
+
+class Browser:
+    """One Chromium for the crawl, a context per site; see the module's docstring."""
+
+    def __init__(self, config: Config, errors: ErrorLog, stats: StatsCollector) -> None:
+        crawl = config.crawl
+        self.executable = crawl.browser_executable
+        self.user_agent = crawl.user_agent
+        self.timeout_ms = crawl.download_timeout * 1000
+        self.concurrency = crawl.render_concurrency
+        self.allow_private = crawl.allow_private_networks
+        self.hosts = HostCheck(crawl.allowed_networks, unresolved_ok=False)
+        self.errors = errors
+        self.stats = stats
+        self._lock: asyncio.Lock | None = None
+        self._playwright: Playwright | None = None
+        self._browser: PlaywrightBrowser | None = None
+        self._unavailable: str | None = None
+        self._contexts: dict[str, BrowserContext] = {}
+        self._slots: dict[str, asyncio.Semaphore] = {}
+
+    async def render(self, page: PageToRender) -> RenderedDom:
+        """The page's DOM once its scripts have run; RenderError if it cannot be had."""
+        from playwright.async_api import Error as PlaywrightError
+
+        browser = await self._started()
+        slots = self._slots.setdefault(page.site, asyncio.Semaphore(self.concurrency))
+        async with slots:
+            try:
+                context = await self._context(page.site)
+                tab = await context.new_page()
+                try:
+                    html = await self._render_in(tab, page)
+                finally:
+                    await tab.close()
+            except PlaywrightError as exc:
+                raise RenderError(f"the browser failed: {exc.message.splitlines()[0]}") from exc
+        self.stats.inc_value(f"newsarchive/{page.site}/render/pages")
+        return RenderedDom(html.encode("utf-8"), f"Chromium {browser.version}")
+
+    async def _render_in(self, tab: Page, page: PageToRender) -> str:
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+        served = False
+
+        async def main_frame(route: Route, request: BrowserRequest) -> None:
+            nonlocal served
+            if not (request.is_navigation_request() and request.frame.parent_frame is None):
+                await route.fallback()  # to the context's guard
+            elif not served:
+                served = True  # the page itself: the body Scrapy fetched, not sent again
+                await route.fulfill(status=page.status, headers=page.headers, body=page.body)
+            else:
+                self.stats.inc_value(f"newsarchive/{page.site}/render/navigation_refused")
+                await route.abort("blockedbyclient")
+
+        await tab.route("**/*", main_frame)
+        try:
+            await tab.goto(page.url, wait_until="load", timeout=self.timeout_ms)
+        except PlaywrightTimeout as exc:
+            raise RenderError(f"not loaded within {self.timeout_ms / 1000:g} s") from exc
+        try:
+            await tab.wait_for_load_state("networkidle", timeout=SETTLE_MS)
+        except PlaywrightTimeout:
+            pass  # a page that polls for ever: its DOM as it stands
+        return await tab.content()
+
+    async def _started(self) -> PlaywrightBrowser:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._unavailable is None and self._browser is None:
+                await self._launch()
+        if self._browser is None:
+            raise RenderError(self._unavailable or "the browser is not running")
+        return self._browser
+
+    async def _launch(self) -> None:
+        try:
+            from playwright.async_api import Error as PlaywrightError
+            from playwright.async_api import async_playwright
+        except ImportError:
+            self._unavailable = ("render = \"browser\" needs Playwright, which is not installed "
+                                 "(pip install 'newsarchive[render]')")
+        else:
+            if not os.access(self.executable, os.X_OK):
+                self._unavailable = (f"render = \"browser\" needs Chromium at {self.executable}: "
+                                     "none there (apt-get install chromium, or set [crawl] "
+                                     "browser_executable)")
+        if self._unavailable is not None:
+            logger.error("%s", self._unavailable)
+            return
+        try:
+            self._playwright = await async_playwright().start()
+            self._browser = await self._playwright.chromium.launch(
+                executable_path=self.executable, headless=True, args=list(CHROMIUM_ARGS),
+                # the sandbox confines a compromised renderer; Chromium refuses it to root
+                chromium_sandbox=os.geteuid() != 0)
+        except PlaywrightError as exc:
+            self._unavailable = f"the browser at {self.executable} did not start: " \
+                                f"{exc.message.splitlines()[0]}"
+            logger.error("%s", self._unavailable)
+            return
+        logger.info("started %s %s for render = \"browser\" sites", self.executable,
+                    self._browser.version)
+
+    async def _context(self, site: str) -> BrowserContext:
+        context = self._contexts.get(site)
+        if context is None:
+            assert self._browser is not None
+            context = await self._browser.new_context(
+                user_agent=self.user_agent, service_workers="block", accept_downloads=False)
+            await context.route("**/*", lambda route, request: self._guard(site, route, request))
+            await context.route_web_socket("**", _nowhere)
+            self._contexts[site] = context
+        return context
+
+    async def _guard(self, site: str, route: Route, request: BrowserRequest) -> None:
+        """Every request of a rendered page but its own navigation (see the module)."""
+        from playwright.async_api import Error as PlaywrightError
+
+        url = request.url
+        if request.resource_type in SKIPPED_RESOURCES:
+            self.stats.inc_value(f"newsarchive/{site}/render/skipped_{request.resource_type}")
+            await route.abort("blockedbyclient")
+            return
+        if urlsplit(url).scheme not in ("http", "https"):
+            await route.abort("blockedbyclient")
+            return
+        if not self.allow_private and not await self.hosts.dialable(url):
+            self._blocked(site, url)
+            await route.abort("blockedbyclient")
+            return
+        self.stats.inc_value(f"newsarchive/{site}/render/requests")
+        try:
+            answer = await route.fetch(max_redirects=0, timeout=self.timeout_ms)
+            await route.fulfill(response=answer)
+        except PlaywrightError as exc:
+            # the page goes on without it, as a browser's would; the page's own fetch counts
+            logger.debug("rendering %s: %s failed: %s", site, url, exc.message)
+            await _abort_quietly(route)
+
+    def _blocked(self, site: str, url: str) -> None:
+        why = ("a request of the rendered page to a private, loopback or link-local address "
+               "(set [crawl].allow_private_networks or allowed_networks to allow)")
+        self.stats.inc_value(f"newsarchive/{site}/blocked/private_address")
+        self.errors.add(site, "blocked_private_address", url, why)
+        logger.warning("refused %s: %s", url, why)
+
+    async def close(self) -> None:
+        """Closes the contexts and the browser (nothing to do when it never started)."""
+        for context in self._contexts.values():
+            await _close_quietly(context)
+        self._contexts.clear()
+        if self._browser is not None:
+            await _close_quietly(self._browser)
+            self._browser = None
+        if self._playwright is not None:
+            await self._playwright.stop()
+            self._playwright = None
+
+
+async def _nowhere(ws: WebSocketRoute) -> None:
+    """A WebSocket that never connects: Playwright stubs a routed socket not connected on."""
+    await ws.close()
+
+
+async def _abort_quietly(route: Route) -> None:
+    from playwright.async_api import Error as PlaywrightError
+    try:
+        await route.abort("failed")
+    except PlaywrightError:
+        pass  # the page is gone already
+
+
+async def _close_quietly(thing: Any) -> None:
+    from playwright.async_api import Error as PlaywrightError
+    try:
+        await thing.close()
+    except PlaywrightError:
+        pass
