@@ -9,8 +9,8 @@ per article per run) start afresh and every version the day held is rebuilt. The
 download handler, installed for http and https, answers each request from the WARC record it
 names (for a page of a ``render = "browser"`` site, the conversion record of its rendered
 DOM, which the live crawl extracted from). Nothing goes to the network: no robots.txt, no
-DNS, no site guard, no WARC writer (the raw archive is what is being read). Pages then take the live path: article
-detection, extraction in the worker pool, dedup, records.
+DNS, no site guard, no WARC writer (the raw archive is what is being read). Pages then take
+the live path: article detection, extraction in the worker pool, dedup, records.
 """
 
 from __future__ import annotations
