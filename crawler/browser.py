@@ -26,7 +26,7 @@ import logging
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from archive.config import Config
 from archive.warc import RenderedDom
@@ -34,8 +34,15 @@ from crawler.errors import ErrorLog
 from crawler.resolver import HostCheck
 
 if TYPE_CHECKING:
+    from playwright.async_api import (
+        APIResponse,
+        BrowserContext,
+        Page,
+        Playwright,
+        Route,
+        WebSocketRoute,
+    )
     from playwright.async_api import Browser as PlaywrightBrowser
-    from playwright.async_api import BrowserContext, Page, Playwright, Route, WebSocketRoute
     from playwright.async_api import Request as BrowserRequest
     from scrapy.statscollectors import StatsCollector
 
@@ -52,6 +59,7 @@ CHROMIUM_ARGS = ("--disable-gpu", "--disable-background-networking",
 # once the load event fired, how long the page may go on fetching (its scripts' XHR) before
 # its DOM is taken: until 500 ms without a request, at most this long
 SETTLE_MS = 5000
+MAX_REDIRECTS = 10  # hops of one request of a page, each checked by the guard
 
 
 class RenderError(Exception):
@@ -178,35 +186,55 @@ class Browser:
             assert self._browser is not None
             context = await self._browser.new_context(
                 user_agent=self.user_agent, service_workers="block", accept_downloads=False)
-            await context.route("**/*", lambda route, request: self._guard(site, route, request))
+            await context.route("**/*", lambda route, request: self._guard(site, context, route,
+                                                                           request))
             await context.route_web_socket("**", _nowhere)
             self._contexts[site] = context
         return context
 
-    async def _guard(self, site: str, route: Route, request: BrowserRequest) -> None:
+    async def _guard(self, site: str, context: BrowserContext, route: Route,
+                     request: BrowserRequest) -> None:
         """Every request of a rendered page but its own navigation (see the module)."""
         from playwright.async_api import Error as PlaywrightError
 
-        url = request.url
         if request.resource_type in SKIPPED_RESOURCES:
             self.stats.inc_value(f"newsarchive/{site}/render/skipped_{request.resource_type}")
             await route.abort("blockedbyclient")
             return
-        if urlsplit(url).scheme not in ("http", "https"):
+        if not await self._may_fetch(site, request.url):
             await route.abort("blockedbyclient")
             return
-        if not self.allow_private and not await self.hosts.dialable(url):
-            self._blocked(site, url)
-            await route.abort("blockedbyclient")
-            return
-        self.stats.inc_value(f"newsarchive/{site}/render/requests")
         try:
             answer = await route.fetch(max_redirects=0, timeout=self.timeout_ms)
+            url = request.url
+            for _ in range(MAX_REDIRECTS):
+                target = _redirect_target(url, answer)
+                if target is None:
+                    break
+                if not await self._may_fetch(site, target):
+                    await route.abort("blockedbyclient")
+                    return
+                keep = answer.status in (307, 308)  # the others turn into a GET
+                answer = await context.request.fetch(
+                    target, method=request.method if keep else "GET",
+                    headers=request.headers, data=request.post_data_buffer if keep else None,
+                    max_redirects=0, timeout=self.timeout_ms)
+                url = target
             await route.fulfill(response=answer)
         except PlaywrightError as exc:
-            # the page goes on without it, as a browser's would; the page's own fetch counts
-            logger.debug("rendering %s: %s failed: %s", site, url, exc.message)
+            # the page goes on without it, as a browser's would
+            logger.debug("rendering %s: %s failed: %s", site, request.url, exc.message)
             await _abort_quietly(route)
+
+    async def _may_fetch(self, site: str, url: str) -> bool:
+        """An http(s) URL whose host passes the private-address rule (counted if not)."""
+        if urlsplit(url).scheme not in ("http", "https"):
+            return False
+        if not self.allow_private and not await self.hosts.dialable(url):
+            self._blocked(site, url)
+            return False
+        self.stats.inc_value(f"newsarchive/{site}/render/requests")
+        return True
 
     def _blocked(self, site: str, url: str) -> None:
         why = ("a request of the rendered page to a private, loopback or link-local address "
@@ -226,6 +254,14 @@ class Browser:
         if self._playwright is not None:
             await self._playwright.stop()
             self._playwright = None
+
+
+def _redirect_target(url: str, answer: APIResponse) -> str | None:
+    """Where a 3xx answer to ``url`` sends its client, or None."""
+    location = answer.headers.get("location")
+    if answer.status not in (301, 302, 303, 307, 308) or not location:
+        return None
+    return urljoin(url, location)
 
 
 async def _nowhere(ws: WebSocketRoute) -> None:

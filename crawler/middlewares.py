@@ -14,8 +14,6 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
-from scrapy.utils.defer import deferred_from_coro
-from twisted.internet.defer import Deferred
 
 from archive.config import Config
 from archive.timestamps import utc_now_iso
@@ -253,9 +251,9 @@ class WarcArchiveMiddleware:
         return cls(crawler, config_of(crawler.settings), archive_of(crawler),
                    fetch_state_of(crawler), error_log(crawler))
 
-    def _close_browser(self) -> Deferred[None]:
+    async def _close_browser(self) -> None:
         assert self.browser is not None
-        return deferred_from_coro(self.browser.close())
+        await self.browser.close()
 
     async def process_response(self, request: Request, response: Response) -> Response:
         site = site_of(request, self.config)
