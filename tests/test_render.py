@@ -232,3 +232,27 @@ def test_render_is_http_or_browser() -> None:
         parse_config("[crawl]\nrender_concurrency = 0\n")
     with pytest.raises(ConfigError, match="browser_executable"):
         parse_config('[crawl]\nbrowser_executable = "chromium"\n')
+
+
+@needs_browser
+def test_pywb_reads_a_rendered_sites_warc_and_our_index_keeps_the_raw_capture(
+        crawled: Crawled) -> None:
+    """pywb's indexer opens the file and lists our index's lines, plus one line a rendered
+    page for the conversion record (no HTTP status), which our index leaves out so that a
+    wayback replays the page as it was served."""
+    from archive import keys
+    from testkit.pywb import installed_pywb
+    from tests.test_pywb import PYWB_VENV, _parsed, pywb_index
+
+    root = Path(crawled.archive.uri)
+    [warc] = [key for key in warc_keys(crawled.archive.storage) if "site=lantern/" in key]
+    ours = _parsed(crawled.archive.storage.get_bytes(keys.cdxj_key_for(warc)).decode()
+                   .splitlines())
+    theirs = _parsed(pywb_index(installed_pywb(PYWB_VENV), root, warc))
+    extra = [entry for entry in theirs if entry not in ours]
+    assert [entry for entry in theirs if entry in ours] == ours
+    # the home page and both articles were rendered
+    assert sorted(fields["url"] for _, _, fields in extra) == sorted(
+        crawled.web.url(0, path) for path in ("/", *(s.path for s in LANTERN)))
+    assert all("status" not in fields and fields["mime"] == "text/html"
+               for _, _, fields in extra)
