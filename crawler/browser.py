@@ -177,8 +177,17 @@ class Browser:
                                 f"{exc.message.splitlines()[0]}"
             logger.error("%s", self._unavailable)
             return
+        self._browser.on("disconnected", self._lost)
         logger.info("started %s %s for render = \"browser\" sites", self.executable,
                     self._browser.version)
+
+    def _lost(self, browser: PlaywrightBrowser) -> None:
+        """Chromium died (a crash, killed): the next page starts a new one."""
+        if browser is self._browser:
+            logger.error("the browser for render = \"browser\" sites exited; starting it again "
+                         "for the next page")
+            self._browser = None
+            self._contexts.clear()
 
     async def _context(self, site: str) -> BrowserContext:
         context = self._contexts.get(site)
