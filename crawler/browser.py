@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -118,6 +119,7 @@ class Browser:
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
         served = False
+        moved = asyncio.Event()  # the page tried to navigate away
 
         async def main_frame(route: Route, request: BrowserRequest) -> None:
             nonlocal served
@@ -127,18 +129,24 @@ class Browser:
                 served = True  # the page itself: the body Scrapy fetched, not sent again
                 await route.fulfill(status=page.status, headers=page.headers, body=page.body)
             else:
+                # a 204 leaves the page where it is (HTML's navigation rules); refusing the
+                # request instead would put Chromium's error page in its place
                 self.stats.inc_value(f"newsarchive/{page.site}/render/navigation_refused")
-                await route.abort("blockedbyclient")
+                moved.set()
+                await route.fulfill(status=204, body=b"")
 
         await tab.route("**/*", main_frame)
         try:
-            await tab.goto(page.url, wait_until="load", timeout=self.timeout_ms)
+            await tab.goto(page.url, wait_until="commit", timeout=self.timeout_ms)
+            # the document's load event, or the page's own attempt to leave, after which
+            # Playwright reports no load state for the document any more
+            await _first(tab.wait_for_load_state("load", timeout=self.timeout_ms), moved.wait())
         except PlaywrightTimeout as exc:
             raise RenderError(f"not loaded within {self.timeout_ms / 1000:g} s") from exc
         try:
             await tab.wait_for_load_state("networkidle", timeout=SETTLE_MS)
         except PlaywrightTimeout:
-            pass  # a page that polls for ever: its DOM as it stands
+            pass  # a page that polls for ever, or one that tried to leave: its DOM as it stands
         return await tab.content()
 
     async def _started(self) -> PlaywrightBrowser:
@@ -258,11 +266,22 @@ class Browser:
             await _close_quietly(context)
         self._contexts.clear()
         if self._browser is not None:
-            await _close_quietly(self._browser)
-            self._browser = None
+            browser, self._browser = self._browser, None  # not "lost": closed
+            await _close_quietly(browser)
         if self._playwright is not None:
             await self._playwright.stop()
             self._playwright = None
+
+
+async def _first(*waits: Awaitable[Any]) -> None:
+    """Until the first of ``waits`` is done (its exception raised); the others cancelled."""
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    for task in done:
+        task.result()
 
 
 def _redirect_target(url: str, answer: APIResponse) -> str | None:

@@ -162,6 +162,9 @@ class JsWeb:
         if path == "/static/widget.js":  # one hop on, to the intranet
             return Response(302, "text/plain", b"", headers=(
                 ("Location", self.url(2, "/intranet/widget.js")),))
+        if path == "/2026/11/moved-on/":  # a page whose script sends the browser elsewhere
+            return _html(_page("Moved on", '<p id="here">This page stays.</p><script>'
+                               'location.href = "/2026/11/elsewhere/";</script>'))
         if path == "/static/harbour.jpg":
             return Response(200, "image/jpeg", b"\xff\xd8\xff\xe0" + b"\0" * 64)
         return Response(404, HTML, _page("Not found", "<p>No such page.</p>").encode())

@@ -4,7 +4,9 @@ request of the browser held to the private-address rule (tests/jsweb.py is the w
 
 from __future__ import annotations
 
+import asyncio
 import io
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,3 +258,44 @@ def test_pywb_reads_a_rendered_sites_warc_and_our_index_keeps_the_raw_capture(
         crawled.web.url(0, path) for path in ("/", *(s.path for s in LANTERN)))
     assert all("status" not in fields and fields["mime"] == "text/html"
                for _, _, fields in extra)
+
+
+class _Stats:
+    """Scrapy's stats interface, as much as the browser uses."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, int] = {}
+
+    def inc_value(self, key: str, count: int = 1) -> None:
+        self.values[key] = self.values.get(key, 0) + count
+
+
+@needs_browser
+def test_a_page_whose_script_navigates_away_is_rendered_as_itself(tmp_path: Path) -> None:
+    """The browser used directly (no crawl): a page that sends the browser elsewhere keeps
+    its own DOM, the other page is never asked for, and after Chromium is gone (closed here,
+    as a crash would) the next page starts a new one."""
+    from crawler.browser import Browser, PageToRender
+    from crawler.errors import ErrorLog
+
+    with JsWeb() as web:
+        url = web.url(0, "/2026/11/moved-on/")
+        with urllib.request.urlopen(url) as answer:  # loopback
+            page = PageToRender("lantern", url, 200, {"Content-Type": "text/html"},
+                                answer.read())
+        stats = _Stats()
+        browser = Browser(parse_config(""), ErrorLog(), stats)
+
+        async def twice() -> list[bytes]:
+            try:
+                first = await browser.render(page)
+                assert browser._browser is not None
+                await browser._browser.close()
+                return [first.html, (await browser.render(page)).html]
+            finally:
+                await browser.close()
+
+        doms = asyncio.run(twice())
+    assert doms[0] == doms[1] and b"This page stays." in doms[0]
+    assert "/2026/11/elsewhere/" not in [path for path, _ in web.requests(0)]
+    assert stats.values["newsarchive/lantern/render/navigation_refused"] == 2
