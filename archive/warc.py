@@ -59,6 +59,9 @@ class RevisitOf:
 # the response it refers to (WARC-Refers-To); its value names the browser
 RENDERED_FIELD = "Newsarchive-Rendered-DOM"
 RENDERED_CONTENT_TYPE = "text/html; charset=utf-8"
+# and the one on a response record of such a site that could not be rendered (its value says
+# why): the live crawl made no record of it, so replay makes none either
+RENDER_FAILED_FIELD = "Newsarchive-Render-Failed"
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class HttpExchange:
     protocol: str = "HTTP/1.1"
     ip_address: str | None = None
     warc_date: str | None = None  # ISO 8601 UTC with microseconds
+    render_failed: str | None = None  # why a page to render was not (RENDER_FAILED_FIELD)
 
 
 def _headers(pairs: list[tuple[bytes, bytes]], drop: set[bytes], rename: set[bytes]
@@ -206,6 +210,8 @@ class WarcFile:
             warc_headers["WARC-Date"] = exchange.warc_date
         if exchange.ip_address:
             warc_headers["WARC-IP-Address"] = exchange.ip_address
+        if exchange.render_failed:
+            warc_headers[RENDER_FAILED_FIELD] = " ".join(exchange.render_failed.split())[:300]
         response = self._builder.create_warc_record(
             exchange.url, "response", payload=io.BytesIO(exchange.body), length=None,
             http_headers=http_headers, warc_headers_dict=warc_headers)

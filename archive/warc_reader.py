@@ -22,7 +22,7 @@ from warcio.recordloader import ArcWarcRecord
 
 from archive.keys import RAW, day_prefix, parse_data_key
 from archive.storage import Storage
-from archive.warc import RENDERED_FIELD, WarcPointer
+from archive.warc import RENDER_FAILED_FIELD, RENDERED_FIELD, WarcPointer
 
 
 class WarcRecordError(Exception):
@@ -92,8 +92,11 @@ def _iso_z(warc_date: str) -> str:
 
 
 def _is_html_200(record: ArcWarcRecord) -> bool:
+    """A page for replay: a 200 HTML response, unless it is a page of a render = "browser"
+    site the live crawl could not render (and so made no record of)."""
     http = record.http_headers
-    if record.rec_type != "response" or http is None:
+    if record.rec_type != "response" or http is None or \
+            record.rec_headers.get_header(RENDER_FAILED_FIELD):
         return False
     mime = http.get_header("Content-Type") or ""
     return http.get_statuscode() == "200" and "html" in mime.lower()

@@ -282,6 +282,7 @@ class WarcArchiveMiddleware:
             protocol=getattr(response, "protocol", None) or "HTTP/1.1",
             ip_address=str(response.ip_address) if response.ip_address else None,
             warc_date=fetched_at,
+            render_failed=rendered if isinstance(rendered, str) else None,
         )
         original: RevisitOf | None = None if renders else request.meta.get(REVISIT_META)
         if self.fetch_state is not None and not renders and (

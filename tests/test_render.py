@@ -205,6 +205,11 @@ def test_without_a_browser_rendered_pages_are_archived_raw_and_counted(
     with JsWeb() as web:
         config = write_config(tmp_path / "news.toml", web, archive,
                               'browser_executable = "/nonexistent/chromium"')
+        # an article among the start pages: its links are in the home page's DOM only
+        article = web.url(0, LANTERN[0].path)
+        config.write_text(config.read_text().replace(
+            f'start_urls = ["{web.url(0, "/")}"]', f'start_urls = ["{web.url(0, "/")}", '
+                                                   f'"{article}"]'))
         result = run_cli("crawl", "--config", str(config), env=archive.env)
     assert "render_failed" in result.stdout, result.stdout + result.stderr
     assert "/nonexistent/chromium" in result.stderr
@@ -213,11 +218,19 @@ def test_without_a_browser_rendered_pages_are_archived_raw_and_counted(
     assert set(records) == {COURIER.headline}
     [report] = read_reports(archive.storage)
     lantern = report["sites"]["lantern"]
-    # its home page (its links are in the rendered DOM only) fetched and archived raw
-    assert lantern["errors"] == {"render_failed": 1}
-    assert lantern["pages_fetched"] == 2  # robots.txt and the home page
-    kinds = [kind for kind, *_ in _warc_records(archive.storage, "lantern")]
-    assert "conversion" not in kinds and kinds.count("response") == 2
+    # its start pages fetched and archived raw, each counted
+    assert lantern["errors"] == {"render_failed": 2}
+    assert lantern["pages_fetched"] == 3  # robots.txt, the home page, the article
+    warc = _warc_records(archive.storage, "lantern")
+    assert "conversion" not in [kind for kind, *_ in warc]
+    [raw] = [headers for kind, uri, headers, _ in warc if kind == "response" and uri == article]
+    assert "/nonexistent/chromium" in raw.get_header("Newsarchive-Render-Failed")
+    # replay makes no record of it either (the shell is not the page)
+    day = report["started_at"][:10]
+    result = run_cli("replay", "--date", day, "--config", str(config), "--output",
+                     str(tmp_path / "replayed"), env=archive.env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert set(_records(LocalStorage(tmp_path / "replayed"))) == {COURIER.headline}
 
 
 def test_render_is_http_or_browser() -> None:
