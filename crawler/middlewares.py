@@ -242,7 +242,8 @@ class WarcArchiveMiddleware:
         self.errors = errors
         self.browser: Browser | None = None
         self.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
-        if any(site.renders for site in config.sites):
+        if crawler.settings.getbool("NEWSARCHIVE_RENDER") and any(
+                site.renders for site in config.sites):
             self.browser = Browser(config, errors, crawler.stats)  # started at its first page
             crawler.signals.connect(self._close_browser, signal=signals.spider_closed)
 

@@ -187,7 +187,8 @@ class ReplayAddon:
 
 def offline_settings(handler: str) -> dict[str, Any]:
     """A crawl whose responses are captures read from WARC files by ``handler``, not fetched:
-    no robots.txt, redirects, retries or politeness delays (the network is never touched)."""
+    no robots.txt, redirects, retries, politeness delays or rendering (the network is never
+    touched)."""
     return {
         "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
         "ROBOTSTXT_OBEY": False,
@@ -197,6 +198,8 @@ def offline_settings(handler: str) -> dict[str, Any]:
         "AUTOTHROTTLE_ENABLED": False,
         "CONCURRENT_REQUESTS": 16,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+        # nor a browser: it would fetch the pages' scripts and data from the network
+        "NEWSARCHIVE_RENDER": False,
     }
 
 

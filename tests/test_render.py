@@ -312,3 +312,22 @@ def test_a_page_whose_script_navigates_away_is_rendered_as_itself(tmp_path: Path
     assert doms[0] == doms[1] and b"This page stays." in doms[0]
     assert "/2026/11/elsewhere/" not in [path for path, _ in web.requests(0)]
     assert stats.values["newsarchive/lantern/render/navigation_refused"] == 2
+
+
+@needs_browser
+def test_an_import_into_a_rendered_site_never_starts_the_browser(crawled: Crawled,
+                                                                 tmp_path: Path) -> None:
+    """Captures imported for a render = "browser" site are read as archived: a browser would
+    fetch their scripts and data from the network, which an import never touches."""
+    target = Archive(str(tmp_path / "archive"), LocalStorage(tmp_path / "archive"), {})
+    config = tmp_path / "news.toml"
+    config.write_text(crawled.config.read_text().replace(crawled.archive.uri, target.uri))
+    [warc] = [key for key in warc_keys(crawled.archive.storage) if "site=lantern/" in key]
+    before = len(crawled.web.requests(0))
+    result = run_cli("import", "--config", str(config), "--site", "lantern",
+                     str(Path(crawled.archive.uri) / warc), env=target.env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(crawled.web.requests(0)) == before  # the web is up: nothing asked it
+    assert "render_failed" not in result.stdout and "chromium" not in result.stderr.lower()
+    kinds = {kind for kind, *_ in _warc_records(target.storage, "lantern")}
+    assert "conversion" not in kinds
