@@ -7,6 +7,7 @@ leave a default in force. Every error names the file, the field and the problem 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import ipaddress
 import os
 import re
@@ -22,6 +23,7 @@ from urllib.parse import urlparse
 from apscheduler.triggers.cron import CronTrigger
 
 from archive.keys import SITE_NAME_RE, InvalidName, validate_bucket, validate_key
+from archive.languages import ISO_639_1
 from archive.storage import StorageOptions
 
 DEFAULT_CONFIG_PATH = "newsarchive.toml"
@@ -89,6 +91,11 @@ class CrawlConfig:
     render_concurrency: int = 2
     # the system's Chromium (Debian's chromium package); nothing is ever downloaded
     browser_executable: str = "/usr/bin/chromium"
+    # -- fetching: the crawl-wide proxy (a site's own overrides it), whether a proxy may sit
+    # on a private address, and the most a robots.txt Crawl-delay may slow a host to
+    proxy: Proxy | None = None
+    allow_private_proxy: bool = False
+    max_crawl_delay: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,39 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True)
+class Proxy:
+    """A forward proxy: ``url`` is ``http://host:port``; the credentials come from the
+    environment variables the config names, read when the config is parsed, and are kept out
+    of every repr (and so of logs and errors)."""
+
+    url: str
+    user: str = field(default="", repr=False)
+    password: str = field(default="", repr=False)
+
+    @property
+    def host(self) -> str:
+        return (urlparse(self.url).hostname or "").lower()
+
+
+@dataclass(frozen=True)
+class SiteFetch:
+    """How one site's requests are made (``[[sites]] proxy``, ``user_agent``, ``headers``,
+    ``cookies``). Header and cookie values may be secrets: none is in a repr."""
+
+    # None: [crawl] proxy; DIRECT: this site is fetched without a proxy
+    proxy: Proxy | None = None
+    user_agent: str | None = None
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    cookies: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # headers whose value came from the environment: masked in the WARC, as cookie values are
+    secret_headers: frozenset[str] = frozenset()
+
+
+# ``[[sites]] proxy = ""``: this site goes direct even when [crawl] has a proxy
+DIRECT = Proxy(url="")
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     name: str
     start_urls: tuple[str, ...] = ()
@@ -159,6 +199,25 @@ class SiteConfig:
     schedule: str | None = None
     # None: [crawl] revisit_hours
     revisit_hours: tuple[float, ...] | None = None
+    fetch: SiteFetch = field(default_factory=SiteFetch)
+    # the date window and the language filter (README "Date window and languages"): new
+    # articles published before ``since`` or more than ``max_age_days`` before the run (a
+    # capture's own date in an import or a replay) are not archived; pages declared in a
+    # language outside ``languages`` are not archived. None and (): no filter
+    since: dt.datetime | None = None
+    max_age_days: float | None = None
+    languages: tuple[str, ...] = ()
+
+    def window_start(self, reference: float) -> float | None:
+        """Epoch seconds before which a new article is too old, judged at ``reference``
+        (epoch seconds); None without a window. With both keys the later start wins."""
+        starts = []
+        if self.since is not None:
+            starts.append(self.since.timestamp())
+        if self.max_age_days is not None:
+            starts.append(reference - self.max_age_days * 86400)
+        return max(starts, default=None)
+
     # "http": pages as fetched; "browser": also rendered in a headless browser, the DOM its
     # scripts leave is what gets extracted (crawler/render.py)
     render: str = "http"
@@ -288,7 +347,7 @@ class _Reader:
 
 def _kind_name(kinds: tuple[type, ...]) -> str:
     names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
-             list: "a list", dict: "a table"}
+             list: "a list", dict: "a table", dt.date: "a date"}
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
@@ -447,6 +506,7 @@ def _read_crawl(path: str, table: Any) -> CrawlConfig:
         retry_gone_hours=r.hours("retry_gone_hours", d.retry_gone_hours) or (),
         render_concurrency=int(r.number("render_concurrency", d.render_concurrency, 1, 16)),
         browser_executable=r.get("browser_executable", str, d.browser_executable),
+        **_read_crawl_fetch(r, d),
     )
     if not os.path.isabs(config.browser_executable):
         r.fail("browser_executable", f"expected an absolute path, got "
@@ -455,6 +515,137 @@ def _read_crawl(path: str, table: Any) -> CrawlConfig:
         r.fail("retry_gone_hours", "needs at least one interval")
     r.reject_unknown()
     return config
+
+
+# -- fetching: proxies, per-site headers and cookies, the Crawl-delay cap ----------------------
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header or cookie name
+# RFC 6265 cookie-octets: no whitespace, quote, comma, semicolon or backslash
+_COOKIE_VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
+# headers the crawler itself owns: the connection, the revisit policy, the proxy; User-Agent
+# and Cookie have keys of their own
+_OWN_HEADERS = frozenset({
+    "host", "content-length", "transfer-encoding", "connection", "keep-alive", "te",
+    "trailer", "upgrade", "proxy-authorization", "proxy-connection", "if-none-match",
+    "if-modified-since", "accept-encoding", "user-agent", "cookie"})
+
+
+def _expand_env(r: _Reader, key: str, value: str) -> str:
+    """``${NAME}`` replaced by that environment variable; an unset one is an error naming it
+    (never the value)."""
+    def one(match: re.Match[str]) -> str:
+        found = os.environ.get(match.group(1))
+        if found is None:
+            r.fail(key, f"environment variable {match.group(1)} is not set")
+        return found or ""
+    return _ENV_REF.sub(one, value)
+
+
+def _read_proxy(r: _Reader, key: str, value: str, allow_private: bool) -> Proxy:
+    """``http://host:port``, or ``http://${USER_VAR}:${PASS_VAR}@host:port``: credentials
+    only from the environment, so that no password sits in a config file (a literal one is
+    refused, and never echoed)."""
+    parsed = urlparse(value)
+    userinfo, at, hostport = parsed.netloc.rpartition("@")
+    if parsed.scheme != "http" or not hostport or parsed.path not in ("", "/") or \
+            parsed.query or parsed.fragment:
+        r.fail(key, "expected http://host:port (optionally ${USER_VAR}:${PASS_VAR}@ before "
+                    "the host)")
+    user_ref, _, password_ref = userinfo.partition(":")
+    if at and not (_ENV_REF.fullmatch(user_ref) and
+                   (not password_ref or _ENV_REF.fullmatch(password_ref))):
+        r.fail(key, "a user name or password must not be written in the config: name "
+                    "environment variables, http://${PROXY_USER}:${PROXY_PASS}@host:port")
+    try:
+        port = urlparse(f"http://{hostport}").port
+    except ValueError:
+        port = None
+    if port is None:
+        r.fail(key, "the proxy needs a port (http://host:3128)")
+    proxy = Proxy(url=f"http://{hostport.lower()}",
+                  user=_expand_env(r, key, user_ref) if at else "",
+                  password=_expand_env(r, key, password_ref) if at else "")
+    problem = _proxy_address_problem(proxy.host, allow_private)
+    if problem:
+        r.fail(key, problem)
+    return proxy
+
+
+# AWS/GCP/Azure/OpenStack instance metadata, AWS ECS task metadata, AWS IMDS over IPv6,
+# Alibaba: never a proxy, and a target only when allowed by name (crawler/addresses.py)
+METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
+    "169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200"))
+
+
+def _proxy_address_problem(host: str, allow_private: bool) -> str | None:
+    """Why a proxy's address literal may not be used; a name is checked by the resolver
+    when it is dialled."""
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+    if ip in METADATA_ADDRESSES:
+        return f"{ip} is a cloud metadata address, never a proxy"
+    if ip.is_global and not (ip.is_multicast or ip.is_reserved) or allow_private:
+        return None
+    return (f"{ip} is not a public address: set [crawl] allow_private_proxy = true to use a "
+            "proxy there")
+
+
+def _read_crawl_fetch(r: _Reader, d: CrawlConfig) -> dict[str, Any]:
+    allow_private = r.get("allow_private_proxy", bool, d.allow_private_proxy)
+    value = r.get("proxy", str, None)
+    return {
+        "proxy": _read_proxy(r, "proxy", value, allow_private) if value else None,
+        "allow_private_proxy": allow_private,
+        "max_crawl_delay": float(r.number("max_crawl_delay", d.max_crawl_delay, 0, 3600)),
+    }
+
+
+def _read_headers(r: _Reader, key: str, table: Any, cookies: bool
+                  ) -> tuple[tuple[tuple[str, str], ...], frozenset[str]]:
+    """A table of names to values (headers or cookies), validated; values may name
+    environment variables. Also the names whose value came from the environment."""
+    if not isinstance(table, dict):
+        r.fail(key, "expected a table of names to strings")
+    found, secret = [], set()
+    for name, value in table.items():
+        if not _TOKEN.fullmatch(name):
+            r.fail(key, f"{name!r} is not a valid {'cookie' if cookies else 'header'} name")
+        if not cookies and name.lower() in _OWN_HEADERS:
+            r.fail(f"{key}.{name}", "set by the crawler itself (user_agent and cookies have "
+                                    "keys of their own)")
+        if not isinstance(value, str):
+            r.fail(f"{key}.{name}", f"expected a string, got {type(value).__name__}")
+        expanded = _expand_env(r, f"{key}.{name}", value)
+        bad = (not _COOKIE_VALUE.fullmatch(expanded) if cookies else
+               any(ord(c) < 0x20 and c != "\t" or ord(c) in (0x7f,) or ord(c) > 0xff
+                   for c in expanded))
+        if bad:  # never echoed: it may be a secret
+            r.fail(f"{key}.{name}", "the value holds characters a "
+                   + ("cookie value cannot carry (space, quote, comma, semicolon, backslash, "
+                      "control)" if cookies else "header cannot carry (CR, LF, control, "
+                                                  "non-Latin-1)"))
+        if expanded != value:
+            secret.add(name.lower())
+        found.append((name, expanded))
+    return tuple(found), frozenset(secret)
+
+
+def _read_site_fetch(r: _Reader, crawl: CrawlConfig) -> SiteFetch:
+    proxy_value = r.get("proxy", str, None)
+    user_agent = r.get("user_agent", str, None)
+    if user_agent is not None and (not user_agent.strip() or any(c in user_agent
+                                                                  for c in "\r\n")):
+        r.fail("user_agent", "must be a non-empty single line")
+    headers, secret = _read_headers(r, "headers", r.get("headers", dict, {}), cookies=False)
+    cookies, _ = _read_headers(r, "cookies", r.get("cookies", dict, {}), cookies=True)
+    allow_private = crawl.allow_private_proxy
+    proxy = None if proxy_value is None else DIRECT if not proxy_value.strip() else \
+        _read_proxy(r, "proxy", proxy_value, allow_private)
+    return SiteFetch(proxy=proxy, user_agent=user_agent, headers=headers, cookies=cookies,
+                     secret_headers=secret)
 
 
 def _read_schedule(path: str, table: Any) -> ScheduleConfig:
@@ -545,7 +736,7 @@ def _read_alerts(path: str, table: Any) -> AlertsConfig:
     return alerts
 
 
-def _read_site(path: str, index: int, table: Any) -> SiteConfig:
+def _read_site(path: str, index: int, table: Any, crawl: CrawlConfig) -> SiteConfig:
     r = _Reader(path, f"sites[{index}]", table)
     name = r.get("name", str, None)
     if name is None:
@@ -571,9 +762,52 @@ def _read_site(path: str, index: int, table: Any) -> SiteConfig:
     if render not in RENDER_MODES:
         r.fail("render", f"expected one of {', '.join(map(repr, RENDER_MODES))}, got {render!r}")
     site = SiteConfig(name, start_urls, feeds, sitemaps, domains, patterns, depth, schedule,
-                      revisit, render=render)
+                      revisit, fetch=_read_site_fetch(r, crawl),
+                      **_read_site_filters(r), render=render)
     r.reject_unknown()
     return site
+
+
+def _read_since(r: _Reader) -> dt.datetime | None:
+    """``since``: a TOML date or date-time, or the same as an ISO 8601 string; a time
+    without an offset is UTC, a date alone its midnight UTC."""
+    value = r.get("since", (str, dt.date), None)
+    if isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00")
+        try:
+            value = (dt.date.fromisoformat(text) if len(text) == 10
+                     else dt.datetime.fromisoformat(text))
+        except ValueError:
+            r.fail("since", f"expected an ISO 8601 date or date-time such as 2026-01-31 or "
+                            f"2026-01-31T06:00:00+01:00, got {value!r}")
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):  # a date (a datetime is a date too)
+        value = dt.datetime.combine(value, dt.time())
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _check_language(value: str) -> str | None:
+    code = value.strip().lower()
+    if code in ISO_639_1 and code == value:
+        return None
+    if code.split("-")[0].split("_")[0] in ISO_639_1:
+        return (f"write the two-letter code alone, in lower case: records carry "
+                f"{code.split('-')[0].split('_')[0]!r}, not {value!r}")
+    return f"not an ISO 639-1 language code (two letters such as de or fr): {value!r}"
+
+
+def _read_site_filters(r: _Reader) -> dict[str, Any]:
+    """A site's date window and language filter: its ``since``, ``max_age_days`` and
+    ``languages`` fields."""
+    since = _read_since(r)
+    age = r.get("max_age_days", (int, float), None)
+    if age is not None:
+        age = float(r.number("max_age_days", age, 0.001, 36500))
+    languages = r.strings("languages", _check_language)
+    if len(set(languages)) != len(languages):
+        r.fail("languages", "lists a language twice")
+    return {"since": since, "max_age_days": age, "languages": languages}
 
 
 def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
@@ -590,7 +824,7 @@ def parse_config(text: str, path: str = DEFAULT_CONFIG_PATH) -> Config:
     cluster = _read_cluster(path, top.get("cluster", dict, None))
     alerts = _read_alerts(path, top.get("alerts", dict, {}))
     top.reject_unknown()
-    sites = tuple(_read_site(path, i, t) for i, t in enumerate(site_tables))
+    sites = tuple(_read_site(path, i, t, crawl) for i, t in enumerate(site_tables))
     names = [s.name for s in sites]
     for name in names:
         if names.count(name) > 1:

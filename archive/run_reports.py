@@ -48,11 +48,14 @@ class SiteRun:
     records_with_author: int = 0
     not_modified: int = 0
     blocked: dict[str, int] = field(default_factory=dict)  # reason -> requests
+    # records the site's filters kept for want of a date ("date") or a language ("language")
+    kept_unknown: dict[str, int] = field(default_factory=dict)
     skipped_max_pages: int = 0
     skipped_queue_full: int = 0
     # the revisit policy: pages fetched by reason (new, due, entry, lastmod), URLs not
-    # fetched by reason (not_due, gone), what the revisits found (not_modified, identical,
-    # changed), and how many discovered URLs were carried over to the next run
+    # fetched by reason (not_due, gone, too_old, other_language), what the revisits found
+    # (not_modified, identical, changed), and how many discovered URLs were carried over to
+    # the next run
     fetched: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     revisits: dict[str, int] = field(default_factory=dict)

@@ -12,13 +12,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from archive.config import Network
+from archive.config import METADATA_ADDRESSES, Network
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-# AWS/GCP/Azure/OpenStack instance metadata, AWS ECS task metadata, AWS IMDS over IPv6, Alibaba
-METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
-    "169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200"))
 
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052's well-known prefix

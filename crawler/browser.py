@@ -5,15 +5,18 @@ Playwright on the crawl's own asyncio loop: nothing blocks the reactor, and noth
 downloaded (no ``playwright install``). It is started at the first page to render, so a crawl
 without such a site never starts it, and Playwright is imported only then.
 
-Each site has a browser context of its own (cookies and storage never cross sites) and at most
+Each site has a browser context of its own (cookies and storage never cross sites), with its
+user agent and proxy (``[[sites]] user_agent``, ``proxy``), its configured cookies set for its
+own origins and its configured headers sent to its own hosts only, and at most
 ``[crawl] render_concurrency`` pages open at once. A page is rendered from the answer Scrapy
 already fetched: the browser's navigation is fulfilled with that body, never sent again.
-Every other request the page makes (scripts, XHR and fetch, stylesheets, frames, a redirect's
-next hop) goes through :meth:`Browser._guard`: refused when its host is a private, loopback or
-link-local address (unless the config allows it, as for Scrapy's requests), sent by Playwright
-with redirects not followed, and handed back to the browser, whose next hop is a new request
-that meets the guard again (Playwright's routing never sees a redirect the browser follows on
-its own). Images, media and fonts are not fetched: they cost the most bytes and write no
+Every other request the page makes (scripts, XHR and fetch, stylesheets, frames) goes through
+:meth:`Browser._guard`: refused when its host is, or resolves to, a private, loopback or
+link-local address (unless the config allows it, as for Scrapy's requests), else sent by
+Playwright with redirects not followed; each redirect's next hop meets the same check before
+it is sent, and the final answer is handed to the browser. (Left to the browser, redirects
+would be followed unseen: Playwright's routing sees only a request's first URL.)
+Images, media and fonts are not fetched: they cost the most bytes and write no
 text. WebSockets are answered by a stub that connects nowhere, service workers are blocked
 (their requests would bypass the routing), and the main frame never navigates away: the DOM
 wanted is the page's own.
@@ -32,7 +35,9 @@ from urllib.parse import urljoin, urlsplit
 from archive.config import Config
 from archive.warc import RenderedDom
 from crawler.errors import ErrorLog
+from crawler.fetching import proxy_for
 from crawler.resolver import HostCheck
+from crawler.urls import same_site
 
 if TYPE_CHECKING:
     from playwright.async_api import (
@@ -81,12 +86,13 @@ class Browser:
 
     def __init__(self, config: Config, errors: ErrorLog, stats: StatsCollector) -> None:
         crawl = config.crawl
+        self.config = config
         self.executable = crawl.browser_executable
         self.user_agent = crawl.user_agent
         self.timeout_ms = crawl.download_timeout * 1000
         self.concurrency = crawl.render_concurrency
         self.allow_private = crawl.allow_private_networks
-        self.hosts = HostCheck(crawl.allowed_networks, unresolved_ok=False)
+        self.hosts = HostCheck(crawl.allowed_networks)
         self.errors = errors
         self.stats = stats
         self._lock: asyncio.Lock | None = None
@@ -198,11 +204,24 @@ class Browser:
             self._contexts.clear()
 
     async def _context(self, site: str) -> BrowserContext:
+        """The site's context: its user agent and proxy, its cookies for its own origins."""
         context = self._contexts.get(site)
         if context is None:
             assert self._browser is not None
+            site_config = self.config.site(site)
+            fetch = site_config.fetch
+            options: dict[str, Any] = {}
+            proxy = proxy_for(self.config, fetch)
+            if proxy is not None:
+                options["proxy"] = {"server": proxy.url, "username": proxy.user,
+                                    "password": proxy.password}
             context = await self._browser.new_context(
-                user_agent=self.user_agent, service_workers="block", accept_downloads=False)
+                user_agent=fetch.user_agent or self.user_agent, service_workers="block",
+                accept_downloads=False, **options)
+            if fetch.cookies:
+                await context.add_cookies([{"name": name, "value": value, "url": origin}
+                                           for origin in site_config.origins
+                                           for name, value in fetch.cookies])
             await context.route("**/*", lambda route, request: self._guard(site, context, route,
                                                                            request))
             await context.route_web_socket("**", _nowhere)
@@ -222,7 +241,8 @@ class Browser:
             await route.abort("blockedbyclient")
             return
         try:
-            answer = await route.fetch(max_redirects=0, timeout=self.timeout_ms)
+            answer = await route.fetch(headers=self._headers(site, request.url, request),
+                                       max_redirects=0, timeout=self.timeout_ms)
             url = request.url
             for _ in range(MAX_REDIRECTS):
                 target = _redirect_target(url, answer)
@@ -234,7 +254,8 @@ class Browser:
                 keep = answer.status in (307, 308)  # the others turn into a GET
                 answer = await context.request.fetch(
                     target, method=request.method if keep else "GET",
-                    headers=request.headers, data=request.post_data_buffer if keep else None,
+                    headers=self._headers(site, target, request),
+                    data=request.post_data_buffer if keep else None,
                     max_redirects=0, timeout=self.timeout_ms)
                 url = target
             await route.fulfill(response=answer)
@@ -243,10 +264,21 @@ class Browser:
             logger.debug("rendering %s: %s failed: %s", site, request.url, exc.message)
             await _abort_quietly(route)
 
+    def _headers(self, site: str, url: str, request: BrowserRequest) -> dict[str, str]:
+        """The browser's headers for ``url``, with the site's configured ones (``[[sites]]
+        headers``) when ``url`` is on the site's own hosts: never sent to a CDN or a third
+        party a page loads from (they may be credentials)."""
+        site_config = self.config.site(site)
+        headers = dict(request.headers)
+        if same_site(url, site_config.domains):
+            headers.update(site_config.fetch.headers)
+        return headers
+
     async def _may_fetch(self, site: str, url: str) -> bool:
         """An http(s) URL whose host passes the private-address rule (counted if not)."""
         if urlsplit(url).scheme not in ("http", "https"):
             return False
+        # a name that does not resolve here is refused too: the browser resolves it itself
         if not self.allow_private and not await self.hosts.dialable(url):
             self._blocked(site, url)
             return False

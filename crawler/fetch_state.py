@@ -33,7 +33,7 @@ from archive.storage import Storage, StorageError
 from archive.warc import RevisitOf
 from crawler.addon import config_of
 from crawler.archive_extension import archive_of
-from crawler.items import ItemHeld
+from crawler.items import Filtered, ItemHeld
 from crawler.signals import records_committed
 from crawler.site_state import Discovered, Fetch, Policy, SiteState
 
@@ -149,6 +149,8 @@ class FetchState:
         site, url = getattr(page, "site", None), getattr(page, "url", None)
         if site and url:
             self._awaiting.get(site, set()).discard(url)
+            if isinstance(exception, Filtered):
+                self.classify(site, url, exception.outcome)
 
     # -- saving -----------------------------------------------------------------------------
     async def save(self, reason: str) -> None:

@@ -1,5 +1,6 @@
-"""Downloader middlewares: the site guard (scope, SSRF, page budget), Retry-After, the WARC
-archiver, and compressed responses kept untyped until Scrapy decompresses them."""
+"""Downloader middlewares: what a site's requests carry (user agent, headers, cookies, proxy),
+the site guard (scope, SSRF, page budget), Retry-After, the WARC archiver, and compressed
+responses kept untyped until Scrapy decompresses them."""
 
 from __future__ import annotations
 
@@ -24,6 +25,14 @@ from crawler.browser import Browser, PageToRender, RenderError
 from crawler.cputime import cpu_time
 from crawler.errors import ErrorLog, error_log
 from crawler.fetch_state import FetchState, fetch_state_of
+from crawler.fetching import (
+    SECRETS_META,
+    cookie_header,
+    mask_secrets,
+    proxy_authorization,
+    proxy_for,
+    secret_names,
+)
 from crawler.render import browser_input, rendered_response, wants_render
 from crawler.resolver import HostCheck
 from crawler.site_state import Fetch
@@ -59,6 +68,76 @@ def site_of(request: Request, config: Config) -> str | None:
         if origin in candidate.origins:
             return candidate.name
     return owners[0].name if owners else None
+
+
+class SiteFetchMiddleware:
+    """Gives every request its site's user agent, headers, cookies and proxy (robots.txt
+    included, which Scrapy requests on its own: the site is found by its origin).
+
+    Placed before RobotsTxtMiddleware (100), so that robots.txt is read for the user agent the
+    site's pages are fetched with. The proxy goes into ``meta["proxy"]`` without credentials,
+    and its ``Proxy-Authorization`` header is set here (Scrapy's HttpProxyMiddleware keeps it,
+    sends it to the proxy only: in the CONNECT request for an https target); a site without
+    a proxy gets ``meta["proxy"] = None``, so the ``http_proxy`` environment variables that
+    HttpProxyMiddleware would otherwise apply never route a request around the guard, which
+    must know when a request goes through a proxy."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SiteFetchMiddleware:
+        return cls(config_of(crawler.settings))
+
+    def process_request(self, request: Request) -> None:
+        site = site_of(request, self.config)
+        if site is None:  # the guard refuses it
+            return
+        fetch = self.config.site(site).fetch
+        if fetch.user_agent:
+            request.headers[b"User-Agent"] = fetch.user_agent
+        for name, value in fetch.headers:
+            request.headers[name] = value
+        cookies = cookie_header(fetch)
+        if cookies:
+            request.headers[b"Cookie"] = cookies
+        secrets = secret_names(fetch)
+        if secrets:
+            request.meta[SECRETS_META] = secrets
+        proxy = proxy_for(self.config, fetch)
+        request.meta["proxy"] = proxy.url if proxy else None
+        auth = proxy_authorization(proxy) if proxy else None
+        if auth:
+            request.headers[b"Proxy-Authorization"] = auth
+        else:
+            request.headers.pop(b"Proxy-Authorization", None)
+
+
+class ProxyRefusalMiddleware:
+    """A 407 (Proxy Authentication Required) to a proxied request is the proxy's answer, not
+    the site's: it is counted as a ``download_failed`` error saying so, and never archived
+    as the page. Placed between the network and the WARC archiver (800). Over CONNECT (an
+    https target) a refusal is a failed tunnel instead, counted the same way by the spider."""
+
+    def __init__(self, crawler: Crawler, errors: ErrorLog) -> None:
+        self.crawler = crawler
+        self.errors = errors
+        self.config = config_of(crawler.settings)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ProxyRefusalMiddleware:
+        return cls(crawler, error_log(crawler))
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if response.status != 407 or not request.meta.get("proxy"):
+            return response
+        site = site_of(request, self.config) or "-"
+        why = (f"the proxy {request.meta['proxy']} refused the request (407 Proxy "
+               "Authentication Required): check its credentials")
+        self.crawler.stats.inc_value(f"newsarchive/{site}/errors/download_failed")
+        self.errors.add(site, "download_failed", request.url, why)
+        logger.warning("download_failed %s: %s", request.url, why)
+        raise BlockedRequest("proxy_refused", f"{request.url}: {why}")
 
 
 class BudgetExhausted(IgnoreRequest):
@@ -104,7 +183,13 @@ class SiteGuardMiddleware:
         site_config = self.config.site(site)
         if not same_site(request.url, site_config.domains):
             self._block(site, "out_of_scope", request, "outside the site's allowed_domains")
-        if not self.allow_private and not await self._dialable(request.url):
+        proxied = bool(request.meta.get("proxy"))
+        dialable = True if self.allow_private else await self._dialable(request.url, proxied)
+        if dialable is None:
+            self._block(site, "private_address", request,
+                        "does not resolve here, so its address cannot be checked, and the "
+                        "proxy would reach it unchecked")
+        if not dialable:
             self._block(site, "private_address", request,
                         "resolves to a private, loopback or link-local address "
                         "(set [crawl].allow_private_networks or allowed_networks to allow)")
@@ -132,8 +217,16 @@ class SiteGuardMiddleware:
         logger.warning("refused %s: %s", request.url, why)
         raise BlockedRequest(kind, f"{request.url}: {why}")
 
-    async def _dialable(self, url: str) -> bool:
-        return await self.hosts.dialable(url)
+    async def _dialable(self, url: str, proxied: bool = False) -> bool | None:
+        """Public, or in ``allowed_networks``: the literal address, or every address the
+        name resolves to. A name that does not resolve passes (the resolver Twisted dials
+        through refuses it), unless the request goes through a proxy: Twisted then resolves
+        only the proxy's name and the proxy the target's, so this check is the only one the
+        target gets, and a name it cannot resolve is refused (None)."""
+        ok = await self.hosts.dialable(url)
+        if ok is None:
+            return None if proxied else True
+        return ok
 
 
 # a site asking for more than this is waited on for this long, then asked again (bounded retries)
@@ -275,13 +368,15 @@ class WarcArchiveMiddleware:
         exchange = HttpExchange(
             url=response.url,
             method=request.method,
-            request_headers=wire.request,
+            request_headers=mask_secrets(wire.request, request.meta.get(SECRETS_META, ())),
             request_body=request.body or b"",
             status=response.status,
             response_headers=wire.response,
             body=response.body,
             protocol=getattr(response, "protocol", None) or "HTTP/1.1",
-            ip_address=str(response.ip_address) if response.ip_address else None,
+            # behind a proxy the address dialled is the proxy's, not the site's: none is kept
+            ip_address=str(response.ip_address) if response.ip_address and
+            not request.meta.get("proxy") else None,
             warc_date=fetched_at,
             render_failed=rendered if isinstance(rendered, str) else None,
         )

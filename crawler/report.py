@@ -28,10 +28,13 @@ from crawler.errors import ErrorLog, error_log
 from crawler.webhook import WebhookThread, webhook_body
 
 logger = logging.getLogger(__name__)
-# "variant": an AMP, print or mobile copy of an article whose canonical page is unchanged
-OUTCOMES = ("new", "updated", "unchanged", "near_duplicate", "duplicate", "variant", "empty")
-# skips of the revisit policy (the budget's and the queue's have fields of their own)
-POLICY_SKIPS = ("skipped/not_due", "skipped/gone")
+# "variant": an AMP, print or mobile copy of an article whose canonical page is unchanged;
+# "too_old", "other_language": refused by the site's filters (crawler/filters.py)
+OUTCOMES = ("new", "updated", "unchanged", "near_duplicate", "duplicate", "variant", "empty",
+            "too_old", "other_language")
+# skips of the revisit policy and of the site's filters (the budget's and the queue's have
+# fields of their own); prefixes: "skipped/too_old" takes "skipped/too_old_sitemap" too
+POLICY_SKIPS = ("skipped/not_due", "skipped/gone", "skipped/too_old", "skipped/other_language")
 # what an import leaves out of its WARC files (crawler/import_spider.py)
 IMPORT_SKIPS = tuple(f"skipped/{reason}" for reason in (
     "not_response", "revisit", "bad_date", "too_large", "other_host", "not_html_200",
@@ -43,6 +46,7 @@ def _site_stats(stats: dict[str, Any], site: str) -> dict[str, Any]:
     status = Counter()
     articles = dict.fromkeys(OUTCOMES, 0)
     blocked = Counter()
+    kept_unknown = Counter()
     policy: dict[str, Counter] = {"fetched": Counter(), "skipped": Counter(),
                                   "revisits": Counter()}
     for key, value in stats.items():
@@ -55,6 +59,8 @@ def _site_stats(stats: dict[str, Any], site: str) -> dict[str, Any]:
             articles[rest[len("articles/"):]] = value
         elif rest.startswith("blocked/"):
             blocked[rest[len("blocked/"):]] += value
+        elif rest.startswith("kept_unknown/"):
+            kept_unknown[rest[len("kept_unknown/"):]] += value
         elif rest.startswith(POLICY_SKIPS + IMPORT_SKIPS):
             policy["skipped"][rest[len("skipped/"):]] += value
         elif rest.split("/", 1)[0] in ("fetched", "revisits"):
@@ -69,6 +75,7 @@ def _site_stats(stats: dict[str, Any], site: str) -> dict[str, Any]:
         "records_with_author": stats.get(prefix + "records_with/author", 0),
         "not_modified": stats.get(prefix + "not_modified", 0),
         "blocked": dict(blocked),
+        "kept_unknown": dict(sorted(kept_unknown.items())),
         "skipped_max_pages": stats.get(prefix + "skipped/max_pages", 0),
         # links, feed and sitemap entries not even queued: the queue holds 2 x the page budget
         "skipped_queue_full": stats.get(prefix + "skipped/queue_full", 0),
@@ -185,6 +192,14 @@ def _policy(run: SiteRun) -> str:
     return f" ({fetched}{'; ' if fetched and skipped else ''}{', '.join(skipped)})"
 
 
+def _filtered(run: SiteRun) -> str:
+    """``, 3 too old, 1 in another language`` when the site's filters refused pages."""
+    a = run.articles
+    parts = [f"{a['too_old']} too old" if a.get("too_old") else "",
+             f"{a['other_language']} in another language" if a.get("other_language") else ""]
+    return "".join(f", {part}" for part in parts if part)
+
+
 def format_summary(report: RunReport, pending_uploads: int, archive: str) -> str:
     """Per site: pages, article outcomes, errors by kind, bytes; then where the files are."""
     lines = [f"crawl {report.crawl_id} ({report.finish_reason}, {report.duration_s or 0:.1f}s)"]
@@ -195,7 +210,7 @@ def format_summary(report: RunReport, pending_uploads: int, archive: str) -> str
             f"  {site}: {run.pages_fetched} pages fetched{_policy(run)}; articles: {a['new']} new, "
             f"{a['updated']} updated, {a['unchanged']} unchanged, "
             f"{a['near_duplicate']} near-duplicate, {a['duplicate']} duplicate URL variants, "
-            f"{a.get('variant', 0)} copies (AMP, print) of unchanged articles; "
+            f"{a.get('variant', 0)} copies (AMP, print) of unchanged articles{_filtered(run)}; "
             f"errors: {errors}; written: {_human_bytes(run.bytes_raw)} raw, "
             f"{_human_bytes(run.bytes_records)} records")
     for site, run in report.sites.items():

@@ -7,6 +7,10 @@ checked is the address dialled. It fails closed: a non-public address is dialled
 crawl of the process has a parsed config that allows it (``allow_private_networks``, or one of
 its ``allowed_networks``). Refused names are remembered so that the guard can refuse their
 retries at once and count them under the site that asked.
+
+Behind a proxy, Twisted resolves only the proxy's name (the proxy resolves the target's):
+a proxy's name may resolve to a private address when the config says
+``allow_private_proxy = true``, and the guard middleware checks the target's name itself.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.error import DNSLookupError
 
 from archive.config import Config, Network
-from crawler.addresses import may_dial, parse_address
+from crawler.addresses import METADATA_ADDRESSES, may_dial, parse_address
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +49,25 @@ def allowed_networks_from(settings: Any) -> tuple[Network, ...]:
     """``allowed_networks`` of a crawl's parsed config; none for anything else."""
     config = settings.get("NEWSARCHIVE_CONFIG")
     return config.crawl.allowed_networks if isinstance(config, Config) else ()
+
+
+def private_proxy_hosts_from(settings: Any) -> frozenset[str]:
+    """The proxy host names of a crawl's parsed config that may resolve to a private address
+    (``allow_private_proxy``); none for anything else."""
+    config = settings.get("NEWSARCHIVE_CONFIG")
+    if not isinstance(config, Config) or not config.crawl.allow_private_proxy:
+        return frozenset()
+    proxies = [config.crawl.proxy, *(site.fetch.proxy for site in config.sites)]
+    return frozenset(proxy.host for proxy in proxies if proxy is not None and proxy.url)
+
+
+def _private_proxy(name: str, address: str, settings: Any) -> bool:
+    """A proxy's name that may resolve to a private address, never a metadata endpoint."""
+    try:
+        metadata = parse_address(address) in METADATA_ADDRESSES
+    except ValueError:
+        return False
+    return not metadata and name.lower() in private_proxy_hosts_from(settings)
 
 
 def check_resolved(name: str, address: str,
@@ -83,18 +106,21 @@ class GuardedResolver(CachingThreadedResolver):
         crawls = self._crawl_settings()
         return bool(crawls) and all(allow_private_from(settings) for settings in crawls)
 
-    def dialable(self, address: str) -> bool:
-        """Public, or allowed by every crawl of the process (none running: public only)."""
+    def dialable(self, address: str, name: str = "") -> bool:
+        """Public, or allowed by every crawl of the process (none running: public only): by
+        its networks, or as the address of its proxy."""
         crawls = self._crawl_settings()
         if not crawls:
             return may_dial(address)
         return all(allow_private_from(settings)
-                   or may_dial(address, allowed_networks_from(settings)) for settings in crawls)
+                   or may_dial(address, allowed_networks_from(settings))
+                   or _private_proxy(name, address, settings) for settings in crawls)
 
     def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Any:  # noqa: N802
         deferred = super().getHostByName(name, timeout)
         if not self.allow_private:
-            deferred.addCallback(lambda address: check_resolved(name, address, self.dialable))
+            deferred.addCallback(lambda address: check_resolved(
+                name, address, lambda found: self.dialable(found, name)))
         return deferred
 
 
@@ -103,16 +129,14 @@ class HostCheck:
     requests, the browser's for every request a rendered page makes. Never blocks the loop:
     names are resolved by asyncio's resolver (a thread)."""
 
-    def __init__(self, networks: tuple[Network, ...] = (), unresolved_ok: bool = True) -> None:
+    def __init__(self, networks: tuple[Network, ...] = ()) -> None:
         self.networks = networks
-        self.unresolved_ok = unresolved_ok
         self._host_ok: dict[str, bool] = {}
 
-    async def dialable(self, url: str) -> bool:
+    async def dialable(self, url: str) -> bool | None:
         """Public, or in ``allowed_networks``: the literal address, or every address the
-        name resolves to. A name that does not resolve passes with ``unresolved_ok``: for
-        Scrapy's requests the resolver Twisted dials through checks again (and fails closed);
-        the browser resolves names itself, so its check refuses them."""
+        name resolves to; None when the name does not resolve here (not an answer: the
+        caller decides, see the site guard and the browser)."""
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         if host in REFUSED_HOSTS:
@@ -127,7 +151,7 @@ class HostCheck:
                 infos = await asyncio.get_running_loop().getaddrinfo(
                     host, parts.port or 443, type=socket.SOCK_STREAM)
             except OSError:
-                return self.unresolved_ok
+                return None
             ok = all(may_dial(info[4][0], self.networks) for info in infos)
         self._host_ok[host] = ok
         return ok

@@ -76,11 +76,16 @@ DOWNLOAD_HANDLERS = {"http": "crawler.wire.WireDownloadHandler",
                      "https": "crawler.wire.WireDownloadHandler"}
 
 DOWNLOADER_MIDDLEWARES = {
+    # before robots.txt (100): the site's user agent, headers, cookies and proxy, so robots.txt
+    # is read for the user agent the site is fetched with, and fetched the site's way
+    "crawler.middlewares.SiteFetchMiddleware": 90,
     # after robots.txt (100), so refused pages cost no budget; robots.txt fetches pass
     # through the whole chain too, so they meet the scope and SSRF checks all the same
     "crawler.middlewares.SiteGuardMiddleware": 110,
     # just above RetryMiddleware (550): a 429/503 with Retry-After pauses its host
     "crawler.middlewares.RetryAfterMiddleware": 560,
+    # closer still: a proxy's 407 is not the site's page, never archived
+    "crawler.middlewares.ProxyRefusalMiddleware": 810,
     # right next to the network: sees every response (redirects, retried errors) as received
     "crawler.middlewares.WarcArchiveMiddleware": 800,
     # compressed responses reach decompression (590) untyped: see the class for why
@@ -97,6 +102,8 @@ EXTENSIONS = {
     "crawler.errors.ErrorLog": 100,
     "crawler.archive_extension.ArchiveExtension": 200,
     "crawler.fetch_state.FetchState": 250,
+    # robots.txt Crawl-delay per host, capped; after AutoThrottle (0), whose delay it floors
+    "crawler.crawl_delay.CrawlDelay": 260,
     "crawler.report.RunReporter": 300,
     "crawler.progress.ProgressLine": 500,
 }

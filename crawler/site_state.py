@@ -3,9 +3,10 @@
 One object per site, ``state/fetch/site=NAME.json.gz`` (``archive/keys.py``), holds:
 
 - **hot entries**, per URL fetched: its kind (``entry`` point, ``article``, other ``page``,
-  ``gone``, ``redirect``), last status, validators (ETag, Last-Modified), the payload digest
-  and WARC-Date of its last full capture (what a revisit record refers to), and when it was
-  first fetched, last fetched and last changed (run clock, epoch seconds);
+  ``gone``, ``redirect``, or ``too_old`` / ``other_language``: refused by the site's
+  filters), last status, validators (ETag, Last-Modified), the payload digest and WARC-Date
+  of its last full capture (what a revisit record refers to), and when it was first
+  fetched, last fetched and last changed (run clock, epoch seconds);
 - **the seen set**: URLs past their last revisit, compacted to 8-byte hashes grouped by the
   month of their last fetch, so a sitemap ``lastmod`` after that month still brings one back;
 - **the frontier**: URLs discovered and not fetched (page budget, SIGTERM), newest first,
@@ -14,9 +15,10 @@ One object per site, ``state/fetch/site=NAME.json.gz`` (``archive/keys.py``), ho
 The policy (:meth:`SiteState.decide`): entry points are fetched every run (conditionally);
 an unknown URL is new; an article is due again at each step of its schedule counted from its
 first fetch (default 1 h, 6 h, 1 d, 3 d, 7 d, then never), a non-article page once a day, a
-gone URL (404, 410, refused by robots.txt) or a redirect after each step of the retry schedule
-since its last try; a listing date (sitemap ``lastmod``, feed date) newer than the last fetch
-makes any URL due at once. What one run reads and writes stays small whatever the archive's
+gone URL (404, 410, refused by robots.txt), a redirect or a page the site's filters refused
+after each step of the retry schedule since its last try; a listing date (sitemap
+``lastmod``, feed date) newer than the last fetch makes any URL due at once (but a gone or a
+refused one). What one run reads and writes stays small whatever the archive's
 age: the hot part holds about a week of articles, and the seen set grows by 8 bytes per
 article.
 """
@@ -35,6 +37,12 @@ from dataclasses import dataclass, field
 
 FORMAT = 1
 ENTRY, ARTICLE, PAGE, GONE, REDIRECT = "entry", "article", "page", "gone", "redirect"
+# pages fetched and not archived by the site's filters (older than its date window, in a
+# language outside its list): retried as rarely as gone URLs, so such a page costs a fetch
+# a day, a week, a month after the last try rather than one every run
+TOO_OLD, OTHER_LANGUAGE = "too_old", "other_language"
+FILTERED = (TOO_OLD, OTHER_LANGUAGE)
+RETRIED = (GONE, REDIRECT, *FILTERED)  # on the retry_gone_hours schedule
 # a hub (section page 2, a tag page) rarely shows what its entry points did not: once a day
 PAGE_REVISIT_HOURS = 24.0
 # an entry the schedule could not finish (no longer linked, never due in a run) goes to the
@@ -152,7 +160,8 @@ class SiteState:
     # -- the policy -------------------------------------------------------------------------
     def decide(self, url: str, now: float, policy: Policy, listed: float | None = None
                ) -> tuple[bool, str]:
-        """(fetch?, reason): ``new``, ``due``, ``lastmod``; or skip ``not_due``, ``gone``."""
+        """(fetch?, reason): ``new``, ``due``, ``lastmod``; or skip ``not_due``, ``gone``,
+        ``too_old``, ``other_language``."""
         entry = self.urls.get(url)
         if entry is None:
             month = self._seen_month(url)
@@ -163,17 +172,27 @@ class SiteState:
             return False, "not_due"
         # listing dates have a resolution of a second at best: one in the second of the last
         # fetch may be a change made just after it
-        if listed is not None and listed >= math.floor(entry.last) and entry.kind != GONE:
+        if listed is not None and listed >= math.floor(entry.last) \
+                and entry.kind not in (GONE, *FILTERED):
             return True, "lastmod"
         if self.is_due(entry, now, policy):
             return True, "due"
-        return False, "gone" if entry.kind == GONE else "not_due"
+        return False, entry.kind if entry.kind in (GONE, *FILTERED) else "not_due"
+
+    def filtered(self, url: str) -> str | None:
+        """The filter that refused this URL's page when last fetched, if one did."""
+        entry = self.urls.get(url)
+        return entry.kind if entry is not None and entry.kind in FILTERED else None
+
+    def knows(self, url: str) -> bool:
+        """Whether the URL was fetched before (hot, or compacted into the seen set)."""
+        return url in self.urls or self._seen_month(url) is not None
 
     @staticmethod
     def is_due(entry: UrlEntry, now: float, policy: Policy) -> bool:
         if entry.kind == ENTRY:
             return True
-        if entry.kind in (GONE, REDIRECT):
+        if entry.kind in RETRIED:
             # a moved URL rarely changes where it points, and its target is revisited on
             # its own schedule: asked as rarely as a gone one
             steps = policy.retry_gone_hours
@@ -209,7 +228,7 @@ class SiteState:
     def conditional_headers(self, url: str) -> dict[str, str]:
         entry = self.urls.get(url)
         headers = {}
-        if entry and entry.kind != GONE and entry.digest:
+        if entry and entry.kind not in (GONE, *FILTERED) and entry.digest:
             if entry.etag:
                 headers["If-None-Match"] = entry.etag
             if entry.last_modified:
@@ -231,7 +250,13 @@ class SiteState:
             self.urls[fetch.url] = UrlEntry(REDIRECT, fetch.status, old.first if old else now,
                                             now, now, tries=tries)
             return
-        if old is None or old.kind in (GONE, REDIRECT):
+        if kind in FILTERED:
+            # no validators, no digest: its next fetch is a full one, judged afresh
+            tries = old.tries + 1 if old and old.kind == kind else 1
+            self.urls[fetch.url] = UrlEntry(kind, fetch.status, old.first if old else now,
+                                            now, now, tries=tries)
+            return
+        if old is None or old.kind in RETRIED:
             old = UrlEntry(kind, fetch.status, now, now, now)
         entry = UrlEntry(kind, fetch.status, old.first, now,
                          old.changed, old.etag, old.last_modified, old.digest, old.capture_date)
@@ -256,7 +281,7 @@ class SiteState:
         untried for a year are dropped."""
         last_step = (policy.revisit_hours or (0.0,))[-1]
         for url, entry in list(self.urls.items()):
-            if entry.kind in (ENTRY, GONE, REDIRECT):
+            if entry.kind in (ENTRY, *RETRIED):
                 # an entry point no longer configured, a dead or moved link no longer tried
                 if now - entry.last > FORGET_HOURS * HOUR:
                     del self.urls[url]

@@ -1,7 +1,9 @@
 """Deduplication: article ids, versions, exact and near-duplicate text (CONTRACT §5).
 
 The decisions are made here against the dedup index; where the index comes from and how the
-state is stored is ``pipelines/dedup_state.py``.
+state is stored is ``pipelines/dedup_state.py``. The site's date window and language filter
+(``crawler/filters.py``) are applied here first, since the window spares the articles the
+index knows.
 
 Versions come from the article, not from its renderings. A page whose fetched URL is not its
 canonical URL (both normalised) is a *variant*: an AMP, print or mobile copy, whose extraction
@@ -44,7 +46,8 @@ from archive.storage import StorageError
 from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.cputime import cpu_time
 from crawler.fetch_state import run_clock
-from crawler.items import ArticlePage, ItemHeld
+from crawler.filters import other_language, too_old, undated
+from crawler.items import ArticlePage, Filtered, ItemHeld
 from crawler.signals import archived_crawl_started, records_committed
 from crawler.urls import normalize_url
 from pipelines.dedup_index import (
@@ -337,6 +340,7 @@ class DedupPipeline:
         page, extraction = item.page, item.extraction
         published = published_seconds(extraction.published)
         own = self._known(item, published)
+        self._filter(item, own.id)
         variant = is_variant(page.url, item.canonical_url)
         if not variant:
             self._canonical_this_run.add(own.id)
@@ -352,4 +356,31 @@ class DedupPipeline:
                 for repair in copies_of(self.index, own, copies):
                     self.repairs[(repair.site, repair.id, repair.content)] = repair
         self._recorded_this_run.add(own.id)
+        self._count_unjudged(item)
         return RecordToStore(page.fetched_at[:10], self._record(item, version, near), entry)
+
+    def _filter(self, item: ExtractedArticle, id_: int) -> None:
+        """Filtered (outcome ``other_language`` or ``too_old``) when the site's filters refuse
+        the page. The window applies to new articles only: a new version of an article the
+        archive holds (a correction) is archived however old the article has grown. The
+        language filter applies to every page: a site's list says what it archives now."""
+        page, extraction = item.page, item.extraction
+        if id_ in self._recorded_this_run:
+            return  # admitted already: the duplicate it is, is counted as such
+        if other_language(extraction.language, page.languages):
+            self._count(page.site, "other_language")
+            raise Filtered("other_language", f"in {extraction.language}, not in "
+                           f"{', '.join(page.languages)}: {page.url}")
+        if self.index.latest(id_) is None and too_old(extraction.published, page.window_start):
+            self._count(page.site, "too_old")
+            raise Filtered("too_old", f"published {extraction.published}, before the site's "
+                           f"date window: {page.url}")
+
+    def _count_unjudged(self, item: ExtractedArticle) -> None:
+        """Records the filters kept because the page gave them nothing to judge by."""
+        page, extraction = item.page, item.extraction
+        stats = self.crawler.stats
+        if page.window_start is not None and undated(extraction.published):
+            stats.inc_value(f"newsarchive/{page.site}/kept_unknown/date")
+        if page.languages and extraction.language is None:
+            stats.inc_value(f"newsarchive/{page.site}/kept_unknown/language")

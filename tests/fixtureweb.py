@@ -15,8 +15,11 @@ instead of hard-coding URLs. All text is invented fiction.
 from __future__ import annotations
 
 import dataclasses
+import re
+import ssl
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,9 +91,12 @@ class LoggedRequest(NamedTuple):
 class FixtureWeb:
     """Both fixture sites on one free port: ``with FixtureWeb() as web: ...`` or start()/stop()."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        # with a TLS context both sites are served over https only
+        self._tls = tls
         self._web = _load()
         self._log: list[LoggedRequest] = []
+        self._times: list[float] = []  # time.monotonic() when each logged request was read
         self._log_lock = threading.Lock()
         self._server: LoopbackServer | None = None
         self._routers: dict[str, Router] = {}
@@ -104,6 +110,11 @@ class FixtureWeb:
         self.slow_paths: dict[str, float] = {}
         # paths answered with the site's 404 page for now
         self.missing_paths: set[str] = set()
+        # path -> language code: those pages declare it in <html lang> instead of their
+        # theme's language ("": they declare none), as a bilingual site's pages do
+        self.declared_languages: dict[str, str] = {}
+        # site -> seconds: its robots.txt asks for this Crawl-delay
+        self.crawl_delays: dict[str, float] = {}
 
     # -- lifecycle
 
@@ -114,7 +125,7 @@ class FixtureWeb:
         self._server = LoopbackServer(SERVER_HEADER, send_date=True, idle_timeout=10).start()
         responders = [lambda request, site=site: self._respond(site, request)
                       for site in SITE_NAMES]
-        self._port = self._server.listen_together(HOSTS, responders, attempts)
+        self._port = self._server.listen_together(HOSTS, responders, attempts, self._tls)
         for index, site in enumerate(SITE_NAMES):
             self._web.sites[site].base = self.base_url(index)
         self._routers = {site: Router(self._web, self._web.sites[site]) for site in SITE_NAMES}
@@ -140,8 +151,9 @@ class FixtureWeb:
         return self._port
 
     def base_url(self, host_index: int) -> str:
-        """``http://127.0.0.1:P`` for 0 (dailyplanet), ``http://127.0.0.2:P`` for 1 (partner)."""
-        return f"http://{HOSTS[host_index]}:{self.port}"
+        """``http://127.0.0.1:P`` for 0 (dailyplanet), ``http://127.0.0.2:P`` for 1 (partner);
+        https with TLS."""
+        return f"{'https' if self._tls else 'http'}://{HOSTS[host_index]}:{self.port}"
 
     def url(self, site: str | int, path: str) -> str:
         return self.base_url(_host_index(site)) + path
@@ -288,20 +300,35 @@ class FixtureWeb:
         ip = HOSTS[_host_index(host)]
         return [entry.path for entry in self.requests if entry.host == ip]
 
+    def request_times(self, host: str | int) -> list[float]:
+        """When the server read each request to one host (``time.monotonic()``), in order."""
+        ip = HOSTS[_host_index(host)]
+        with self._log_lock:
+            return [at for entry, at in zip(self._log, self._times, strict=True)
+                    if entry.host == ip]
+
     def clear_log(self) -> None:
         with self._log_lock:
             self._log.clear()
+            self._times.clear()
 
     def _respond(self, site: str, request: Request) -> Response:
         with self._log_lock:
             self._log.append(LoggedRequest(request.host, request.method, request.target,
                                            request.headers))
+            self._times.append(time.monotonic())
         router = self._routers[site]
         missing = request.target in self.missing_paths
         response = router.not_found() if missing else router.respond(request.target)
         if self.page_build and response.content_type.startswith("text/html"):
             marker = f"\n<!-- page build {self.page_build} -->\n".encode()
             response = dataclasses.replace(response, body=response.body + marker)
+        if request.target in self.declared_languages:
+            response = _declaring(response, self.declared_languages[request.target])
+        if request.target == "/robots.txt" and site in self.crawl_delays:
+            line = f"User-agent: *\nCrawl-delay: {self.crawl_delays[site]:g}\n".encode()
+            response = dataclasses.replace(
+                response, body=response.body.replace(b"User-agent: *\n", line, 1))
         if request.target in self.slow_paths:
             response = dataclasses.replace(response, delay=self.slow_paths[request.target])
         # the partner sends its HTML gzip-encoded to clients that accept it; dailyplanet sends
@@ -312,6 +339,15 @@ class FixtureWeb:
         if not self.send_validators:
             return dataclasses.replace(response, last_modified=None)
         return conditional(response, request.header("If-None-Match"))
+
+
+_HTML_LANG = re.compile(rb'(<html\b[^>]*?)\s+lang="[^"]*"')
+
+
+def _declaring(response: Response, language: str) -> Response:
+    """The page with its <html lang> replaced (removed for "")."""
+    value = rb'\1 lang="' + language.encode("ascii") + rb'"' if language else rb"\1"
+    return dataclasses.replace(response, body=_HTML_LANG.sub(value, response.body, count=1))
 
 
 def _host_index(host: str | int) -> int:

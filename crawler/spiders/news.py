@@ -9,6 +9,7 @@ pages judged to be articles are yielded as :class:`ArticlePage` items.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -27,6 +28,7 @@ from crawler.discovery import XmlTooLarge, read_feed, read_sitemap
 from crawler.errors import error_log
 from crawler.faults import describe, error_kind
 from crawler.fetch_state import FetchState, fetch_state_of
+from crawler.filters import too_old
 from crawler.items import ArticlePage
 from crawler.middlewares import (
     FETCHED_AT_META,
@@ -101,6 +103,8 @@ class NewsSpider(scrapy.Spider):
         self._asked: dict[str, set[str]] = {}
         self._skipped: dict[str, set[str]] = {}
         self._entry_urls: dict[str, set[str]] = {}
+        # per site: URLs a feed or sitemap dated before the site's window, not fetched
+        self._listed_too_old: dict[str, set[str]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -190,23 +194,63 @@ class NewsSpider(scrapy.Spider):
         over the queue bound (then carried over to the next run)."""
         name = site.name
         asked = self._asked.setdefault(name, set())
-        if url in asked or url in self._entry_urls.get(name, ()):
+        if (url in asked or url in self._entry_urls.get(name, ())
+                or url in self._listed_too_old.get(name, ())):
             return None
         state = self.fetch_state
         if state is None:  # a replay: no discovery happens
             return self._page_request(url, name, depth, listed)
         fetch, reason = state.state(name).decide(url, state.now, state.policy(name), when)
         if not fetch:
-            skipped = self._skipped.setdefault(name, set())
-            if url not in skipped:
-                skipped.add(url)
-                self.crawler.stats.inc_value(f"newsarchive/{name}/skipped/{reason}")
+            self._skip(name, url, reason)
             return None
         state.discovered(name, Discovered(url, when, depth, listed))
         if not self._admit(name):
             return None
         asked.add(url)
         return self._revisiting(self._page_request(url, name, depth, listed), reason)
+
+    def _skip(self, site: str, url: str, reason: str) -> None:
+        """A URL not fetched, counted once a run under ``skipped/<reason>``."""
+        skipped = self._skipped.setdefault(site, set())
+        if url not in skipped:
+            skipped.add(url)
+            self.crawler.stats.inc_value(f"newsarchive/{site}/skipped/{reason}")
+
+    def _listed_before_window(self, site: SiteConfig, url: str, date: str | None) -> bool:
+        """Whether a feed or sitemap dates a URL the archive holds no article of before the
+        site's window: then it is not fetched (counted ``skipped/too_old``), nor when a link
+        leads to it later in the run. A URL archived before is left to the revisit policy,
+        so that corrections of what the archive holds are still fetched."""
+        state = self.fetch_state
+        if state is None or not too_old(date, site.window_start(state.now)):
+            return False
+        known = state.state(site.name)
+        if known.knows(url) and known.filtered(url) is None:
+            return False
+        self._listed_too_old.setdefault(site.name, set()).add(url)
+        self._skip(site.name, url, "too_old")
+        return True
+
+    def _sitemap_before_window(self, site: SiteConfig, url: str, date: str | None) -> bool:
+        """Whether an index dates a child sitemap (its ``lastmod``) before the site's window:
+        then nothing it lists changed since, and it is not fetched (counted once a run,
+        ``skipped/too_old_sitemap``): a site's archive sitemaps (a month, a year each) cost
+        no request. What the archive holds of them is revisited on its own schedule."""
+        state = self.fetch_state
+        if state is None or not too_old(date, site.window_start(state.now)):
+            return False
+        self._skip(site.name, url, "too_old_sitemap")
+        return True
+
+    def _window_start(self, response: Response, site: SiteConfig) -> float | None:
+        """The site's window as it applies to a page: from the run's clock in a crawl, from
+        the capture's own date in an import or a replay (which then judge a capture as the
+        crawl that made it would have)."""
+        if self.fetch_state is not None:
+            return site.window_start(self.fetch_state.now)
+        captured = listing_time(response.meta.get(FETCHED_AT_META))
+        return site.window_start(captured if captured is not None else time.time())
 
     def _revisiting(self, request: Request, reason: str) -> Request:
         """Asked conditionally when the archive has a capture of the URL: a 304 or an
@@ -352,6 +396,8 @@ class NewsSpider(scrapy.Spider):
             warc_filename=pointer.filename if pointer else None,
             warc_offset=pointer.offset if pointer else None,
             warc_length=pointer.length if pointer else None,
+            window_start=self._window_start(response, site),
+            languages=site.languages,
         )
 
     def _content_type(self, response: TextResponse, site: str) -> str | None:
@@ -386,7 +432,8 @@ class NewsSpider(scrapy.Spider):
             return
         for entry in entries:
             url = normalize_url(response.urljoin(entry.url))
-            if same_site(url, site.domains):
+            if same_site(url, site.domains) and not self._listed_before_window(
+                    site, url, entry.published or entry.modified):
                 request = self._discover(url, site, site.follow_depth, True,
                                          listing_time(entry.modified or entry.published))
                 if request is not None:
@@ -415,10 +462,12 @@ class NewsSpider(scrapy.Spider):
                 if url == response.url or nesting >= MAX_SITEMAP_NESTING:
                     self._count_error(site.name, "bad_sitemap", response.url,
                                       f"sitemap index loops or nests too deep: {url}")
-                elif url not in self._sitemaps_seen:
+                elif url not in self._sitemaps_seen and not self._sitemap_before_window(
+                        site, url, entry.modified or entry.published):
                     self._sitemaps_seen.add(url)
                     yield self._sitemap_request(url, site.name, nesting + 1)
-            elif same_site(url, site.domains):
+            elif same_site(url, site.domains) and not self._listed_before_window(
+                    site, normalize_url(url), entry.published or entry.modified):
                 request = self._discover(normalize_url(url), site, site.follow_depth, True,
                                          listing_time(entry.modified or entry.published))
                 if request is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ssl
 import sys
 import threading
 import time
@@ -82,26 +83,29 @@ class LoopbackServer:
         self._thread.start()
         return self
 
-    def listen(self, host: str, port: int, responder: Responder) -> int:
-        """Serve ``responder`` on (host, port); returns the bound port (port 0 picks one)."""
+    def listen(self, host: str, port: int, responder: Responder,
+               tls: ssl.SSLContext | None = None) -> int:
+        """Serve ``responder`` on (host, port), over TLS with ``tls``; returns the bound port
+        (port 0 picks one)."""
         if self._loop is None:
             raise RuntimeError("LoopbackServer is not started")
         coroutine = asyncio.start_server(
-            lambda reader, writer: self._serve(host, responder, reader, writer), host, port)
+            lambda reader, writer: self._serve(host, responder, reader, writer), host, port,
+            ssl=tls)
         listener = asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(30)
         self._listeners.append(listener)
         return listener.sockets[0].getsockname()[1]
 
     def listen_together(self, hosts: Sequence[str], responders: Sequence[Responder],
-                        attempts: int = 50) -> int:
+                        attempts: int = 50, tls: ssl.SSLContext | None = None) -> int:
         """One port P, free on every host: the OS picks P on the first, so retry while another
         host has P taken. Returns P."""
         for _ in range(attempts):
             before = len(self._listeners)
-            port = self.listen(hosts[0], 0, responders[0])
+            port = self.listen(hosts[0], 0, responders[0], tls)
             try:
                 for host, responder in zip(hosts[1:], responders[1:], strict=True):
-                    self.listen(host, port, responder)
+                    self.listen(host, port, responder, tls)
             except OSError:
                 self._close_since(before)
                 continue
