@@ -4,7 +4,8 @@ Three hosts on one port: the Lantern Post (127.0.0.1), whose article pages are s
 script fills from a JSON API; the Millbrook Courier (127.0.0.2), a plain site whose articles are
 in their HTML; and an "intranet" (127.0.0.3), a private address the crawl is not allowed to
 reach, which only counts what reaches it. The Lantern Post's pages also ask that intranet for a
-script, directly and through a redirect of one of its own, and show a photo. Fictional stories.
+script, directly and through a redirect of one of its own, load a script from the Courier's
+host (as from a CDN), and show a photo. Fictional stories.
 """
 
 from __future__ import annotations
@@ -174,6 +175,7 @@ class JsWeb:
         head = ('<script src="/static/story.js"></script>'
                 f'<script src="{self.url(2, "/intranet/tracker.js")}"></script>'
                 '<script src="/static/widget.js"></script>'
+                f'<script src="{self.url(1, "/cdn/share-buttons.js")}"></script>'
                 f'<meta property="og:title" content="{html.escape(story.headline)}">'
                 f'<meta name="author" content="{html.escape(story.author)}">'
                 f'<meta property="article:published_time" content="{story.published}">')
@@ -199,6 +201,8 @@ class JsWeb:
                                                f"{paragraphs}</article></main>", head))
         if path == "/static/app.js":
             return Response(200, "application/javascript", b"window.courier = true;")
+        if path == "/cdn/share-buttons.js":  # another host the Lantern Post loads from
+            return Response(200, "application/javascript", b"window.share = true;")
         return Response(404, HTML, _page("Not found", "<p>No such page.</p>").encode())
 
 

@@ -45,6 +45,8 @@ name = "lantern"
 start_urls = ["{web.url(0, '/')}"]
 article_urls = ["/2026/"]
 render = "browser"
+headers = {{ "X-Edition" = "north" }}
+cookies = {{ consent = "yes" }}
 
 [[sites]]
 name = "courier"
@@ -144,7 +146,8 @@ def test_a_plain_site_in_the_same_crawl_is_fetched_without_the_browser(
     record = _records(crawled.archive.storage)[COURIER.headline]
     assert record["text"].split("\n") == list(COURIER.paragraphs)
     # nothing of its pages ran: their script was never asked for, no DOM was recorded
-    assert [path for path, _ in crawled.web.requests(1)] == ["/robots.txt", "/", COURIER.path]
+    courier = [path for path, _ in crawled.web.requests(1) if not path.startswith("/cdn/")]
+    assert courier == ["/robots.txt", "/", COURIER.path]
     kinds = {kind for kind, *_ in _warc_records(crawled.archive.storage, "courier")}
     assert kinds == {"warcinfo", "request", "response"}
     # robots.txt of the rendered site came through Scrapy too, not the browser
@@ -154,6 +157,22 @@ def test_a_plain_site_in_the_same_crawl_is_fetched_without_the_browser(
     # and the browser's requests say who is asking, as the crawl's do
     assert all(value.startswith("newsarchive-test") for _, headers in lantern
                for name, value in headers.items() if name.lower() == "user-agent")
+
+
+@needs_browser
+def test_the_sites_headers_and_cookies_go_with_the_browsers_requests_to_it_only(
+        crawled: Crawled) -> None:
+    def sent(headers: dict[str, str], name: str) -> str:
+        return next((v for k, v in headers.items() if k.lower() == name.lower()), "")
+
+    data = [h for path, h in crawled.web.requests(0) if path.startswith("/api/stories/")]
+    assert len(data) == len(LANTERN)
+    assert all(sent(h, "X-Edition") == "north" and "consent=yes" in sent(h, "Cookie")
+               for h in data)
+    # the script the pages load from another host (a CDN) gets neither
+    cdn = [h for path, h in crawled.web.requests(1) if path.startswith("/cdn/")]
+    assert len(cdn) == len(LANTERN)
+    assert not any(sent(h, "X-Edition") or sent(h, "Cookie") for h in cdn)
 
 
 @needs_browser
@@ -297,7 +316,9 @@ def test_a_page_whose_script_navigates_away_is_rendered_as_itself(tmp_path: Path
             page = PageToRender("lantern", url, 200, {"Content-Type": "text/html"},
                                 answer.read())
         stats = _Stats()
-        browser = Browser(parse_config(""), ErrorLog(), stats)
+        config = parse_config(f'[[sites]]\nname = "lantern"\nstart_urls = ["{web.url(0, "/")}"]\n'
+                              'render = "browser"\n')
+        browser = Browser(config, ErrorLog(), stats)
 
         async def twice() -> list[bytes]:
             try:
