@@ -112,6 +112,7 @@ class Browser:
             try:
                 context = await self._context(page.site)
                 tab = await context.new_page()
+                tab.on("popup", _close_quietly)  # window.open(): not the page wanted
                 try:
                     html = await self._render_in(tab, page)
                 finally:
@@ -205,27 +206,33 @@ class Browser:
 
     async def _context(self, site: str) -> BrowserContext:
         """The site's context: its user agent and proxy, its cookies for its own origins."""
-        context = self._contexts.get(site)
-        if context is None:
-            assert self._browser is not None
-            site_config = self.config.site(site)
-            fetch = site_config.fetch
-            options: dict[str, Any] = {}
-            proxy = proxy_for(self.config, fetch)
-            if proxy is not None:
-                options["proxy"] = {"server": proxy.url, "username": proxy.user,
-                                    "password": proxy.password}
-            context = await self._browser.new_context(
-                user_agent=fetch.user_agent or self.user_agent, service_workers="block",
-                accept_downloads=False, **options)
-            if fetch.cookies:
-                await context.add_cookies([{"name": name, "value": value, "url": origin}
-                                           for origin in site_config.origins
-                                           for name, value in fetch.cookies])
-            await context.route("**/*", lambda route, request: self._guard(site, context, route,
-                                                                           request))
-            await context.route_web_socket("**", _nowhere)
-            self._contexts[site] = context
+        assert self._lock is not None
+        async with self._lock:  # two pages of a site starting at once make one context
+            context = self._contexts.get(site)
+            if context is None:
+                context = await self._new_context(site)
+                self._contexts[site] = context
+        return context
+
+    async def _new_context(self, site: str) -> BrowserContext:
+        assert self._browser is not None
+        site_config = self.config.site(site)
+        fetch = site_config.fetch
+        options: dict[str, Any] = {}
+        proxy = proxy_for(self.config, fetch)
+        if proxy is not None:
+            options["proxy"] = {"server": proxy.url, "username": proxy.user,
+                                "password": proxy.password}
+        context = await self._browser.new_context(
+            user_agent=fetch.user_agent or self.user_agent, service_workers="block",
+            accept_downloads=False, **options)
+        if fetch.cookies:
+            await context.add_cookies([{"name": name, "value": value, "url": origin}
+                                       for origin in site_config.origins
+                                       for name, value in fetch.cookies])
+        await context.route("**/*", lambda route, request: self._guard(site, context, route,
+                                                                       request))
+        await context.route_web_socket("**", _nowhere)
         return context
 
     async def _guard(self, site: str, context: BrowserContext, route: Route,
