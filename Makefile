@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo demo-s3 test soak lint eval bench bench-long bench-neardup bench-steady bench-aged bench-cluster clean
+.PHONY: install demo demo-s3 test soak lint eval eval-template bench bench-long bench-neardup bench-steady bench-aged bench-cluster clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ soak: $(STAMP)
 # trafilatura; `python -m bench.evalreport --ablation` adds variants of our extraction
 eval: $(STAMP)
 	$(BIN)/python -m bench.evalreport --eval-dir ../shared/eval --eval-dir ../shared/eval2
+	$(BIN)/python -m bench.template --eval-dir ../shared/eval --eval-dir ../shared/eval2
+
+# per-site template learning on the sites with several pages (dev sets' publishers, fixture web)
+eval-template: $(STAMP)
+	$(BIN)/python -m bench.template --eval-dir ../shared/eval --eval-dir ../shared/eval2
 
 # end-to-end throughput, CPU, memory, S3 requests, bytes: a loopback web built from ../shared/eval
 bench: $(STAMP)

@@ -5,10 +5,12 @@ straight to disk, Parquet converts small slices of records to Arrow and writes a
 about ``ROW_GROUP_ROWS`` rows or ``ROW_GROUP_BYTES`` of Arrow data have gathered.
 
 The contract's columns come first: one per field of ``archive/records.py``'s ``Record``, in its
-order, with its name, its type (str: string, int: int64) and nullable when it may be None; two
-typed timestamp columns follow. JSON Lines rows carry the same columns, every one on every row
-(null when absent), the timestamps as ISO 8601 UTC strings of one fixed shape, so a reader given
-the schema (:data:`DUMP_COLUMNS`, also in each manifest) gets the same types on every day.
+order, with its name, its type (str: string, int: int64, tuple[str, ...]: list<string>) and
+nullable when it may be None; two typed timestamp columns follow, then the record's optional
+fields (schema version 2), so that a reader of version 1's columns sees them unchanged. JSON
+Lines rows carry the same columns, every one on every row (null when absent), the timestamps
+as ISO 8601 UTC strings of one fixed shape, so a reader given the schema (:data:`DUMP_COLUMNS`,
+also in each manifest) gets the same types on every day.
 
 No column is called ``date``: in ``dumps/`` that is the Hive partition column (the directory's
 ``date=D``), and pyarrow, pandas and DuckDB silently let the partition's value win over a file
@@ -30,9 +32,11 @@ from typing import Any, BinaryIO, Protocol, Self, get_args, get_type_hints
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from archive.records import RECORD_FIELDS, Record, record_dict
+from archive.records import CONTRACT_FIELDS, OPTIONAL_FIELDS, RECORD_FIELDS, Record, record_dict
 
-SCHEMA_VERSION = 1
+# 1: the contract's columns and the two timestamps; 2 (issue 15): the optional record fields
+# appended after them, so every column of version 1 keeps its name, type and position
+SCHEMA_VERSION = 2
 # large row groups suit scans (DuckDB, Spark, pyarrow read a row group's columns in one go)
 ROW_GROUP_ROWS = 100_000
 ROW_GROUP_BYTES = 64 * 1024 * 1024
@@ -42,24 +46,28 @@ COMPRESSION = "zstd"
 
 _UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
 
-_ARROW_TYPES = {str: pa.string(), int: pa.int64()}
+# a list's item is called "element", as Parquet names it: the schema read back is this one
+_ARROW_TYPES = {str: pa.string(), int: pa.int64(),
+                tuple[str, ...]: pa.list_(pa.field("element", pa.string()))}
 
 
 def _column(name: str, hint: Any) -> pa.Field:
-    """The Parquet column of one Record field: ``str | None`` is a nullable string."""
-    args = get_args(hint)
+    """The Parquet column of one Record field: ``str | None`` is a nullable string,
+    ``tuple[str, ...]`` a list of strings."""
+    args = get_args(hint) if NoneType in get_args(hint) else (hint,)
     nullable = NoneType in args
-    python_type = next(t for t in args if t is not NoneType) if nullable else hint
+    python_type = next(t for t in args if t is not NoneType)
     return pa.field(name, _ARROW_TYPES[python_type], nullable=nullable)
 
 
 _RECORD_TYPES = get_type_hints(Record)
 PARQUET_SCHEMA = pa.schema(
     [
-        *(_column(name, _RECORD_TYPES[name]) for name in RECORD_FIELDS),
+        *(_column(name, _RECORD_TYPES[name]) for name in CONTRACT_FIELDS),
         # typed copies of the two ISO 8601 strings, for range filters without string parsing
         pa.field("published_ts", _UTC_TIMESTAMP),
         pa.field("fetched_at_ts", _UTC_TIMESTAMP, nullable=False),
+        *(_column(name, _RECORD_TYPES[name]) for name in OPTIONAL_FIELDS),
     ],
     metadata={"newsarchive.schema_version": str(SCHEMA_VERSION)},
 )
@@ -91,10 +99,14 @@ def _has_type(value: Any, field: pa.Field) -> bool:
     if pa.types.is_integer(field.type):
         # bool is an int in Python, never a valid version or offset
         return isinstance(value, int) and not isinstance(value, bool)
+    if pa.types.is_list(field.type):
+        return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
     return isinstance(value, str)
 
 
 def _type_name(field: pa.Field) -> str:
+    if pa.types.is_list(field.type):
+        return "a list of strings"
     return "an integer" if pa.types.is_integer(field.type) else "a string"
 
 
@@ -113,11 +125,14 @@ def parse_utc(value: str | None) -> dt.datetime | None:
 
 
 def dump_row(record: dict[str, Any]) -> dict[str, Any]:
-    """A record as a row of the dump: its fields in contract order, then the typed timestamps
-    (aware UTC datetimes, or None)."""
-    row = record_dict(record)
+    """A record as a row of the dump: the contract's fields in contract order, the typed
+    timestamps (aware UTC datetimes, or None), then the optional fields (None when the record
+    predates them)."""
+    fields = record_dict(record)
+    row = {name: fields[name] for name in CONTRACT_FIELDS}
     row["published_ts"] = parse_utc(row["published"])
     row["fetched_at_ts"] = parse_utc(row["fetched_at"])
+    row.update((name, fields[name]) for name in OPTIONAL_FIELDS)
     return row
 
 

@@ -70,6 +70,7 @@ DEDUP_STATE_PREFIX = f"{STATE}/dedup/"
 FETCH_STATE_PREFIX = f"{STATE}/fetch/"
 LINK_REPAIRS_PREFIX = f"{STATE}/links/"
 LINKS_CHECKED_PREFIX = f"{STATE}/links-checked/"
+SITE_TEMPLATE_PREFIX = f"{STATE}/template/"
 
 
 def kind_prefix(kind: str) -> str:
@@ -130,6 +131,13 @@ def fetch_state_key(site: str) -> str:
     times, the compacted "seen" set and the carried-over frontier (``crawler/site_state.py``).
     One object per site, rewritten only by the run holding the site's lease."""
     return f"{FETCH_STATE_PREFIX}site={validate_site(site)}.json.gz"
+
+
+def site_template_key(site: str) -> str:
+    """The body lines a site's runs found repeating across its articles, as 8-byte hashes
+    with their counts (``pipelines/site_template.py``). One bounded object per site,
+    rewritten whole only by the run holding the site's lease."""
+    return f"{SITE_TEMPLATE_PREFIX}site={validate_site(site)}.json.gz"
 
 
 def link_repairs_prefix(site: str) -> str:

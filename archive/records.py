@@ -37,13 +37,28 @@ class Record:
     warc_filename: str  # archive key of the WARC holding the raw response
     warc_offset: int
     warc_length: int
+    # optional fields (issue 15; README, "Record fields beyond the contract"), after the
+    # contract's so that those keep their places; None on records written before them
+    image: str | None = None  # the lead image, absolute URL
+    image_caption: str | None = None
+    description: str | None = None
+    tags: tuple[str, ...] | None = None  # sections and tags; [] when the page declares none
+    modified: str | None = None  # ISO 8601, as the page declares it
+    access: str | None = None  # "free" or "paywalled" (on every record written since)
 
     def to_dict(self) -> dict[str, Any]:
-        """The record as the JSON object of its line: the fields, in contract order."""
-        return {name: getattr(self, name) for name in RECORD_FIELDS}
+        """The record as the JSON object of its line: the fields, in contract order (tags
+        as a list, as JSON and a record read back have it)."""
+        fields = {name: getattr(self, name) for name in RECORD_FIELDS}
+        if fields["tags"] is not None:
+            fields["tags"] = list(fields["tags"])
+        return fields
 
 
 RECORD_FIELDS = tuple(f.name for f in fields(Record))
+# the fields CONTRACT §5 lists; the others are optional additions
+CONTRACT_FIELDS = RECORD_FIELDS[:RECORD_FIELDS.index("warc_length") + 1]
+OPTIONAL_FIELDS = RECORD_FIELDS[len(CONTRACT_FIELDS):]
 
 
 def record_dict(record: Record | Mapping[str, Any]) -> dict[str, Any]:

@@ -44,7 +44,10 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def _blocked_rate(site: SiteRun) -> float | None:
-    return _share(site.status.get("403", 0) + site.status.get("429", 0), site.pages_fetched)
+    """The share of fetched pages that turned the crawler away: 403 and 429 answers, and bot
+    walls (challenge, CAPTCHA and consent pages a site serves with status 200)."""
+    turned_away = site.status.get("403", 0) + site.status.get("429", 0)
+    return _share(turned_away + site.errors.get("bot_wall", 0), site.pages_fetched)
 
 
 def _dated_share(site: SiteRun) -> float | None:
@@ -63,7 +66,7 @@ def _history_mean(history: list[SiteRun], measure: Measure) -> float | None:
 _CHECKS: tuple[tuple[str, Measure, str, Callable[[float, float], bool]], ...] = (
     ("extraction_failures", _extract_failure_rate, "extraction failures or empty bodies",
      lambda now, before: now >= 0.2 and now >= 2 * before + 0.1),
-    ("blocked", _blocked_rate, "403/429 answers",
+    ("blocked", _blocked_rate, "403/429 answers and bot walls",
      lambda now, before: now >= 0.1 and now >= before + 0.1),
     ("dates_missing", _dated_share, "records with a date",
      lambda now, before: before >= 0.5 and now <= before - 0.3),

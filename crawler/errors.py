@@ -51,6 +51,8 @@ ERROR_KINDS: dict[str, str] = {
     "too_deeply_nested": "markup nested deeper than the HTML parser reads (flattened, then read)",
     "empty": "an article page with no text (a JavaScript-only page)",
     "render_failed": "render = \"browser\": the page could not be rendered (archived raw)",
+    "bot_wall": "a challenge, CAPTCHA or consent page served instead of the article (kept raw, "
+                "no record, fetched again next run)",
     # extraction and storage
     "extract_timeout": "extraction ran past extract_timeout (its worker was killed)",
     "extract_crash": "the extraction worker died",

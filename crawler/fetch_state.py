@@ -74,6 +74,7 @@ class FetchState:
         self._awaiting: dict[str, set[str]] = {}  # article URLs whose item is in the pipelines
         self._pending: dict[str, dict[str, Discovered]] = {}  # discovered, not fetched yet
         self._refused: dict[str, set[str]] = {}
+        self._walled: dict[str, set[str]] = {}  # bot walls served instead of an article
         self._unreadable: set[str] = set()
 
     @classmethod
@@ -137,6 +138,11 @@ class FetchState:
             fetch, kind = seen
             self._fetches[site][url] = (replace(fetch, etag="", last_modified=""), kind)
 
+    def walled(self, site: str, url: str) -> None:
+        """A bot wall came back instead of the page: its fetch is not what the page is, so
+        the state does not learn it and the URL is fetched again next run."""
+        self._walled.setdefault(site, set()).add(url)
+
     def refused(self, site: str, url: str) -> None:
         """Refused by robots.txt."""
         self._refused.setdefault(site, set()).add(url)
@@ -171,10 +177,10 @@ class FetchState:
 
     def _updated(self, site: str) -> SiteState:
         state, policy = self.state(site), self.policy(site)
-        awaiting = self._awaiting.get(site, set())
+        again = self._again(site)
         pending = dict(self._pending.get(site, {}))
         for url, (fetch, kind) in self._fetches.get(site, {}).items():
-            if url in awaiting:  # its record may be lost: fetch it again
+            if url in again:  # its record may be lost, or it was a bot wall: fetch it again
                 pending.setdefault(url, Discovered(url, None, 0, True))
                 continue
             state.record(fetch, kind, self.now)
@@ -186,13 +192,17 @@ class FetchState:
         stats.set_value(f"newsarchive/{site}/frontier", len(state.frontier))
         return state
 
+    def _again(self, site: str) -> set[str]:
+        """URLs fetched this run that the next run fetches again."""
+        return self._awaiting.get(site, set()) | self._walled.get(site, set())
+
     def _frontier(self, site: str, pending: dict[str, Discovered]) -> list[Discovered]:
         """Newest first by listing date, undated ones after in discovery order."""
         state = self.state(site)
         order = {url: index for index, url in enumerate(pending)}
-        awaiting = self._awaiting.get(site, set())
+        again = self._again(site)
         left = [item for url, item in pending.items()
-                if url not in state.urls or url in awaiting]
+                if url not in state.urls or url in again]
         left.sort(key=lambda item: (item.when is None, -(item.when or 0), order[item.url]))
         return left[:FRONTIER_BUDGETS * self.config.crawl.max_pages_per_site]
 

@@ -29,9 +29,10 @@ from crawler.webhook import WebhookThread, webhook_body
 
 logger = logging.getLogger(__name__)
 # "variant": an AMP, print or mobile copy of an article whose canonical page is unchanged;
-# "too_old", "other_language": refused by the site's filters (crawler/filters.py)
+# "too_old", "other_language": refused by the site's filters (crawler/filters.py);
+# "blocked": a bot wall (challenge, CAPTCHA, consent page) served instead of the article
 OUTCOMES = ("new", "updated", "unchanged", "near_duplicate", "duplicate", "variant", "empty",
-            "too_old", "other_language")
+            "too_old", "other_language", "blocked")
 # skips of the revisit policy and of the site's filters (the budget's and the queue's have
 # fields of their own); prefixes: "skipped/too_old" takes "skipped/too_old_sitemap" too
 POLICY_SKIPS = ("skipped/not_due", "skipped/gone", "skipped/too_old", "skipped/other_language")
@@ -200,6 +201,11 @@ def _filtered(run: SiteRun) -> str:
     return "".join(f", {part}" for part in parts if part)
 
 
+def _walls(run: SiteRun) -> str:
+    blocked = run.articles.get("blocked", 0)
+    return f", {blocked} bot walls (challenge or consent pages)" if blocked else ""
+
+
 def format_summary(report: RunReport, pending_uploads: int, archive: str) -> str:
     """Per site: pages, article outcomes, errors by kind, bytes; then where the files are."""
     lines = [f"crawl {report.crawl_id} ({report.finish_reason}, {report.duration_s or 0:.1f}s)"]
@@ -210,8 +216,8 @@ def format_summary(report: RunReport, pending_uploads: int, archive: str) -> str
             f"  {site}: {run.pages_fetched} pages fetched{_policy(run)}; articles: {a['new']} new, "
             f"{a['updated']} updated, {a['unchanged']} unchanged, "
             f"{a['near_duplicate']} near-duplicate, {a['duplicate']} duplicate URL variants, "
-            f"{a.get('variant', 0)} copies (AMP, print) of unchanged articles{_filtered(run)}; "
-            f"errors: {errors}; written: {_human_bytes(run.bytes_raw)} raw, "
+            f"{a.get('variant', 0)} copies (AMP, print) of unchanged articles{_filtered(run)}"
+            f"{_walls(run)}; errors: {errors}; written: {_human_bytes(run.bytes_raw)} raw, "
             f"{_human_bytes(run.bytes_records)} records")
     for site, run in report.sites.items():
         for alert in run.alerts:

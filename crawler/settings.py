@@ -104,6 +104,8 @@ EXTENSIONS = {
     "crawler.fetch_state.FetchState": 250,
     # robots.txt Crawl-delay per host, capped; after AutoThrottle (0), whose delay it floors
     "crawler.crawl_delay.CrawlDelay": 260,
+    # per-site templates (pipelines/template_learning.py): loaded at start, saved with the state
+    "pipelines.template_learning.SiteTemplates": 270,
     "crawler.report.RunReporter": 300,
     "crawler.progress.ProgressLine": 500,
 }

@@ -212,16 +212,17 @@ class DedupPipeline:
     def _count(self, site: str, outcome: str) -> None:
         self.crawler.stats.inc_value(f"newsarchive/{site}/articles/{outcome}")
 
-    def _decide(self, page: ArticlePage, canonical: str, own: Known, simhash: int | None
-                ) -> tuple[int, int | None, list[Known]]:
+    def _decide(self, page: ArticlePage, canonical: str, own: Known, simhash: int | None,
+                untemplated: int | None = None) -> tuple[int, int | None, list[Known]]:
         """(version, near-duplicate id, near-copies) of a record to write, or DropItem with
-        the outcome."""
+        the outcome. ``untemplated``: the text's hash before the site's template was removed
+        (an article archived before the template was learned is unchanged)."""
         id_, content = own.id, own.content
         previous = self.index.latest(id_)
         if id_ in self._recorded_this_run:
             self._count(page.site, "duplicate")
             raise DropItem(f"already recorded in this run: {canonical}")
-        if previous is not None and previous.content == content:
+        if previous is not None and previous.content in (content, untemplated):
             self._count(page.site, "unchanged")
             raise DropItem(f"unchanged: {canonical}")
         self._drop_rendering(page, canonical, id_, previous)
@@ -299,6 +300,7 @@ class DedupPipeline:
 
     def _record(self, item: ExtractedArticle, version: int, near: int | None) -> Record:
         page, extraction = item.page, item.extraction
+        extras = extraction.extras
         return Record(
             id=article_id(item.canonical_url),
             url=page.url,
@@ -318,6 +320,12 @@ class DedupPipeline:
             warc_filename=page.warc_filename,
             warc_offset=page.warc_offset,
             warc_length=page.warc_length,
+            image=extras.image,
+            image_caption=extras.image_caption,
+            description=extras.description,
+            tags=extras.tags,
+            modified=extras.modified,
+            access=extras.access,
         )
 
     async def process_item(self, item: object) -> object:
@@ -345,8 +353,10 @@ class DedupPipeline:
         if not variant:
             self._canonical_this_run.add(own.id)
         with cpu_time(self.crawler.stats, "dedup"):
-            version, near, copies = self._decide(page, item.canonical_url, own,
-                                                 extraction.simhash)
+            untemplated = extraction.untemplated_hash
+            version, near, copies = self._decide(
+                page, item.canonical_url, own, extraction.simhash,
+                hash_prefix(untemplated) if untemplated else None)
             entry = StateEntry(own.id, own.content, version, extraction.sketch, published,
                                variant=variant)
             self.index.add(entry, page.site, page.fetched_at[:10], since=own.since,

@@ -2,31 +2,46 @@
 
 Runs in worker processes (see ``pipelines/extract.py``), so everything here is picklable and
 free of Scrapy and Twisted. trafilatura finds the body; around it we decode the bytes as a
-browser would (BOM, HTTP charset, meta charset, sniffing), read title, author, date and language
-from the page's own metadata (JSON-LD, <meta>, <h1>; cheaper and closer to what the page shows
-than trafilatura's metadata pass), drop links to other stories, and trim boilerplate lines
-(credits, prompts, datelines) that survive at the edges of the body.
+browser would (BOM, HTTP charset, meta charset, sniffing), read title, author and date
+(``pipelines/page_metadata.py``) and language from the page's own metadata (JSON-LD, <meta>,
+<h1>; cheaper and closer to what the page shows than trafilatura's metadata pass), drop links
+to other stories, and trim boilerplate lines (credits, prompts, datelines) that survive at the
+edges of the body.
 """
 
 from __future__ import annotations
 
-import html as html_lib
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import trafilatura
-from dateutil import parser as dateutil_parser
-from htmldate import find_date
 from lxml import html as lxml_html
 from w3lib.encoding import html_to_unicode
 from w3lib.html import get_base_url
 
 from archive import __version__
-from crawler.jsonld import jsonld_objects, types_of
+from crawler.walls import Wall, find_wall
 from pipelines import article_tree
 from pipelines.fingerprint import Sketch, content_hash, shingle_hashes, simhash_of, sketch_of
 from pipelines.nesting import MAX_DEPTH, flatten_nesting, reaches_parser_limit
+from pipelines.page_extras import PageExtras, page_extras
+
+# _clean_meta, _iso_datetime, clean_author, _jsonld_nodes and _fallback_date: importable from
+# here still, as they were before metadata had a module of its own
+from pipelines.page_metadata import (
+    _clean_meta,  # noqa: F401
+    _iso_datetime,  # noqa: F401
+    clean_author,  # noqa: F401
+    fallback_date,
+    jsonld_nodes,
+    page_author,
+    page_published,
+    page_title,
+)
+from pipelines.site_template import apply_template
+
+_jsonld_nodes, _fallback_date = jsonld_nodes, fallback_date
 
 EXTRACTOR = f"newsarchive {__version__} / trafilatura {trafilatura.__version__}"
 
@@ -49,6 +64,14 @@ class Extraction:
     # how deep the page nested when it had to be flattened to be read (pipelines/nesting.py);
     # 0 when it did not
     flattened_depth: int = 0
+    # hashes of the body's lines before the site's template was removed: what the crawl
+    # learns the template from (pipelines/site_template.py)
+    line_hashes: tuple[int, ...] = ()
+    # content_hash of the body before the template was removed, when it removed something:
+    # an article archived before its site's template was known is unchanged, not a version
+    untemplated_hash: str | None = None
+    # the record's optional fields: image, caption, description, tags, modified, access
+    extras: PageExtras = PageExtras()
 
 
 @dataclass(frozen=True)
@@ -89,233 +112,6 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
     """Bytes to text the way browsers do: BOM, then HTTP charset, then <meta>, then sniffing."""
     _, text = html_to_unicode(content_type, body)
     return text
-
-
-_PUBLISHED_XPATHS = (
-    '//meta[@property="article:published_time"]/@content',
-    '//meta[@name="article:published_time"]/@content',
-    '//meta[@itemprop="datePublished"]/@content',
-    '//meta[@name="pubdate" or @name="publishdate" or @name="date"]/@content',
-    '//meta[@property="og:published_time"]/@content',
-    '//time[@itemprop="datePublished"]/@datetime',
-)
-_ISO_DATE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
-# schema.org types that describe the page's own article (NewsArticle, BlogPosting, ...)
-_ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|Report|Posting)$")
-
-
-def _jsonld_nodes(tree: lxml_html.HtmlElement) -> list[dict]:
-    """Article-typed JSON-LD objects of the page, in document order (@graph flattened)."""
-    scripts = tree.xpath('//script[@type="application/ld+json"]/text()')
-    nodes = []
-    for node in jsonld_objects(scripts):
-        # a WebPage often carries the article as its mainEntity
-        main = node.get("mainEntity")
-        nodes += [node, *(main if isinstance(main, list) else [main])]
-    return [node for node in nodes if isinstance(node, dict)
-            and any(_ARTICLE_TYPE.search(kind) for kind in types_of(node))]
-
-
-# zone abbreviations common in spelled-out US and UK news dates (dateutil knows only UTC/GMT)
-_TZ_NAMES = {name: offset * 3600 for name, offset in (
-    ("UTC", 0), ("GMT", 0), ("BST", 1), ("CET", 1), ("CEST", 2), ("EST", -5), ("EDT", -4),
-    ("CST", -6), ("CDT", -5), ("MST", -7), ("MDT", -6), ("PST", -8), ("PDT", -7))}
-
-
-def _iso_datetime(value: str) -> str | None:
-    """ISO 8601 as declared, or a spelled-out date ("November 19, 2019, 07:47 PM") made ISO;
-    the full timestamp is kept because the time of day matters to readers of a news archive."""
-    value = value.strip()
-    if _ISO_DATE.match(value):
-        return value.replace(" ", "T", 1)
-    # a year and a day number at least: dateutil fills missing parts from today's date
-    if len(value) > 60 or not re.search(r"\b(19|20)\d{2}\b", value) \
-            or len(re.findall(r"\d+", value)) < 2:
-        return None
-    try:
-        parsed = dateutil_parser.parse(value, fuzzy=True, tzinfos=_TZ_NAMES)
-    except (ValueError, OverflowError, TypeError):
-        return None
-    has_time = re.search(r"\d{1,2}:\d{2}", value) is not None
-    return parsed.isoformat() if has_time else parsed.date().isoformat()
-
-
-def _declared_times(tree: lxml_html.HtmlElement, articles: list[dict]) -> list[str]:
-    """Every publication time the page declares, ISO 8601, JSON-LD's first: it is the
-    article's own structured record (what search engines read and check), where <meta> tags
-    are often a template's, set to the edition's day or to UTC without saying so."""
-    declared = [node.get("datePublished") for node in articles]
-    declared += [v for xpath in _PUBLISHED_XPATHS for v in tree.xpath(xpath)]
-    times = [t for v in declared if isinstance(v, str) and (t := _iso_datetime(v))]
-    return [_ZONE_WITHOUT_COLON.sub(r"\1:\2", t) for t in times]
-
-
-# "+0200" as "+02:00": one spelling of the offset for every record
-_ZONE_WITHOUT_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
-
-
-def page_published(tree: lxml_html.HtmlElement, articles: list[dict] | None = None) -> str | None:
-    """The publication time the page declares, as ISO 8601 with the offset it declares, or
-    None: the first declaration that gives a time of day, else the first date."""
-    found = _declared_times(tree, _jsonld_nodes(tree) if articles is None else articles)
-    return next((t for t in found if "T" in t), found[0] if found else None)
-
-
-def _clean_meta(value: str) -> str:
-    return " ".join(html_lib.unescape(value).split())
-
-
-_TITLE_SEPARATOR = re.compile(r"\s+(?:[|\-\u2013\u2014:\u00ab\u00bb~/]|::)\s+")
-
-
-def _site_like(part: str, site: str) -> bool:
-    part, site = part.casefold(), site.casefold()
-    return part == site or (len(part) > 3 and (part in site or site in part))
-
-
-def _strip_site_name(title: str, site: str | None) -> str:
-    """Drop the site name that <title> and og:title often carry as a suffix or prefix."""
-    separators = list(_TITLE_SEPARATOR.finditer(title))
-    if not site or not separators:
-        return title
-    last, first = separators[-1], separators[0]
-    if _site_like(title[last.end():], site):
-        return title[:last.start()]
-    if _site_like(title[:first.start()], site):
-        return title[first.end():]
-    return title
-
-
-def page_title(tree: lxml_html.HtmlElement, articles: list[dict]) -> str | None:
-    """The headline. Candidates are the JSON-LD headline, og:/twitter: title and <title>, each
-    without its site name; the one the page shows as its <h1> wins, else the structured fields
-    come first because <title> is a browser-tab label and og:title is often a social teaser."""
-    site = next((_clean_meta(v) for v in tree.xpath(
-        '//meta[@property="og:site_name" or @name="application-name"]/@content')
-        if v.strip()), None)
-    headlines = [node["headline"] for node in articles if isinstance(node.get("headline"), str)]
-    # several article nodes are usually a listing of other stories: their headline is no hint
-    candidates = headlines[:1] if len(headlines) == 1 else []
-    for xpath in ('//meta[@property="og:title" or @name="og:title"]/@content',
-                  '//meta[@name="twitter:title" or @property="twitter:title"]/@content',
-                  "//head/title/text()"):
-        candidates += tree.xpath(xpath)[:1]
-    candidates = [_strip_site_name(_clean_meta(c), site) for c in candidates if c.strip()]
-    h1s = [_clean_meta(h1.text_content()) for h1 in tree.xpath("//h1")[:3]]
-    shown = {h.casefold() for h in h1s if h}
-    for candidate in candidates:
-        if candidate.casefold() in shown:
-            return candidate
-    if candidates:
-        return _h1_within(h1s, candidates[0]) or candidates[0]
-    return next((h for h in h1s if h), None)
-
-
-def _h1_within(h1s: list[str], title: str) -> str | None:
-    """The page's <h1> when the title is that headline plus decoration (site or section name)."""
-    for text in h1s:
-        if len(text) > 10 and text != title and text in title:
-            return text
-    return None
-
-
-_BYLINE_XPATHS = (
-    '//*[@itemprop="author"]//*[@itemprop="name"]/@content',
-    '//*[@itemprop="author"]//*[@itemprop="name"]',
-    '//*[@itemprop="author"][not(*)]',
-    '//a[@rel="author"]',
-)
-_CONTACT = re.compile(r"\(?\s*(https?://\S+|www\.\S+|\S+@\S+\.\w+|@\w+)\s*\)?")
-# "By" in any case; the other languages' words only in lower case, so "Di Maio" stays whole
-_BY_PREFIX = re.compile(r"^(?:[Bb][Yy]|von|par|por|di|door)\s+")
-
-
-# "and" between two names, in the languages of the dev sets (a last resort: no structure tells
-# "Anna und Jan" from one name); lower case only, so a capitalised name part stays whole
-_AND = r"\b(?:and|und|og|och|et|en|y|e|i|ve|và|и)\b"
-_NAME_SPLIT = re.compile(rf"\s*(?:;|\||&|,|{_AND})\s*")
-# a parenthesised note after a name: an editor's short sign ("(obe)"), an agency ("(AFP)")
-_NAME_NOTE = re.compile(r"\s*\([^()]{0,40}\)")
-
-
-def clean_author(value: str) -> str | None:
-    """A byline made a name list: "By " prefixes, URLs, e-mail addresses, @handles,
-    parenthesised notes and doubled names dropped, names joined by "; " as trafilatura does."""
-    names: list[str] = []
-    for part in _NAME_SPLIT.split(_NAME_NOTE.sub("", _clean_meta(value))):
-        part = _CONTACT.sub("", part).strip(" .:-()\u2013\u2014")
-        part = _BY_PREFIX.sub("", part)
-        if part and len(part.split()) <= 6 and part not in names:
-            names.append(part)
-    return "; ".join(names) or None
-
-
-def _name_key(name: str) -> str:
-    return " ".join(re.findall(r"\w+", name.casefold()))
-
-
-def page_outlets(tree: lxml_html.HtmlElement, articles: list[dict], url: str) -> set[str]:
-    """The names the site goes by (og:site_name, application-name, JSON-LD publisher, its host
-    name with and without the domain suffix), as name keys: a byline equal to one of them
-    names the outlet, not a person."""
-    names = list(tree.xpath('//meta[@property="og:site_name" or @name="application-name"]'
-                            '/@content'))
-    for node in articles:
-        publisher = node.get("publisher")
-        for item in publisher if isinstance(publisher, list) else [publisher]:
-            name = item.get("name") if isinstance(item, dict) else item
-            if isinstance(name, str):
-                names.append(name)
-    host = (urlsplit(url).hostname or "").removeprefix("www.")
-    names += [host, host.split(".")[0]]
-    return {key for name in names if (key := _name_key(name))}
-
-
-def _people(value: str | None, outlets: set[str]) -> str | None:
-    names = [n for n in (value or "").split("; ") if n and _name_key(n) not in outlets]
-    return "; ".join(names) or None
-
-
-def _person_name(person: dict) -> str | None:
-    name = person.get("name")
-    if isinstance(name, str) and name.strip():
-        return name
-    parts = [person.get("givenName"), person.get("familyName")]
-    return " ".join(p for p in parts if isinstance(p, str) and p.strip()) or None
-
-
-def _jsonld_author(articles: list[dict], outlets: set[str]) -> str | None:
-    for node in articles:
-        author = node.get("author")
-        people = author if isinstance(author, list) else [author]
-        names = [_person_name(p) if isinstance(p, dict) else p for p in people]
-        names = [n for n in names if isinstance(n, str) and n.strip()]
-        if names and (author_text := _people(clean_author("; ".join(names)), outlets)):
-            return author_text
-    return None
-
-
-def page_author(tree: lxml_html.HtmlElement, articles: list[dict],
-                url: str = "") -> str | None:
-    """The people the page declares as authors: JSON-LD, then <meta>, then itemprop/rel=author
-    markup; a source that names only the outlet (see ``page_outlets``) is passed over for the
-    next, which often names the writer."""
-    outlets = page_outlets(tree, articles, url)
-    if author := _jsonld_author(articles, outlets):
-        return author
-    for value in tree.xpath('//meta[@name="author" or @property="author" or '
-                           '@property="article:author" or @name="article:author" or '
-                           '@name="byl" or @name="parsely-author" or @name="sailthru.author"]'
-                           '/@content'):
-        if value.strip() and (author := _people(clean_author(value), outlets)):
-            return author
-    for xpath in _BYLINE_XPATHS:
-        found = tree.xpath(xpath)
-        values = [v if isinstance(v, str) else v.text_content() for v in found[:4]]
-        if values and (author := _people(clean_author("; ".join(values)), outlets)):
-            return author
-    return None
 
 
 def page_language(tree: lxml_html.HtmlElement) -> str | None:
@@ -462,15 +258,6 @@ def page_canonical(tree: lxml_html.HtmlElement, html: str, url: str) -> str | No
     return None
 
 
-def _fallback_date(tree: lxml_html.HtmlElement, url: str) -> str | None:
-    """htmldate's look at the markup and URL, only for pages that declare no date (it is the
-    costly part of metadata extraction, so it does not run on every page)."""
-    try:
-        return find_date(tree, extensive_search=False, original_date=True, url=url)
-    except (ValueError, TypeError):
-        return None
-
-
 def _repair_tree(tree: lxml_html.HtmlElement, options: ExtractOptions) -> None:
     if options.prune_never_text:
         article_tree.prune_never_text(tree)
@@ -541,25 +328,48 @@ def _body(html: str, tree: lxml_html.HtmlElement, url: str,
     return _trafilatura_pass(fresh, url, options, fallbacks=True)
 
 
-def extract_article(body: bytes, url: str, content_type: str | None = None, *,
-                    options: ExtractOptions = DEFAULT_OPTIONS) -> Extraction | None:
-    """The article in a page, or None when the page holds no extractable body."""
+def read_page(body: bytes, url: str, content_type: str | None = None,
+              template: frozenset[int] = frozenset()) -> Extraction | Wall | None:
+    """What the crawl's extraction workers run: the page's bot wall (``crawler/walls.py``)
+    when it is one, else its article as :func:`extract_article` gives it."""
     tree, html, flattened_depth = _parse(decode_html(body, content_type))
     if tree is None:
         return None
+    wall = find_wall(tree, html)
+    if wall is not None:
+        return wall
+    return _extract(tree, html, flattened_depth, url, template, DEFAULT_OPTIONS)
+
+
+def extract_article(body: bytes, url: str, content_type: str | None = None,
+                    template: frozenset[int] = frozenset(), *,
+                    options: ExtractOptions = DEFAULT_OPTIONS) -> Extraction | None:
+    """The article in a page, or None when the page holds no extractable body; the lines
+    of ``template`` (the site's, learned by the crawl) are removed from the body."""
+    tree, html, flattened_depth = _parse(decode_html(body, content_type))
+    if tree is None:
+        return None
+    return _extract(tree, html, flattened_depth, url, template, options)
+
+
+def _extract(tree: lxml_html.HtmlElement, html: str, flattened_depth: int, url: str,
+             template: frozenset[int], options: ExtractOptions) -> Extraction | None:
     # metadata is read here from the page's own declarations, before the tree is touched:
     # trafilatura's metadata pass costs as much as a third of the extraction and prefers
     # <title> over the headline
-    articles = _jsonld_nodes(tree)
+    articles = jsonld_nodes(tree)
     title = page_title(tree, articles)
     author = page_author(tree, articles, url)
-    published = page_published(tree, articles) or _fallback_date(tree, url)
+    published = page_published(tree, articles) or fallback_date(tree, url)
     language = page_language(tree)
     canonical = page_canonical(tree, html, url)
+    extras = page_extras(tree, articles, get_base_url(html[:4096], url))
     raw_text, guessed_language = _body(html, tree, url, options)
     text = clean_text(raw_text, title) if options.clean else raw_text
     if not text:
         return None
+    untemplated = text
+    text, line_hashes = apply_template(text, template)
     shingles = shingle_hashes(text)
     return Extraction(
         text=text,
@@ -572,4 +382,7 @@ def extract_article(body: bytes, url: str, content_type: str | None = None, *,
         simhash=simhash_of(shingles),
         declared_canonical=canonical,
         flattened_depth=flattened_depth,
+        line_hashes=line_hashes,
+        untemplated_hash=content_hash(untemplated) if text != untemplated else None,
+        extras=extras,
     )

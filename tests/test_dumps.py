@@ -41,7 +41,7 @@ from archive.dumps import (
 )
 from archive.keys import DUMP_FILES, dump_key, raw_key, records_key
 from archive.local import LocalStorage
-from archive.records import RECORD_FIELDS, RecordFile
+from archive.records import CONTRACT_FIELDS, OPTIONAL_FIELDS, RecordFile
 from archive.s3 import S3Storage
 from archive.storage import Storage, StorageError
 from newsarchive.cli import main as cli_main
@@ -127,7 +127,7 @@ def jsonl_rows(data: bytes) -> list[dict]:
 
 
 def contract_part(rows: list[dict]) -> list[dict]:
-    return [{name: row[name] for name in RECORD_FIELDS} for row in rows]
+    return [{name: row[name] for name in CONTRACT_FIELDS} for row in rows]
 
 
 def parquet_rows(data: bytes) -> pa.Table:
@@ -135,7 +135,7 @@ def parquet_rows(data: bytes) -> pa.Table:
 
 
 def contract_rows(table: pa.Table) -> list[dict]:
-    return table.select(list(RECORD_FIELDS)).to_pylist()
+    return table.select(list(CONTRACT_FIELDS)).to_pylist()
 
 
 class Recording:
@@ -226,8 +226,43 @@ def test_jsonl_rows_carry_the_parquet_columns_with_nulls_and_one_timestamp_shape
         "2026-11-25T07:30:00.000000Z", None]
     assert rows[0]["fetched_at_ts"] == "2026-11-25T07:15:01.000001Z"
     assert rows[3]["author"] is None and rows[3]["published"] is None
-    as_parquet = [{name: row[name] for name in RECORD_FIELDS} for row in table.to_pylist()]
+    as_parquet = [{name: row[name] for name in CONTRACT_FIELDS} for row in table.to_pylist()]
     assert contract_part(rows) == as_parquet
+
+
+EXTRAS = {"image": "https://harbourtown.example/media/wall.jpg", "image_caption": "The wall.",
+          "description": "Repairs start in spring.", "tags": ["Harbour", "Council"],
+          "modified": "2026-11-25T09:00:00+01:00", "access": "paywalled"}
+
+
+def test_schema_2_appends_the_optional_fields_and_keeps_version_1_columns(local_storage,
+                                                                        tmp_path):
+    old = [make_record("harbourtown", n, MORNING) for n in (1, 2)]  # written before issue 15
+    new = [make_record("harbourtown", 3, EVENING) | EXTRAS]
+    store_records(local_storage, tmp_path, records_key(DAY, "harbourtown", MORNING, 0), old)
+    store_records(local_storage, tmp_path, records_key(DAY, "harbourtown", EVENING, 0), new)
+    manifest = build_dump(local_storage, DAY, tmp_path / "work")
+    assert manifest.schema_version == SCHEMA_VERSION == 2
+    table = parquet_rows(local_storage.get_bytes(dump_key(DAY, "articles.parquet")))
+    # version 1's twenty columns, where a version 1 reader finds them (by name or position)
+    assert table.column_names[:20] == [*CONTRACT_FIELDS, "published_ts", "fetched_at_ts"]
+    assert table.column_names[20:] == list(OPTIONAL_FIELDS)
+    assert contract_rows(table) == old + [make_record("harbourtown", 3, EVENING)]
+    rows = table.to_pylist()
+    assert [row["tags"] for row in rows] == [None, None, ["Harbour", "Council"]]
+    assert {name: rows[2][name] for name in OPTIONAL_FIELDS} == EXTRAS
+    assert all(rows[0][name] is None for name in OPTIONAL_FIELDS)
+    jsonl = jsonl_rows(gzip.decompress(local_storage.get_bytes(dump_key(DAY,
+                                                                        "articles.jsonl.gz"))))
+    assert jsonl[2]["tags"] == ["Harbour", "Council"] and jsonl[0]["access"] is None
+
+
+def test_tags_that_are_not_a_list_of_strings_fail_the_dump(local_storage, tmp_path):
+    key = records_key(DAY, "harbourtown", MORNING, 0)
+    store_records(local_storage, tmp_path, key,
+                  [make_record("harbourtown", 1, MORNING) | {"tags": "Harbour, Council"}])
+    with pytest.raises(DumpError, match=rf"{key} record 1: tags should be a list of strings"):
+        build_dump(local_storage, DAY, tmp_path / "work")
 
 
 def test_parquet_layout_zstd_row_groups_and_typed_timestamps(storage, tmp_path):
@@ -557,7 +592,7 @@ def test_dumps_opens_as_one_dataset_in_every_reader(local_storage, tmp_path, dat
     assert found["df"].groupby("date", observed=True).size().to_dict() == per_day
     table = found["table"]
     assert dict(Counter(table.column("date").to_pylist())) == per_day
-    day_rows = table.filter(pc.field("date") == DAY).select(list(RECORD_FIELDS)).to_pylist()
+    day_rows = table.filter(pc.field("date") == DAY).select(list(CONTRACT_FIELDS)).to_pylist()
     assert day_rows == expected
     rel_dates = found["rel"].select("date").fetchall()
     assert Counter(str(day) for (day,) in rel_dates) == per_day
@@ -599,7 +634,8 @@ def test_jsonl_reader_calls_give_the_same_types_on_a_day_without_dates(local_sto
     for day in (DAY, UNDATED_DAY):
         build_dump(local_storage, day, tmp_path / "work")
         found = run_snippet(snippet.replace("date=2026-11-25", f"date={day}"))
-        types[day] = (found["df"].dtypes.astype(str).to_dict(), found["rel"].types,
+        types[day] = (found["df"].dtypes.astype(str).to_dict(),
+                      dict(zip(found["rel"].columns, found["rel"].types, strict=True)),
                       found["pl_df"].schema)
         assert len(found["df"]) == len(found["rel"].fetchall()) == len(found["pl_df"])
 
@@ -607,7 +643,7 @@ def test_jsonl_reader_calls_give_the_same_types_on_a_day_without_dates(local_sto
     pandas_types, duckdb_types, _ = types[DAY]
     assert pandas_types["published"] == "string" and pandas_types["version"] == "int64"
     assert pandas_types["published_ts"] == "datetime64[us, UTC]"
-    published_ts = str(duckdb_types[COLUMNS.index("published_ts")])
+    published_ts = str(duckdb_types["published_ts"])
     assert published_ts == "TIMESTAMP WITH TIME ZONE"
     manifest = read_manifest(local_storage, UNDATED_DAY)
     assert [c["name"] for c in manifest.columns] == list(pandas_types) == COLUMNS

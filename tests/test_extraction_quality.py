@@ -17,7 +17,13 @@ from pathlib import Path
 import pytest
 import trafilatura
 
-from bench.evalreport import people_truth, same_as_truth
+from bench.evalreport import (
+    _names,
+    declared_metadata,
+    metadata_agrees,
+    people_truth,
+    same_as_truth,
+)
 from bench.evaluation import EvalPage, aggregate, load_eval_set, page_scores
 from pipelines.extraction import Extraction, extract_article
 
@@ -105,18 +111,42 @@ def test_set_scores_stay_above_their_floors(name: str) -> None:
 
 
 def test_metadata_matches_eval2_truth() -> None:
-    """Published time (the same instant) and authors (people: the truth's names without the
-    site's own) against the per-publisher parsers' truth; measured 0.976 and 0.890."""
+    """Title (the same words), published time (the same instant) and authors (people: the
+    truth's names without the site's own) against the per-publisher parsers' truth; measured
+    0.843, 0.984 and 0.953 (README, "Extraction")."""
     rows = _truth_rows("eval2")
-    published = author = 0
+    title = published = author = 0
     for page_id, row in rows.items():
         result = _ours("eval2", page_id)
+        title += same_as_truth("title", result and result.title, row["title"])
         published += same_as_truth("published", result and result.published, row["published"])
         people = people_truth(row["authors"], _pages("eval2")[page_id].html(), row["url"])
         ours_author = result.author if result else None
         author += same_as_truth("author", ours_author, people) if people else not ours_author
-    assert published / len(rows) >= 0.96
-    assert author / len(rows) >= 0.87
+    assert title / len(rows) >= 0.83
+    assert published / len(rows) >= 0.975
+    assert author / len(rows) >= 0.94
+
+
+def test_metadata_agrees_with_what_eval_pages_declare() -> None:
+    """eval has no metadata truth: ours against the page's own declarations (read by
+    ``bench.evalreport``, independently of the pipeline), on the pages that declare each;
+    measured title 0.941, published 0.985, authors as people 1.000."""
+    checks: dict[str, list[bool]] = {"title": [], "published": [], "author": []}
+    for page_id, page in _pages("eval").items():
+        result, declared = _ours("eval", page_id), declared_metadata(page.html())
+        for field in ("title", "published"):
+            if declared[field]:
+                ours = getattr(result, field) if result else None
+                checks[field].append(metadata_agrees(field, ours, declared[field]))
+        if declared["author"]:
+            people = people_truth(sorted(_names(declared["author"])), page.html(), page.url)
+            ours_author = result.author if result else None
+            checks["author"].append(
+                same_as_truth("author", ours_author, people) if people else not ours_author)
+    shares = {field: sum(oks) / len(oks) for field, oks in checks.items()}
+    assert shares["title"] >= 0.93 and shares["published"] >= 0.97, shares
+    assert shares["author"] >= 0.97, shares
 
 
 def test_metadata_is_read_from_the_page() -> None:

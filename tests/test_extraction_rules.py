@@ -3,14 +3,17 @@ trimming, and title, author and date read from the page's own metadata."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from lxml import html as lxml_html
 
 from bench.evalreport import metadata_agrees
-from pipelines.extraction import (
-    _jsonld_nodes,
+from bench.metadata_misses import misses
+from pipelines.extraction import clean_text, extract_article
+from pipelines.page_metadata import (
     clean_author,
-    clean_text,
-    extract_article,
+    jsonld_nodes,
     page_author,
     page_published,
     page_title,
@@ -58,7 +61,7 @@ def test_title_prefers_the_shown_headline_over_tab_titles() -> None:
                  '<meta property="og:site_name" content="The Gazette">'
                  '<meta property="og:title" content="Harbour budget approved - The Gazette">',
                  "<h1>Harbour budget approved</h1>")
-    assert page_title(tree, _jsonld_nodes(tree)) == "Harbour budget approved"
+    assert page_title(tree, jsonld_nodes(tree)) == "Harbour budget approved"
 
 
 def test_title_falls_back_to_the_h1_within_a_decorated_title() -> None:
@@ -70,7 +73,7 @@ def test_title_falls_back_to_the_h1_within_a_decorated_title() -> None:
 def test_author_from_jsonld_and_meta_without_by_prefix() -> None:
     tree = _tree('<script type="application/ld+json">{"@type": "NewsArticle", "author": '
                  '[{"@type": "Person", "name": "Jane Doe"}, {"name": "John Roe"}]}</script>')
-    assert page_author(tree, _jsonld_nodes(tree)) == "Jane Doe; John Roe"
+    assert page_author(tree, jsonld_nodes(tree)) == "Jane Doe; John Roe"
     tree = _tree('<meta name="author" content="By Jane Doe and John Roe">')
     assert page_author(tree, []) == "Jane Doe; John Roe"
     assert clean_author("By Jane Doe, https://twitter.com/janedoe") == "Jane Doe"
@@ -232,7 +235,7 @@ def test_a_byline_naming_the_outlet_gives_way_to_the_writer() -> None:
             '{"@type": "Organization", "name": "Harbour Gazette"}, "publisher": '
             '{"@type": "Organization", "name": "Harbour Gazette"}}</script>')
     tree = _tree(head, '<a rel="author" href="/authors/jm">Jeanne Martin</a>')
-    assert page_author(tree, _jsonld_nodes(tree), "https://www.harbourgazette.example/a") == \
+    assert page_author(tree, jsonld_nodes(tree), "https://www.harbourgazette.example/a") == \
         "Jeanne Martin"
     tree = _tree('<meta name="author" content="harbourgazette.example">')
     assert page_author(tree, [], "https://www.harbourgazette.example/a") is None
@@ -258,3 +261,110 @@ def test_a_labelled_link_to_another_story_is_dropped_in_any_language() -> None:
     text = _extract("".join(f"<p>{p}</p>" for p in _PARAGRAPHS[:4]) + crosslink
                     + "".join(f"<p>{p}</p>" for p in _PARAGRAPHS[4:]))
     assert text.split("\n") == _PARAGRAPHS
+
+
+# --- metadata: authors are people, dates as shown, the kicker rule ---------------------------
+
+_URL = "https://www.harbourgazette.example/2026/03/03/harbour"
+
+
+def _author(head: str, body: str = "") -> str | None:
+    tree = _tree(head, body)
+    return page_author(tree, jsonld_nodes(tree), _URL)
+
+
+def test_author_meta_names_are_case_insensitive_and_split_into_people() -> None:
+    assert _author('<meta name="Author" content="Anna Berger und Lea Falk">') == \
+        "Anna Berger; Lea Falk"
+
+
+def test_a_byline_naming_the_publisher_of_the_meta_tags_is_no_person() -> None:
+    head = ('<meta name="author" content="Harbour Broadcasting (www.hb.example)">'
+            '<meta name="publisher" content="Harbour Broadcasting (www.hb.example)">')
+    assert _author(head) is None
+
+
+def test_microdata_bylines_of_related_stories_and_photos_are_not_the_authors() -> None:
+    body = ('<main itemscope itemtype="https://schema.org/NewsArticle"><h1>Pier reopens</h1>'
+            '<span itemprop="author" itemscope itemtype="https://schema.org/Person">By '
+            '<span itemprop="name">Jeanne Martin</span></span>'
+            '<figure itemscope itemtype="https://schema.org/ImageObject">'
+            '<span itemprop="author">Photo Desk Team</span></figure></main>'
+            '<section><div><span itemprop="author" itemscope><span itemprop="name">'
+            'Tom Wilde</span></span> Ferry fares to rise</div></section>')
+    assert _author("", body) == "Jeanne Martin"
+
+
+def test_the_byline_shown_under_the_headline_names_the_writers() -> None:
+    body = ('<nav><a href="/author/editor-in-chief">Mara Editor</a></nav>'
+            "<article><h1>Pier reopens after repairs</h1>"
+            '<div class="meta"><span class="date">Tue 03.03.26</span> '
+            '<figure><figcaption class="author">Foto: Sam Lens</figcaption></figure>'
+            '<ul class="authors"><li>von <a class="author-name" href="/autoren/jm">Jeanne '
+            'Martin</a><span class="author-role">Senior Reporter</span></li>'
+            '<li><a class="author-name" href="/autoren/pk">Piet Kramer</a></li></ul></div>'
+            f"<p>{STORY[0]}</p></article>")
+    assert _author("", body) == "Jeanne Martin; Piet Kramer"
+    # a label, a lower-case sign or a reader's comment is not a byline
+    assert _author("", '<h1>Pier reopens</h1><span class="byline">Author</span>') is None
+    assert _author("", '<h1>Pier reopens</h1><ol id="comments"><li><div class="comment-author">'
+                   "Rita Reader</div><p>Finally!</p></li></ol>") is None
+
+
+def test_a_bold_sign_off_closing_the_body_names_the_writer() -> None:
+    paragraphs = "".join(f"<p>{p}</p>" for p in STORY)
+    assert _author("", f"<article>{paragraphs}<p><strong>Lan Vo Minh</strong></p></article>") \
+        == "Lan Vo Minh"
+    closing = "<p><strong>Sign up for our harbour newsletter.</strong></p>"
+    assert _author("", f"<article>{paragraphs}{closing}</article>") is None
+
+
+def test_the_date_shown_after_the_headline_wins_over_related_stories_older_dates() -> None:
+    page = (f"<html><head><title>Pier reopens</title></head><body><article>"
+            f"<h1>Pier reopens after repairs</h1><p>{STORY[0]}</p><p>{STORY[1]}</p>"
+            "<ul><li><strong>Datum</strong> 28.04.2023</li></ul></article>"
+            "<aside><h2>Older harbour news <span>24.04.2023</span></h2>"
+            "<h2>Pier closes <span>02.04.2023</span></h2></aside></body></html>").encode()
+    result = extract_article(page, "https://gazette.example/news/pier-reopens")
+    assert result is not None and result.published == "2023-04-28"
+
+
+def test_a_kicker_shown_above_the_headline_is_kept_in_the_title() -> None:
+    ld = ('<script type="application/ld+json">{"@type": "NewsArticle", '
+          '"headline": "Hafenstreit: Die Fähre fährt wieder"}</script>')
+    shown = '<div class="kicker">Hafenstreit</div><h1>Die Fähre fährt wieder</h1>'
+    tree = _tree(ld, shown)
+    assert page_title(tree, jsonld_nodes(tree)) == "Hafenstreit: Die Fähre fährt wieder"
+    # a prefix not shown on its own, or naming the site, is decoration: the <h1> stays
+    tree = _tree(ld, "<h1>Die Fähre fährt wieder</h1>")
+    assert page_title(tree, jsonld_nodes(tree)) == "Die Fähre fährt wieder"
+    site = ('<meta property="og:site_name" content="Hafenblatt">'
+            '<meta property="og:title" content="Hafenblatt - Die Fähre fährt wieder">')
+    tree = _tree(site, '<div>Hafenblatt</div><h1>Die Fähre fährt wieder</h1>')
+    assert page_title(tree, []) == "Die Fähre fährt wieder"
+
+
+def test_metadata_misses_lists_the_pages_behind_the_figures(tmp_path: Path) -> None:
+    (tmp_path / "pages").mkdir()
+    page = ('<html><head><meta name="author" content="Jeanne Martin">'
+            '<meta property="article:published_time" content="2026-03-03T10:15:00+01:00">'
+            "</head><body><article><h1>Pier reopens after repairs</h1>"
+            + "".join(f"<p>{p}</p>" for p in STORY) + "</article></body></html>")
+    (tmp_path / "pages" / "p1.html").write_text(page, encoding="utf-8")
+    truth = {"id": "p1", "url": "https://gazette.example/pier", "body": " ".join(STORY),
+             "title": "Pier reopens after repairs", "authors": ["Piet Kramer"],
+             "published": "2026-03-03T09:15:00Z"}
+    (tmp_path / "truth.jsonl").write_text(json.dumps(truth) + "\n", encoding="utf-8")
+    assert list(misses(tmp_path)) == [{"set": tmp_path.name, "id": "p1", "field": "author",
+                                       "expected": ["Piet Kramer"], "ours": "Jeanne Martin"}]
+
+
+def test_a_jsonld_author_given_by_reference_is_resolved_in_the_graph() -> None:
+    graph = ('<script type="application/ld+json">{"@graph": [{"@type": "NewsArticle", '
+             '"author": {"@id": "https://g.example/#/schema/person/{n}"}}, '
+             '{"@type": "Person", "@id": "https://g.example/#/schema/person/{n}", '
+             '"name": "{name}"}]}</script>')
+    assert _author(graph.replace("{n}", "1").replace("{name}", "Jeanne Martin")) == \
+        "Jeanne Martin"
+    # a CMS login is no name
+    assert _author(graph.replace("{n}", "2").replace("{name}", "admin")) is None

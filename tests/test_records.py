@@ -26,7 +26,9 @@ def test_the_fields_are_the_contract_s_in_its_order() -> None:
     assert RECORD_FIELDS == (
         "id", "url", "canonical_url", "site", "title", "author", "published", "language",
         "text", "content_hash", "version", "near_duplicate_of", "fetched_at", "crawl_id",
-        "extractor", "warc_filename", "warc_offset", "warc_length")
+        "extractor", "warc_filename", "warc_offset", "warc_length",
+        # optional, after the contract's (issue 15)
+        "image", "image_caption", "description", "tags", "modified", "access")
     assert list(RECORD.to_dict()) == list(RECORD_FIELDS)
 
 
@@ -62,6 +64,10 @@ def test_the_dump_schema_is_pinned() -> None:
                 ("warc_filename", text, False), ("warc_offset", number, False),
                 ("warc_length", number, False),
                 ("published_ts", pa.timestamp("us", tz="UTC"), True),
-                ("fetched_at_ts", pa.timestamp("us", tz="UTC"), False)]
+                ("fetched_at_ts", pa.timestamp("us", tz="UTC"), False),
+                # schema version 2: appended, so version 1's columns keep their positions
+                ("image", text, True), ("image_caption", text, True),
+                ("description", text, True), ("tags", pa.list_(pa.field("element", text)), True),
+                ("modified", text, True), ("access", text, True)]
     assert [(f.name, f.type, f.nullable) for f in PARQUET_SCHEMA] == expected
-    assert PARQUET_SCHEMA.metadata == {b"newsarchive.schema_version": b"1"}
+    assert PARQUET_SCHEMA.metadata == {b"newsarchive.schema_version": b"2"}

@@ -68,8 +68,10 @@ def crawled(archive: Archive, tmp_path: Path) -> Iterator[tuple[Archive, Path, T
 def _essence(records: list[dict]) -> set[tuple]:
     # the fetched url too: of an article's URL variants fetched in one run (an AMP copy and
     # its canonical page), the record is the canonical page's, live or replayed
+    # and the optional fields (issue 15), rebuilt from the raw page too
     return {(r["id"], r["url"], r["canonical_url"], r["content_hash"], r["version"],
-             r["near_duplicate_of"]) for r in records}
+             r["near_duplicate_of"], r["image"], r["description"], tuple(r["tags"]),
+             r["modified"], r["access"]) for r in records}
 
 
 def test_replay_in_place_rebuilds_the_same_records_without_network(crawled) -> None:

@@ -50,6 +50,7 @@ from crawler.pages import (
 )
 from crawler.site_state import ARTICLE, PAGE, Discovered, listing_time
 from crawler.urls import is_asset_url, normalize_url, same_site
+from crawler.walls import find_wall
 
 logger = logging.getLogger(__name__)
 DEPTH_META = "newsarchive_depth"
@@ -62,6 +63,8 @@ MAX_URL_LENGTH = 2083
 # and then the frontier carried over come after whatever this run's entry points showed
 DUE_PRIORITY = -20
 FRONTIER_PRIORITY = -30
+# a page with this many links is a listing, whatever challenge markup it carries
+LISTING_LINKS = 20
 
 
 def site_names(argument: str | None) -> list[str]:
@@ -332,6 +335,8 @@ class NewsSpider(scrapy.Spider):
             else:
                 self._classify(response, ARTICLE, awaiting_item=True)
                 yield self._article(response, site)
+        elif self._walled(response, site.name):
+            return
         else:
             self._classify(response, PAGE)
         if not self.follow_links:
@@ -352,6 +357,23 @@ class NewsSpider(scrapy.Spider):
                     request = self._discover(url, site, depth + 1)
                     if request is not None:
                         yield request
+
+    def _walled(self, response: TextResponse, site: str) -> bool:
+        """A bot wall served where a listing page was (an article page's is recognised by the
+        extraction worker): counted, not learnt by the fetch state, its links not followed.
+        A listing page is links, not prose, and often holds a newsletter CAPTCHA or a consent
+        manager's container: here only a challenge page with few links is a wall. The tree
+        is the one the link extractor reads anyway (crawler/walls.py keeps the check cheap)."""
+        tree = response.selector.root
+        wall = find_wall(tree, response.body)
+        if wall is None or wall.kind != "challenge" or \
+                len(tree.xpath("//a[@href]")) >= LISTING_LINKS:
+            return False
+        self._count_error(site, "bot_wall", response.url,
+                          f"{wall.kind} page ({wall.marker}) served instead of the page")
+        if self.fetch_state is not None:
+            self.fetch_state.walled(site, response.url)
+        return True
 
     def _as_html(self, response: Response) -> TextResponse | None:
         """The response as an HTML page, or None when it is not one. HTML under a wrong
