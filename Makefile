@@ -23,6 +23,7 @@ demo-s3: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m testkit.pywb .venv-pywb
 	$(BIN)/python -m testkit.redis --install
+	$(BIN)/python -m testkit.chromium --install
 	$(BIN)/python -m pytest -q
 
 # repeated kill -9 and fault soaks, too long for every CI run

@@ -31,6 +31,7 @@ DEFAULT_CONFIG_PATH = "newsarchive.toml"
 DEFAULT_ARCHIVE_URI = "./data"
 DEFAULT_USER_AGENT = "newsarchive/0.1 (+https://github.com/newsarchive/newsarchive)"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+RENDER_MODES = ("http", "browser")
 
 
 class ConfigError(ValueError):
@@ -85,6 +86,11 @@ class CrawlConfig:
     # a URL that answered 404/410 or that robots.txt refused is retried after these hours
     # since its last try, the last interval repeating
     retry_gone_hours: tuple[float, ...] = (24, 168, 720)
+    # -- the headless browser of render = "browser" sites (crawler/browser.py) --
+    # pages one such site has in the browser at once (each site has a context of its own)
+    render_concurrency: int = 2
+    # the system's Chromium (Debian's chromium package); nothing is ever downloaded
+    browser_executable: str = "/usr/bin/chromium"
     # -- fetching: the crawl-wide proxy (a site's own overrides it), whether a proxy may sit
     # on a private address, and the most a robots.txt Crawl-delay may slow a host to
     proxy: Proxy | None = None
@@ -211,6 +217,14 @@ class SiteConfig:
         if self.max_age_days is not None:
             starts.append(reference - self.max_age_days * 86400)
         return max(starts, default=None)
+
+    # "http": pages as fetched; "browser": also rendered in a headless browser, the DOM its
+    # scripts leave is what gets extracted (crawler/render.py)
+    render: str = "http"
+
+    @property
+    def renders(self) -> bool:
+        return self.render == "browser"
 
     @cached_property
     def origins(self) -> tuple[str, ...]:
@@ -490,8 +504,13 @@ def _read_crawl(path: str, table: Any) -> CrawlConfig:
         near_duplicate_days=int(r.number("near_duplicate_days", d.near_duplicate_days, 1, 3650)),
         revisit_hours=r.hours("revisit_hours", d.revisit_hours) or (),
         retry_gone_hours=r.hours("retry_gone_hours", d.retry_gone_hours) or (),
+        render_concurrency=int(r.number("render_concurrency", d.render_concurrency, 1, 16)),
+        browser_executable=r.get("browser_executable", str, d.browser_executable),
         **_read_crawl_fetch(r, d),
     )
+    if not os.path.isabs(config.browser_executable):
+        r.fail("browser_executable", f"expected an absolute path, got "
+                                     f"{config.browser_executable!r}")
     if not config.retry_gone_hours:
         r.fail("retry_gone_hours", "needs at least one interval")
     r.reject_unknown()
@@ -739,9 +758,12 @@ def _read_site(path: str, index: int, table: Any, crawl: CrawlConfig) -> SiteCon
     if schedule is not None and _check_cron(schedule):
         r.fail("schedule", _check_cron(schedule) or "")
     revisit = r.hours("revisit_hours", None)
+    render = r.get("render", str, "http")
+    if render not in RENDER_MODES:
+        r.fail("render", f"expected one of {', '.join(map(repr, RENDER_MODES))}, got {render!r}")
     site = SiteConfig(name, start_urls, feeds, sitemaps, domains, patterns, depth, schedule,
                       revisit, fetch=_read_site_fetch(r, crawl),
-                      **_read_site_filters(r))
+                      **_read_site_filters(r), render=render)
     r.reject_unknown()
     return site
 

@@ -26,7 +26,7 @@ from archive import keys
 from archive.records import Record, RecordFile
 from archive.spool import Spool
 from archive.storage import Storage
-from archive.warc import HttpExchange, RevisitOf, WarcFile, WarcPointer
+from archive.warc import HttpExchange, RenderedDom, RevisitOf, WarcFile, WarcPointer
 
 logger = logging.getLogger(__name__)
 # finishing gives up after this long without one successful upload (storage unreachable)
@@ -135,7 +135,8 @@ class ArchiveSession:
 
     # -- raw responses ---------------------------------------------------------------------
     def write_exchange(self, site: str, day: str, exchange: HttpExchange,
-                       original: RevisitOf | None = None) -> WarcPointer:
+                       original: RevisitOf | None = None, rendered: RenderedDom | None = None
+                       ) -> WarcPointer:
         warc = self._warcs.get((day, site))
         if warc is None:
             seq = self._next_seq(keys.RAW, day, site)
@@ -143,7 +144,7 @@ class ArchiveSession:
             warc = WarcFile(self.spool.new_path(".warc.gz"), key, self.software,
                             index_path=self.spool.new_path(".cdxj"))
             self._warcs[(day, site)] = warc
-        pointer = warc.write_exchange(exchange, original)
+        pointer = warc.write_exchange(exchange, original, rendered)
         if warc.size >= self.roll_bytes:
             self._commit_warc(day, site)
         return pointer

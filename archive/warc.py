@@ -55,6 +55,23 @@ class RevisitOf:
     digest: str  # its WARC-Payload-Digest
 
 
+# the extension field that marks a conversion record as a headless browser's rendered DOM of
+# the response it refers to (WARC-Refers-To); its value names the browser
+RENDERED_FIELD = "Newsarchive-Rendered-DOM"
+RENDERED_CONTENT_TYPE = "text/html; charset=utf-8"
+# and the one on a response record of such a site that could not be rendered (its value says
+# why): the live crawl made no record of it, so replay makes none either
+RENDER_FAILED_FIELD = "Newsarchive-Render-Failed"
+
+
+@dataclass(frozen=True)
+class RenderedDom:
+    """What a headless browser made of a response: the DOM its scripts left, serialised."""
+
+    html: bytes  # UTF-8
+    browser: str  # e.g. "Chromium 131.0.6778.85"
+
+
 REVISIT_PROFILES = {
     "server-not-modified": "http://netpreserve.org/warc/1.1/revisit/server-not-modified",
     "identical-payload-digest": "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest",
@@ -75,6 +92,7 @@ class HttpExchange:
     protocol: str = "HTTP/1.1"
     ip_address: str | None = None
     warc_date: str | None = None  # ISO 8601 UTC with microseconds
+    render_failed: str | None = None  # why a page to render was not (RENDER_FAILED_FIELD)
 
 
 def _headers(pairs: list[tuple[bytes, bytes]], drop: set[bytes], rename: set[bytes]
@@ -169,9 +187,10 @@ class WarcFile:
         self.size += len(data)
         return offset, len(data)
 
-    def write_exchange(self, exchange: HttpExchange, original: RevisitOf | None = None
-                       ) -> WarcPointer:
+    def write_exchange(self, exchange: HttpExchange, original: RevisitOf | None = None,
+                       rendered: RenderedDom | None = None) -> WarcPointer:
         """Append the response and its request; the pointer is the response record's.
+        With ``rendered``, its conversion record follows them (:meth:`_conversion`).
 
         With ``original`` (the URL's last full capture), a 304 or a 200 whose payload digest
         equals the original's is written as a WARC 1.1 revisit record instead, without the
@@ -191,6 +210,8 @@ class WarcFile:
             warc_headers["WARC-Date"] = exchange.warc_date
         if exchange.ip_address:
             warc_headers["WARC-IP-Address"] = exchange.ip_address
+        if exchange.render_failed:
+            warc_headers[RENDER_FAILED_FIELD] = " ".join(exchange.render_failed.split())[:300]
         response = self._builder.create_warc_record(
             exchange.url, "response", payload=io.BytesIO(exchange.body), length=None,
             http_headers=http_headers, warc_headers_dict=warc_headers)
@@ -213,9 +234,24 @@ class WarcFile:
         level = GZIP_LEVEL if revisit else _level_for(exchange.response_headers)
         offset, length = self._append(response, level)
         self._append(request)
+        if rendered is not None:
+            self._append(self._conversion(exchange.url, response_id, rendered,
+                                          response.rec_headers.get_header("WARC-Date")))
         self.records += 1
         self._index.append(response_entry(response, offset, length, self.key))
         return WarcPointer(self.key, offset, length, digest, revisit)
+
+    def _conversion(self, url: str, response_id: str, rendered: RenderedDom, date: str
+                    ) -> ArcWarcRecord:
+        """The rendered DOM as a WARC 1.1 ``conversion`` record ("an alternative version of
+        another record's content"), referring to the response it was rendered from, dated as
+        that response. Not a response of its own: it is not indexed (CDXJ), so pywb and the
+        URL lookups serve the raw response, and only replay reads it (by its reference)."""
+        return self._builder.create_warc_record(
+            url, "conversion", payload=io.BytesIO(rendered.html), length=None,
+            warc_content_type=RENDERED_CONTENT_TYPE,
+            warc_headers_dict={"WARC-Refers-To": response_id, "WARC-Date": date,
+                               RENDERED_FIELD: rendered.browser})
 
     def _revisit(self, exchange: HttpExchange, original: RevisitOf,
                  http_headers: StatusAndHeaders, warc_headers: dict[str, str]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
@@ -22,7 +22,7 @@ from warcio.recordloader import ArcWarcRecord
 
 from archive.keys import RAW, day_prefix, parse_data_key
 from archive.storage import Storage
-from archive.warc import WarcPointer
+from archive.warc import RENDER_FAILED_FIELD, RENDERED_FIELD, WarcPointer
 
 
 class WarcRecordError(Exception):
@@ -52,6 +52,8 @@ class ArchivedPage:
     url: str
     fetched_at: str  # the record's WARC-Date, ISO 8601 UTC ending in Z
     pointer: WarcPointer
+    # the conversion record holding the page's rendered DOM (render = "browser"), if any
+    rendered: WarcPointer | None = None
 
 
 def read_warc_response(storage: Storage, pointer: WarcPointer, *, expect_url: str | None = None,
@@ -90,17 +92,41 @@ def _iso_z(warc_date: str) -> str:
 
 
 def _is_html_200(record: ArcWarcRecord) -> bool:
+    """A page for replay: a 200 HTML response, unless it is a page of a render = "browser"
+    site the live crawl could not render (and so made no record of)."""
     http = record.http_headers
-    if record.rec_type != "response" or http is None:
+    if record.rec_type != "response" or http is None or \
+            record.rec_headers.get_header(RENDER_FAILED_FIELD):
         return False
     mime = http.get_header("Content-Type") or ""
     return http.get_statuscode() == "200" and "html" in mime.lower()
 
 
+def read_rendered(storage: Storage, pointer: WarcPointer) -> bytes:
+    """The rendered DOM in the conversion record at ``pointer``, by one range read."""
+    member = storage.read_range(pointer.filename, pointer.offset, pointer.length)
+    where = f"{pointer.filename} at offset {pointer.offset}"
+    try:
+        record = next(iter(ArchiveIterator(io.BytesIO(member))), None)
+        if record is None or not _is_rendered(record):
+            raise WarcRecordError(f"no rendered DOM record in {where}")
+        return record.content_stream().read()
+    except (ArchiveLoadFailed, zlib.error, EOFError) as exc:
+        raise WarcRecordError(f"unreadable record in {where}: {exc}") from exc
+
+
+def _is_rendered(record: ArcWarcRecord) -> bool:
+    return record.rec_type == "conversion" and bool(record.rec_headers.get_header(RENDERED_FIELD))
+
+
 def pages_of_file(storage: Storage, key: str) -> Iterator[ArchivedPage]:
-    """The 200 HTML responses in one WARC file of the archive, in record order, streamed."""
+    """The 200 HTML responses in one WARC file of the archive, in record order, streamed;
+    a page's rendered DOM (the conversion record the writer puts right after its response
+    and request) comes with it, so a page is yielded once the next response or the end of
+    the file is reached."""
     parts = parse_data_key(key)
     site = parts["site"] if parts else ""
+    pending: tuple[ArchivedPage, str] | None = None  # a page, its response's record id
     with storage.open_read(key) as stream:
         records = ArchiveIterator(stream)
         for record in records:
@@ -108,15 +134,26 @@ def pages_of_file(storage: Storage, key: str) -> Iterator[ArchivedPage]:
                 # warcio reads any text as a legacy ARC file rather than fail: a raw file of
                 # the archive that is not WARC is damaged, not empty
                 raise WarcRecordError(f"{key} is not a WARC file (it reads as {record.format})")
-            if not _is_html_200(record):
+            rendered = _is_rendered(record)
+            if not rendered and not _is_html_200(record):
                 continue
             # the offset and length are known only once the record is read to its end
             record.content_stream().read()
             records.read_to_end(record)
-            yield ArchivedPage(site, record.rec_headers.get_header("WARC-Target-URI"),
-                               _iso_z(record.rec_headers.get_header("WARC-Date")),
-                               WarcPointer(key, records.get_record_offset(),
-                                           records.get_record_length()))
+            pointer = WarcPointer(key, records.get_record_offset(), records.get_record_length())
+            if rendered:
+                if pending is not None and \
+                        record.rec_headers.get_header("WARC-Refers-To") == pending[1]:
+                    pending = (replace(pending[0], rendered=pointer), "")
+                continue
+            if pending is not None:
+                yield pending[0]
+            pending = (ArchivedPage(site, record.rec_headers.get_header("WARC-Target-URI"),
+                                    _iso_z(record.rec_headers.get_header("WARC-Date")),
+                                    pointer),
+                       record.rec_headers.get_header("WARC-Record-ID"))
+        if pending is not None:
+            yield pending[0]
 
 
 def archived_crawls(storage: Storage, day: str, sites: set[str] | None = None

@@ -50,6 +50,7 @@ ERROR_KINDS: dict[str, str] = {
     "bad_feed": "a malformed, entity-declaring or oversized feed",
     "too_deeply_nested": "markup nested deeper than the HTML parser reads (flattened, then read)",
     "empty": "an article page with no text (a JavaScript-only page)",
+    "render_failed": "render = \"browser\": the page could not be rendered (archived raw)",
     "bot_wall": "a challenge, CAPTCHA or consent page served instead of the article (kept raw, "
                 "no record, fetched again next run)",
     # extraction and storage

@@ -8,20 +8,20 @@ import asyncio
 import datetime as dt
 import email.utils
 import logging
-import socket
 import time
 from urllib.parse import urlsplit
 
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 
 from archive.config import Config
 from archive.timestamps import utc_now_iso
-from archive.warc import HttpExchange, RevisitOf, WarcPointer
+from archive.warc import HttpExchange, RenderedDom, RevisitOf, WarcPointer
 from crawler.addon import config_of
-from crawler.addresses import may_dial, parse_address
 from crawler.archive_extension import ArchiveExtension, archive_of
+from crawler.browser import Browser, PageToRender, RenderError
 from crawler.cputime import cpu_time
 from crawler.errors import ErrorLog, error_log
 from crawler.fetch_state import FetchState, fetch_state_of
@@ -33,7 +33,8 @@ from crawler.fetching import (
     proxy_for,
     secret_names,
 )
-from crawler.resolver import REFUSED_HOSTS
+from crawler.render import browser_input, rendered_response, wants_render
+from crawler.resolver import HostCheck
 from crawler.site_state import Fetch
 from crawler.urls import same_site
 from crawler.wire import WIRE_META, wire_headers
@@ -169,7 +170,7 @@ class SiteGuardMiddleware:
         self.networks = config.crawl.allowed_networks
         self.max_pages = config.crawl.max_pages_per_site
         self._pages: dict[str, int] = {}
-        self._host_ok: dict[str, bool] = {}
+        self.hosts = HostCheck(self.networks)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SiteGuardMiddleware:
@@ -222,25 +223,9 @@ class SiteGuardMiddleware:
         through refuses it), unless the request goes through a proxy: Twisted then resolves
         only the proxy's name and the proxy the target's, so this check is the only one the
         target gets, and a name it cannot resolve is refused (None)."""
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        if host in REFUSED_HOSTS:
-            return False
-        if host in self._host_ok:
-            return self._host_ok[host]
-        try:
-            parse_address(host)
-            ok = may_dial(host, self.networks)
-        except ValueError:  # a name, not an address literal: check what it resolves to
-            try:
-                infos = await asyncio.get_running_loop().getaddrinfo(
-                    host, parts.port or 443, type=socket.SOCK_STREAM)
-            except OSError:
-                # not an answer: the resolver Twisted dials through checks (and fails closed),
-                # except behind a proxy, where it never sees this name
-                return None if proxied else True
-            ok = all(may_dial(info[4][0], self.networks) for info in infos)
-        self._host_ok[host] = ok
+        ok = await self.hosts.dialable(url)
+        if ok is None:
+            return None if proxied else True
         return ok
 
 
@@ -325,24 +310,46 @@ class EncodedBodyMiddleware:
         return Response(**{name: getattr(response, name) for name in Response.attributes})
 
 
+class RenderFailed(IgnoreRequest):
+    """A page of a render = "browser" site the browser could not render: its raw answer is
+    archived, no record is made from it (the shell its scripts fill is not the article), and
+    it is counted as ``render_failed``."""
+
+
 class WarcArchiveMiddleware:
     """Writes every response that comes off the network to the WARC, before redirects, retries
     and decompression touch it, and leaves its WARC pointer in the request's meta. The headers
-    recorded are those that crossed the wire (``crawler/wire.py``), not Scrapy's view of them."""
+    recorded are those that crossed the wire (``crawler/wire.py``), not Scrapy's view of them.
+
+    A page of a ``render = "browser"`` site is rendered first (``crawler/render.py``), and its
+    DOM written right after its response and request, as a conversion record; the spider then
+    gets the DOM. Such a page is never written as a revisit (nor asked for conditionally, see
+    the spider): its shell can stay byte-identical while its scripts fetch a new story."""
 
     def __init__(self, crawler: Crawler, config: Config, archive: ArchiveExtension,
-                 fetch_state: FetchState | None) -> None:
+                 fetch_state: FetchState | None, errors: ErrorLog) -> None:
         self.crawler = crawler
         self.config = config
         self.archive = archive
         self.fetch_state = fetch_state
+        self.errors = errors
+        self.browser: Browser | None = None
+        self.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        if crawler.settings.getbool("NEWSARCHIVE_RENDER") and any(
+                site.renders for site in config.sites):
+            self.browser = Browser(config, errors, crawler.stats)  # started at its first page
+            crawler.signals.connect(self._close_browser, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchiveMiddleware:
         return cls(crawler, config_of(crawler.settings), archive_of(crawler),
-                   fetch_state_of(crawler))
+                   fetch_state_of(crawler), error_log(crawler))
 
-    def process_response(self, request: Request, response: Response) -> Response:
+    async def _close_browser(self) -> None:
+        assert self.browser is not None
+        await self.browser.close()
+
+    async def process_response(self, request: Request, response: Response) -> Response:
         site = site_of(request, self.config)
         if site is None:
             request.meta.pop(WIRE_META, None)  # a redirect copied from it must not carry it
@@ -354,6 +361,10 @@ class WarcArchiveMiddleware:
         fetched_at = request.meta.get(CAPTURED_AT_META) or utc_now_iso()
         day = fetched_at[:10]
         wire = wire_headers(request, response)
+        renders = self.browser is not None and self.config.site(site).renders
+        rendered: RenderedDom | str | None = None
+        if renders and wants_render(request, response):
+            rendered = await self._render(site, response)
         exchange = HttpExchange(
             url=response.url,
             method=request.method,
@@ -367,27 +378,54 @@ class WarcArchiveMiddleware:
             ip_address=str(response.ip_address) if response.ip_address and
             not request.meta.get("proxy") else None,
             warc_date=fetched_at,
+            render_failed=rendered if isinstance(rendered, str) else None,
         )
-        original: RevisitOf | None = request.meta.get(REVISIT_META)
-        if self.fetch_state is not None and (original is None or original.uri != response.url):
+        original: RevisitOf | None = None if renders else request.meta.get(REVISIT_META)
+        if self.fetch_state is not None and not renders and (
+                original is None or original.uri != response.url):
             # a redirect's target, asked unconditionally: its last capture, if any, still
             # turns an unchanged body into a revisit record
             original = self.fetch_state.original_of(site, response.url)
+        dom = rendered if isinstance(rendered, RenderedDom) else None
         try:
             with cpu_time(self.crawler.stats, "warc"):
-                pointer = session.write_exchange(site, day, exchange, original)
+                pointer = session.write_exchange(site, day, exchange, original, dom)
         except OSError as exc:
             self.archive.write_failed(site, response.url, str(exc))
             raise IgnoreRequest(f"not archived: {response.url}") from exc
         request.meta[WARC_META] = pointer
         request.meta[FETCHED_AT_META] = fetched_at
         self._count(site, request, response, pointer)
+        if isinstance(rendered, str):
+            # archived raw, not rendered: fetched again next run, as a page never fetched
+            self.errors.add(site, "render_failed", response.url, rendered)
+            self.crawler.stats.inc_value(f"newsarchive/{site}/errors/render_failed")
+            logger.warning("render_failed %s: %s", response.url, rendered)
+            raise RenderFailed(f"{response.url}: {rendered}")
         if self.fetch_state is not None and response.status < 500:
             # a server error is no news about the page: it is fetched as before next time
             self.fetch_state.fetched(site, fetch_of(response, pointer, fetched_at),
                                      "entry" if request.meta.get(REASON_META) == "entry"
                                      else "article")
+        if dom is not None:
+            return rendered_response(response.url, dom.html, request)
         return response
+
+    async def _render(self, site: str, response: Response) -> RenderedDom | str | None:
+        """The page's rendered DOM; None when its body does not decode (it then goes on as
+        fetched, and decompression counts it); a str saying why when rendering failed."""
+        given = browser_input(response, self.max_size)
+        if given is None:
+            return None
+        assert self.browser is not None
+        headers, body = given
+        try:
+            # the browser's work is its own processes' (not timed here: an await is no
+            # thread-time measure)
+            return await self.browser.render(
+                PageToRender(site, response.url, response.status, headers, body))
+        except RenderError as exc:
+            return str(exc)
 
     def _count(self, site: str, request: Request, response: Response, pointer: WarcPointer
                ) -> None:

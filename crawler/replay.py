@@ -7,9 +7,10 @@ before has been taken through the pipelines to its end, and each crawl after the
 announced with the ``archived_crawl_started`` signal, so that per-run decisions (one record
 per article per run) start afresh and every version the day held is rebuilt. The replay
 download handler, installed for http and https, answers each request from the WARC record it
-names. Nothing goes to the network: no robots.txt, no DNS, no site guard, no WARC
-writer (the raw archive is what is being read). Pages then take the live path: article
-detection, extraction in the worker pool, dedup, records.
+names (for a page of a ``render = "browser"`` site, the conversion record of its rendered
+DOM, which the live crawl extracted from). Nothing goes to the network: no robots.txt, no
+DNS, no site guard, no WARC writer (the raw archive is what is being read). Pages then take
+the live path: article detection, extraction in the worker pool, dedup, records.
 """
 
 from __future__ import annotations
@@ -28,16 +29,25 @@ from scrapy.responsetypes import responsetypes
 from scrapy.settings import BaseSettings
 
 from archive.keys import parse_data_key
-from archive.warc_reader import ArchivedPage, archived_crawls, pages_of_file, read_warc_response
+from archive.warc_reader import (
+    ArchivedPage,
+    archived_crawls,
+    pages_of_file,
+    read_rendered,
+    read_warc_response,
+)
 from crawler.addon import CONFIG_PRIORITY
 from crawler.archive_extension import ArchiveExtension, archive_of
 from crawler.middlewares import FETCHED_AT_META, SITE_META, WARC_META
+from crawler.render import rendered_response
 from crawler.signals import archived_crawl_started
 from crawler.spiders.news import DEPTH_META, NewsSpider
 
 logger = logging.getLogger(__name__)
 
 REPLAY_META = "newsarchive_replay"
+# the conversion record of a rendered page (render = "browser"): replayed instead of the raw
+RENDERED_META = "newsarchive_replay_rendered"
 UNREADABLE_CRAWL = "replay_unreadable_warc"  # the finish reason when a crawl's WARCs fail
 
 
@@ -57,6 +67,11 @@ class WarcReplayDownloadHandler:
         pointer = request.meta.get(REPLAY_META)
         if pointer is None:
             raise IgnoreRequest(f"replay never goes to the network: {request.url}")
+        rendered = request.meta.get(RENDERED_META)
+        if rendered is not None:
+            # the DOM the browser made of the page, as the live crawl handed it on
+            html = await asyncio.to_thread(read_rendered, self.archive.source_storage, rendered)
+            return rendered_response(request.url, html, request)
         archived = await asyncio.to_thread(read_warc_response, self.archive.source_storage,
                                            pointer)
         headers = Headers(archived.headers)
@@ -156,7 +171,8 @@ class ReplaySpider(NewsSpider):
         return Request(capture.url, callback=self.parse_page, dont_filter=True,
                        errback=self.on_error,
                        meta={SITE_META: capture.site, DEPTH_META: 0, REPLAY_META: capture.pointer,
-                             WARC_META: capture.pointer, FETCHED_AT_META: capture.fetched_at})
+                             WARC_META: capture.pointer, FETCHED_AT_META: capture.fetched_at,
+                             RENDERED_META: capture.rendered})
 
 
 class ReplayAddon:
@@ -171,7 +187,8 @@ class ReplayAddon:
 
 def offline_settings(handler: str) -> dict[str, Any]:
     """A crawl whose responses are captures read from WARC files by ``handler``, not fetched:
-    no robots.txt, redirects, retries or politeness delays (the network is never touched)."""
+    no robots.txt, redirects, retries, politeness delays or rendering (the network is never
+    touched)."""
     return {
         "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
         "ROBOTSTXT_OBEY": False,
@@ -181,6 +198,8 @@ def offline_settings(handler: str) -> dict[str, Any]:
         "AUTOTHROTTLE_ENABLED": False,
         "CONCURRENT_REQUESTS": 16,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+        # nor a browser: it would fetch the pages' scripts and data from the network
+        "NEWSARCHIVE_RENDER": False,
     }
 
 

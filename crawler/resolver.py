@@ -15,9 +15,12 @@ a proxy's name may resolve to a private address when the config says
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.error import DNSLookupError
@@ -119,3 +122,36 @@ class GuardedResolver(CachingThreadedResolver):
             deferred.addCallback(lambda address: check_resolved(
                 name, address, lambda found: self.dialable(found, name)))
         return deferred
+
+
+class HostCheck:
+    """The early check of a URL's host, before anything is sent: the site guard's for Scrapy's
+    requests, the browser's for every request a rendered page makes. Never blocks the loop:
+    names are resolved by asyncio's resolver (a thread)."""
+
+    def __init__(self, networks: tuple[Network, ...] = ()) -> None:
+        self.networks = networks
+        self._host_ok: dict[str, bool] = {}
+
+    async def dialable(self, url: str) -> bool | None:
+        """Public, or in ``allowed_networks``: the literal address, or every address the
+        name resolves to; None when the name does not resolve here (not an answer: the
+        caller decides, see the site guard and the browser)."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if host in REFUSED_HOSTS:
+            return False
+        if host in self._host_ok:
+            return self._host_ok[host]
+        try:
+            parse_address(host)
+            ok = may_dial(host, self.networks)
+        except ValueError:  # a name, not an address literal: check what it resolves to
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(
+                    host, parts.port or 443, type=socket.SOCK_STREAM)
+            except OSError:
+                return None
+            ok = all(may_dial(info[4][0], self.networks) for info in infos)
+        self._host_ok[host] = ok
+        return ok

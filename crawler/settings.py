@@ -24,6 +24,9 @@ NEWSARCHIVE_CRAWL_ID = None
 # archive they are read from (None: the archive written to)
 NEWSARCHIVE_REPLAY_DAY = None
 NEWSARCHIVE_REPLAY_SOURCE = None
+# render = "browser" sites rendered in the headless browser (crawler/browser.py); off in an
+# import and a replay, which must not touch the network
+NEWSARCHIVE_RENDER = True
 # the live progress line on a terminal (crawler/progress.py)
 NEWSARCHIVE_PROGRESS = True
 # a testing aid, not a user setting: the run's "now" for the revisit policy (ISO 8601), so

@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-_APT_TIMEOUT = 900
+from testkit.apt import apt_install
+
 _START_TIMEOUT = 20.0
 _STOP_TIMEOUT = 20.0
 _INSTALL_HINT = ("make test installs it with apt-get where it can (root or passwordless sudo); "
@@ -48,38 +49,17 @@ def find_redis_server() -> str:
     return found
 
 
-def _apt_command() -> list[str] | None:
-    if shutil.which("apt-get") is None:
-        return None
-    if os.geteuid() == 0:
-        return ["apt-get"]
-    if shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"],
-                                               capture_output=True).returncode == 0:
-        return ["sudo", "-n", "apt-get"]
-    return None
-
-
 def ensure_installed() -> str | None:
     """Install Debian's redis-server if missing; the binary, or None (with a line saying why)."""
     try:
         return find_redis_server()
     except RedisError:
         pass
-    apt = _apt_command()
-    if apt is None:
-        print(f"testkit.redis: redis-server is missing and apt-get cannot run here (not root, "
-              f"no passwordless sudo): the cluster tests will skip. {_INSTALL_HINT}",
-              file=sys.stderr)
+    problem = apt_install("redis-server")
+    if problem is not None:
+        print(f"testkit.redis: redis-server is missing and {problem}\nThe cluster tests will "
+              f"skip. {_INSTALL_HINT}", file=sys.stderr)
         return None
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for args in (["update", "-q"], ["install", "-y", "-q", "redis-server"]):
-        result = subprocess.run(apt + args, env=env, capture_output=True, text=True,
-                                timeout=_APT_TIMEOUT)
-        if result.returncode != 0 and args[0] == "install":
-            print(f"testkit.redis: apt-get install redis-server failed (exit "
-                  f"{result.returncode}); the cluster tests will skip:\n{result.stderr[-2000:]}",
-                  file=sys.stderr)
-            return None
     return find_redis_server()
 
 

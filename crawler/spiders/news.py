@@ -38,6 +38,7 @@ from crawler.middlewares import (
     WARC_META,
     BlockedRequest,
     BudgetExhausted,
+    RenderFailed,
 )
 from crawler.pages import (
     charset_check,
@@ -258,7 +259,9 @@ class NewsSpider(scrapy.Spider):
         """Asked conditionally when the archive has a capture of the URL: a 304 or an
         unchanged body is then stored as a revisit record pointing at that capture."""
         request.meta[REASON_META] = reason
-        if self.fetch_state is None:
+        if self.fetch_state is None or self.config.site(request.meta[SITE_META]).renders:
+            # a rendered page is always asked in full: an unchanged shell says nothing of
+            # what its scripts will fetch
             return request
         site = request.meta[SITE_META]
         state = self.fetch_state.state(site)
@@ -503,6 +506,14 @@ class NewsSpider(scrapy.Spider):
             self.fetch_state.settled(site, first)
         if failure.check(BlockedRequest):
             return  # counted by the guard
+        if failure.check(RenderFailed):
+            # counted by the WARC writer; its raw answer is archived, the page is asked
+            # again next run
+            if self.fetch_state is not None:
+                self.fetch_state.discovered(site, Discovered(
+                    first, None, request.meta.get(DEPTH_META, 0),
+                    request.meta.get(LISTED_META, False)))
+            return
         if failure.check(HttpError):
             kind, message = _http_error(failure.value.response)
             self._count_error(site, kind, request.url, message)
