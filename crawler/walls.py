@@ -181,3 +181,33 @@ def find_wall(tree: lxml_html.HtmlElement, html: str | bytes) -> Wall | None:
     if phrase and _prose_chars(tree, []) < MAX_PROSE_CHARS:
         return Wall("challenge", f"phrase {phrase}")
     return None
+
+
+# a consent banner or a CAPTCHA'd comment form sits beside real articles, short ones too (a
+# brief under MAX_PROSE_CHARS): such a page is a wall only when the article extracted without
+# the wall's elements is shorter than this. A challenge page is a wall whatever it holds
+MIN_TEXT_BESIDE_WALL = 200
+OVERLAY_KINDS = ("consent", "captcha")
+
+
+def take_wall_out(tree: lxml_html.HtmlElement, wall: Wall) -> set[str]:
+    """Removes ``wall``'s elements from ``tree`` (keeping their tails) and returns the
+    whitespace-normalised lines of their text, so that an extraction that parses the page
+    again (a fallback pass) can drop them too."""
+    xpath = next(x for _, marker, _, x in MARKERS if marker == wall.marker)
+    lines: set[str] = set()
+    for element in tree.xpath(xpath):
+        if not isinstance(element, lxml_html.HtmlElement) or element.getparent() is None:
+            continue
+        # every descendant's own text: extraction puts a block's text on a line of its own
+        for part in element.iter():
+            if isinstance(part.tag, str) and (line := " ".join(part.text_content().split())):
+                lines.add(line)
+        element.drop_tree()
+    return lines
+
+
+def text_beside_wall(text: str, wall_lines: set[str]) -> str:
+    """``text`` without the lines that are the wall's own."""
+    return "\n".join(line for line in text.split("\n")
+                     if " ".join(line.split()) not in wall_lines)

@@ -21,7 +21,14 @@ from w3lib.encoding import html_to_unicode
 from w3lib.html import get_base_url
 
 from archive import __version__
-from crawler.walls import Wall, find_wall
+from crawler.walls import (
+    MIN_TEXT_BESIDE_WALL,
+    OVERLAY_KINDS,
+    Wall,
+    find_wall,
+    take_wall_out,
+    text_beside_wall,
+)
 from pipelines import article_tree
 from pipelines.fingerprint import Sketch, content_hash, shingle_hashes, simhash_of, sketch_of
 from pipelines.nesting import MAX_DEPTH, flatten_nesting, reaches_parser_limit
@@ -250,12 +257,24 @@ def page_canonical(tree: lxml_html.HtmlElement, html: str, url: str) -> str | No
     """rel=canonical, else og:url, resolved against the page's <base href> found the way
     Scrapy finds it (in the first 4096 characters), so article ids stay what they were when
     the crawler resolved canonicals itself."""
-    base = get_base_url(html[:4096], url)
+    base = page_base(html, url)
     for xpath in ('//link[@rel="canonical"]/@href', '//meta[@property="og:url"]/@content'):
         value = next(iter(tree.xpath(xpath)), None)
         if value and value.strip():
-            return urljoin(base, value.strip())
+            try:
+                return urljoin(base, value.strip())
+            except ValueError:  # "http://[bad": a broken canonical is no canonical
+                return None
     return None
+
+
+def page_base(html: str, url: str) -> str:
+    """The page's <base href> as Scrapy finds it (in the first 4096 characters), or its URL
+    when there is none or it does not parse (an invalid IPv6 host raises in urljoin)."""
+    try:
+        return get_base_url(html[:4096], url)
+    except ValueError:
+        return url
 
 
 def _repair_tree(tree: lxml_html.HtmlElement, options: ExtractOptions) -> None:
@@ -336,9 +355,18 @@ def read_page(body: bytes, url: str, content_type: str | None = None,
     if tree is None:
         return None
     wall = find_wall(tree, html)
-    if wall is not None:
+    if wall is None:
+        return _extract(tree, html, flattened_depth, url, template, DEFAULT_OPTIONS)
+    if wall.kind not in OVERLAY_KINDS:
         return wall
-    return _extract(tree, html, flattened_depth, url, template, DEFAULT_OPTIONS)
+    # a consent banner or a comment form's CAPTCHA beside a short article: the article
+    # without the wall's elements decides
+    wall_lines = take_wall_out(tree, wall)
+    extraction = _extract(tree, html, flattened_depth, url, template, DEFAULT_OPTIONS,
+                          wall_lines)
+    if extraction is None or len(extraction.text) < MIN_TEXT_BESIDE_WALL:
+        return wall
+    return extraction
 
 
 def extract_article(body: bytes, url: str, content_type: str | None = None,
@@ -353,7 +381,8 @@ def extract_article(body: bytes, url: str, content_type: str | None = None,
 
 
 def _extract(tree: lxml_html.HtmlElement, html: str, flattened_depth: int, url: str,
-             template: frozenset[int], options: ExtractOptions) -> Extraction | None:
+             template: frozenset[int], options: ExtractOptions,
+             wall_lines: set[str] | None = None) -> Extraction | None:
     # metadata is read here from the page's own declarations, before the tree is touched:
     # trafilatura's metadata pass costs as much as a third of the extraction and prefers
     # <title> over the headline
@@ -363,9 +392,11 @@ def _extract(tree: lxml_html.HtmlElement, html: str, flattened_depth: int, url: 
     published = page_published(tree, articles) or fallback_date(tree, url)
     language = page_language(tree)
     canonical = page_canonical(tree, html, url)
-    extras = page_extras(tree, articles, get_base_url(html[:4096], url))
+    extras = page_extras(tree, articles, page_base(html, url))
     raw_text, guessed_language = _body(html, tree, url, options)
     text = clean_text(raw_text, title) if options.clean else raw_text
+    if wall_lines:  # a fallback pass parses the page again, the wall's elements with it
+        text = text_beside_wall(text, wall_lines)
     if not text:
         return None
     untemplated = text

@@ -90,7 +90,10 @@ def _jsonld_image(node: dict) -> tuple[str | None, str | None]:
 def _absolute(value: str | None, base: str) -> str | None:
     if not value or not value.strip():
         return None
-    url = urljoin(base, value.strip())
+    try:
+        url = urljoin(base, value.strip())
+    except ValueError:  # "http://[bad/x.jpg": no image rather than no article
+        return None
     return url if urlsplit(url).scheme in ("http", "https") else None
 
 

@@ -7,6 +7,7 @@ their measurements are in the README ("Extraction").
 
 from __future__ import annotations
 
+import datetime as dt
 import html as html_lib
 import re
 from collections import Counter
@@ -456,8 +457,10 @@ def _shown_date(tree: lxml_html.HtmlElement) -> str | None:
             text = (text or "").strip()
             if 8 <= len(text) <= 12 and (match := _SHOWN_DATE.fullmatch(text)):
                 year, month, day = (int(match[k] or match[f"{k}2"]) for k in ("y", "m", "d"))
-                if 1 <= month <= 12 and 1 <= day <= 31:
-                    return f"{year:04d}-{month:02d}-{day:02d}"
+                try:  # 31.02.2026 is no date
+                    return dt.date(year, month, day).isoformat()
+                except ValueError:
+                    continue
     return None
 
 

@@ -368,3 +368,12 @@ def test_a_jsonld_author_given_by_reference_is_resolved_in_the_graph() -> None:
         "Jeanne Martin"
     # a CMS login is no name
     assert _author(graph.replace("{n}", "2").replace("{name}", "admin")) is None
+
+
+def test_a_date_shown_that_no_calendar_has_is_not_taken() -> None:
+    page = (f"<html><head><title>Pier reopens</title></head><body><article>"
+            f"<h1>Pier reopens after repairs</h1><p>{STORY[0]}</p><p>{STORY[1]}</p>"
+            "<ul><li><strong>Datum</strong> 31.02.2023</li></ul></article></body></html>"
+            ).encode()
+    result = extract_article(page, "https://gazette.example/news/pier-reopens")
+    assert result is not None and result.published != "2023-02-31"

@@ -23,7 +23,7 @@ from archive.local import LocalStorage
 from archive.records import OPTIONAL_FIELDS
 from archive.run_reports import SiteRun
 from crawler.alerts import site_alerts
-from crawler.walls import find_wall
+from crawler.walls import Wall, find_wall
 from pipelines.extraction import _parse, decode_html, read_page
 from tests.crawlrun import read_records, read_reports, run_cli, warc_target_uris
 from tests.fixtureweb import FixtureWeb
@@ -383,3 +383,42 @@ def test_the_walls_themselves_are_recognised() -> None:
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+BRIEF = ("<p>The council voted on Tuesday to repair the old footbridge over the river before "
+         "winter, after residents had complained for two years. Work starts next month and "
+         "the bridge is closed for six weeks; a ferry runs meanwhile, the mayor said.</p>")
+BANNER = ('<div id="onetrust-consent-sdk"><p>We and our partners use cookies to measure '
+          'audiences and show you personalised content.</p><button>Accept all</button></div>')
+RECAPTCHA_FORM = ('<form action="/comments"><p>Leave a comment</p><textarea></textarea>'
+                  '<div class="g-recaptcha" data-sitekey="k"></div><button>Send</button></form>')
+
+
+@pytest.mark.parametrize("overlay", [BANNER, RECAPTCHA_FORM], ids=["consent", "captcha"])
+def test_a_short_article_beside_a_banner_or_a_captcha_form_is_an_article(overlay: str) -> None:
+    """A brief (under the prose a wall may hold) with a consent manager's banner or a
+    comment form's CAPTCHA is archived, without the overlay's text; the overlay alone is
+    still a wall."""
+    page = (f"<html><head><title>Footbridge</title></head><body><h1>Footbridge repair "
+            f"approved</h1><article>{BRIEF}</article>{overlay}</body></html>").encode()
+    result = read_page(page, "https://gazette.example/news/footbridge", "text/html")
+    assert not isinstance(result, Wall) and result is not None
+    assert result.text.startswith("The council voted") and "cookies" not in result.text
+    assert "comment" not in result.text.lower()
+    alone = (f"<html><head><title>Gazette</title></head><body><nav><a href='/'>Home</a></nav>"
+             f"{overlay}</body></html>").encode()
+    assert isinstance(read_page(alone, "https://gazette.example/news/x", "text/html"), Wall)
+
+
+@pytest.mark.parametrize("head", [
+    '<meta property="og:image" content="http://[broken/lead.jpg">',
+    '<base href="http://[broken/">',
+    '<link rel="canonical" href="http://[broken/story">',
+], ids=["image", "base", "canonical"])
+def test_a_malformed_url_in_the_head_costs_the_field_not_the_article(head: str) -> None:
+    page = (f"<html><head><title>Footbridge</title>{head}</head><body><h1>Footbridge repair "
+            f"approved</h1><article>{BRIEF * 3}</article></body></html>").encode()
+    result = read_page(page, "https://gazette.example/news/footbridge", "text/html")
+    assert not isinstance(result, Wall) and result is not None
+    assert result.text.startswith("The council voted")
+    assert result.extras.image is None
