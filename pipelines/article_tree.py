@@ -171,3 +171,93 @@ def _remove_keeping_tail(elem: lxml_html.HtmlElement) -> None:
         else:
             parent.text = (parent.text or "") + elem.tail
     parent.remove(elem)
+
+
+# --- the standfirst ---------------------------------------------------------------------------
+
+_DESCRIPTION_XPATH = ('//meta[@name="description" or @property="og:description" or '
+                      '@name="twitter:description" or @property="twitter:description"]/@content')
+_MIN_LEAD_WORDS = 6
+
+
+def page_descriptions(tree: lxml_html.HtmlElement) -> list[str]:
+    """The summaries the page declares (<meta> description, og: and twitter:), de-duplicated."""
+    found: list[str] = []
+    for value in tree.xpath(_DESCRIPTION_XPATH):
+        value = " ".join(value.split())
+        if len(_WORD.findall(value)) >= _MIN_LEAD_WORDS and value not in found:
+            found.append(value)
+    return found
+
+
+def _word_key(text: str) -> list[str]:
+    return _WORD.findall(text.casefold())
+
+
+def _is_summary_of(text: str, description: str) -> bool:
+    """The block's words are the description's, or the description is the block cut short
+    (it stops mid-sentence or with "…"). A description that goes on past the block is the
+    article's opening, not a standfirst."""
+    block, summary = _word_key(text), _word_key(description)
+    if block == summary:
+        return True
+    cut_short = description.rstrip().endswith(("...", "\u2026")) \
+        or not _SENTENCE_END.search(description)
+    return cut_short and len(summary) >= 2 * _MIN_LEAD_WORDS \
+        and len(summary) < len(block) <= 3 * len(summary) \
+        and block[:len(summary) - 1] == summary[:-1] \
+        and block[len(summary) - 1].startswith(summary[-1])
+
+
+def _shape(elem: lxml_html.HtmlElement) -> tuple:
+    parent = elem.getparent()
+    return (elem.tag, elem.get("class"),
+            None if parent is None else (parent.tag, parent.get("class")))
+
+
+_INLINE = ("b", "strong", "span", "em", "i", "a")
+
+
+def _body_paragraph_after(lead: lxml_html.HtmlElement) -> lxml_html.HtmlElement | None:
+    """The first prose paragraph after the block: among its siblings, else anywhere later."""
+    for candidates in (lead.itersiblings("p"), lead.xpath("following::p")):
+        for paragraph in candidates:
+            if len(paragraph.text_content().strip()) >= 40:
+                return paragraph
+    return None
+
+
+def _standfirst(tree: lxml_html.HtmlElement, description: str) -> lxml_html.HtmlElement | None:
+    """The innermost block whose text is the description (a block, not a container of
+    paragraphs), lifted out of bold or span wrappers that hold all of its text."""
+    prefix = description[:40].replace('"', "")
+    matches = [e for e in tree.xpath(
+        '//body//*[starts-with(normalize-space(translate(., \'"\', "")), $prefix)]',
+        prefix=prefix) if _is_summary_of(e.text_content(), description)]
+    if not matches:
+        return None
+    lead = matches[-1]
+    while lead.tag in _INLINE and lead.getparent() is not None \
+            and _is_summary_of(lead.getparent().text_content(), description):
+        lead = lead.getparent()
+    if lead.tag in _INLINE or lead.xpath(".//p | .//h2 | .//h3 | .//li"):
+        return None
+    return lead
+
+
+def drop_standfirst(tree: lxml_html.HtmlElement, descriptions: list[str]) -> None:
+    """Delete the standfirst: the block that repeats the page's declared summary, when it is
+    shaped unlike the body paragraph after it (another tag or class, or a container of another
+    tag or class).
+    The summary alone does not tell: many pages declare their first paragraph as summary, and
+    that paragraph is shaped like the rest of the body. A page has one standfirst, right
+    under the headline: of several candidates the first in the page goes."""
+    found = []
+    for description in descriptions:
+        lead = _standfirst(tree, description)
+        body = None if lead is None else _body_paragraph_after(lead)
+        if body is not None and _shape(body) != _shape(lead):
+            found.append(lead)
+    if found:
+        order = {elem: i for i, elem in enumerate(tree.iter())}
+        _remove_keeping_tail(min(found, key=order.__getitem__))

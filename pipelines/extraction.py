@@ -68,6 +68,7 @@ class ExtractOptions:
     drop_cross_links: bool = True
     merge_split_bodies: bool = True
     prune_never_text: bool = True
+    drop_standfirst: bool = True
 
 
 DEFAULT_OPTIONS = ExtractOptions()
@@ -82,6 +83,7 @@ ABLATIONS = {
     "cross-link paragraphs kept": ExtractOptions(drop_cross_links=False),
     "split bodies not merged": ExtractOptions(merge_split_bodies=False),
     "tree not pruned": ExtractOptions(prune_never_text=False),
+    "standfirst kept": ExtractOptions(drop_standfirst=False),
 }
 
 
@@ -472,6 +474,7 @@ def _fallback_date(tree: lxml_html.HtmlElement, url: str) -> str | None:
 
 
 def _repair_tree(tree: lxml_html.HtmlElement, options: ExtractOptions) -> None:
+    descriptions = article_tree.page_descriptions(tree) if options.drop_standfirst else []
     if options.prune_never_text:
         article_tree.prune_never_text(tree)
     if options.unwrap_spans:
@@ -486,6 +489,8 @@ def _repair_tree(tree: lxml_html.HtmlElement, options: ExtractOptions) -> None:
         body = tree.find("body")
         if body is not None:
             article_tree.merge_split_bodies(body)
+    if descriptions:
+        article_tree.drop_standfirst(tree, descriptions)
 
 
 def _parse(html: str) -> tuple[lxml_html.HtmlElement | None, str, int]:

@@ -258,3 +258,31 @@ def test_a_labelled_link_to_another_story_is_dropped_in_any_language() -> None:
     text = _extract("".join(f"<p>{p}</p>" for p in _PARAGRAPHS[:4]) + crosslink
                     + "".join(f"<p>{p}</p>" for p in _PARAGRAPHS[4:]))
     assert text.split("\n") == _PARAGRAPHS
+
+
+_STANDFIRST = ("The northern pier will close for six months while the council rebuilds it, and "
+               "ferries will use the old quay in the meantime.")
+
+
+def _described_page(description: str, body: str) -> bytes:
+    return (f'<html><head><title>Harbour works</title><meta name="description" '
+            f'content="{description}"></head><body><article><h1>Harbour works</h1>{body}'
+            '</article></body></html>').encode()
+
+
+def test_the_standfirst_the_page_declares_as_its_summary_is_not_body() -> None:
+    standfirst = f'<div class="story"><p class="summary">{_STANDFIRST}</p>'
+    body = '<div class="chunk">' + "".join(f"<p>{p}</p>" for p in _PARAGRAPHS) + "</div></div>"
+    for summary in (_STANDFIRST, _STANDFIRST[:70]):  # a description may be cut short
+        result = extract_article(_described_page(summary, standfirst + body),
+                                 "https://gazette.example/2026/harbour-works")
+        assert result is not None and result.text.split("\n") == _PARAGRAPHS
+
+
+def test_a_first_paragraph_declared_as_the_summary_stays_body() -> None:
+    paragraphs = [_STANDFIRST, *_PARAGRAPHS]
+    body = '<div class="story"><div class="chunk">' + "".join(
+        f"<p>{p}</p>" for p in paragraphs) + "</div></div>"
+    result = extract_article(_described_page(_STANDFIRST, body),
+                             "https://gazette.example/2026/harbour-works")
+    assert result is not None and result.text.split("\n") == paragraphs
