@@ -13,6 +13,9 @@ the tree the worker parsed once (``pipelines/extraction.py``), in place.
   <a>co-ordinates military plans</a>.") fails the link-density test and goes, with its wrapper;
   a paragraph is prose when it ends like a sentence, has words outside its links and goes on
   after its last link;
+- a link that wraps whole blocks (a teaser card of another story: headline, date and summary
+  inside one ``<a>``) deleted: article text never sits inside a link's block, and a card's
+  summary reads as prose, so trafilatura kept the cards of a "related stories" box;
 - a paragraph shaped as a cross-link (a label of a few words ending in a colon, then a link to
   the paragraph's end) deleted, whatever the label's language;
 - an article split into sibling chunks (the CMS closes the body to place an ad or a sidebar,
@@ -54,6 +57,14 @@ def prune_never_text(tree: lxml_html.HtmlElement) -> None:
     etree.strip_elements(tree, *_NEVER_TEXT, etree.Comment, with_tail=False)
     for elem in tree.xpath(_NEVER_ARTICLE):
         elem.drop_tree()
+
+
+def drop_link_cards(tree: lxml_html.HtmlElement) -> None:
+    """Delete links that wrap whole blocks (a teaser card: headline, date, summary in one
+    <a>): article text is never inside a link's block, and a card's summary reads as prose."""
+    for card in tree.xpath("//a[.//p or .//h1 or .//h2 or .//h3 or .//h4 or .//h5 or .//h6]"):
+        if card.getparent() is not None:
+            _remove_keeping_tail(card)
 
 
 def unwrap_paragraph_spans(tree: lxml_html.HtmlElement) -> None:

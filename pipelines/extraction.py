@@ -69,6 +69,7 @@ class ExtractOptions:
     merge_split_bodies: bool = True
     prune_never_text: bool = True
     drop_standfirst: bool = True
+    drop_link_cards: bool = True
 
 
 DEFAULT_OPTIONS = ExtractOptions()
@@ -84,6 +85,7 @@ ABLATIONS = {
     "split bodies not merged": ExtractOptions(merge_split_bodies=False),
     "tree not pruned": ExtractOptions(prune_never_text=False),
     "standfirst kept": ExtractOptions(drop_standfirst=False),
+    "link cards kept": ExtractOptions(drop_link_cards=False),
 }
 
 
@@ -477,6 +479,8 @@ def _repair_tree(tree: lxml_html.HtmlElement, options: ExtractOptions) -> None:
     descriptions = article_tree.page_descriptions(tree) if options.drop_standfirst else []
     if options.prune_never_text:
         article_tree.prune_never_text(tree)
+    if options.drop_link_cards:
+        article_tree.drop_link_cards(tree)
     if options.unwrap_spans:
         article_tree.unwrap_paragraph_spans(tree)
     if options.drop_empty_inline:

@@ -286,3 +286,13 @@ def test_a_first_paragraph_declared_as_the_summary_stays_body() -> None:
     result = extract_article(_described_page(_STANDFIRST, body),
                              "https://gazette.example/2026/harbour-works")
     assert result is not None and result.text.split("\n") == paragraphs
+
+
+def test_teaser_cards_of_other_stories_are_not_body() -> None:
+    card = ('<li><a href="/2026/ferry-{n}"><div><h3>Ferry timetable {n} changes</h3>'
+            '<div class="date">2026-03-0{n}</div><p>CHANGES: The ferry company said the new '
+            'timetable would add two crossings a day during the works on the northern '
+            'pier.</p></div></a></li>')
+    related = "<ul>" + "".join(card.format(n=n) for n in range(1, 5)) + "</ul>"
+    text = _extract("".join(f"<p>{p}</p>" for p in _PARAGRAPHS) + related)
+    assert text.split("\n") == _PARAGRAPHS
