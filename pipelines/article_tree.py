@@ -16,8 +16,9 @@ the tree the worker parsed once (``pipelines/extraction.py``), in place.
 - a link that wraps whole blocks (a teaser card of another story: headline, date and summary
   inside one ``<a>``) deleted: article text never sits inside a link's block, and a card's
   summary reads as prose, so trafilatura kept the cards of a "related stories" box;
-- a paragraph shaped as a cross-link (a label of a few words ending in a colon, then a link to
-  the paragraph's end) deleted, whatever the label's language;
+- a paragraph shaped as a cross-link (a label of a few words ending in a colon or a bar, then a
+  link to the paragraph's end) deleted, whatever the label's language, and a list made only of
+  such items;
 - an article split into sibling chunks (the CMS closes the body to place an ad or a sidebar,
   then reopens it with the same class) merged back into its first chunk: trafilatura reads the
   first element that looks like the body, so it stopped at the first ad slot. Chunks are
@@ -106,20 +107,30 @@ _HAS_TEXT_BLOCK = ".//*[" + " or ".join(f"self::{tag}" for tag in _TEXT_BLOCKS) 
 
 def drop_cross_link_paragraphs(tree: lxml_html.HtmlElement) -> None:
     """Delete paragraphs that are a short label and a link to another story ("Les også: <a>…</a>",
-    "Lesen Sie auch: <a>…</a>"): recognised by shape, a label of at most four words ending in a
-    colon, then links to the paragraph's end, so in any language."""
+    "Lesen Sie auch: <a>…</a>", "READ ANOTHER STORY | <a>…</a>"), and lists whose every item is
+    one: recognised by shape, a label of at most four words ending in a colon, a bar, a question
+    or exclamation mark (a kicker: "Neue Allianz? <a>…</a>"), then links to the block's end, so
+    in any language."""
     for paragraph in tree.xpath("//p[.//a]"):
-        links = paragraph.xpath(".//a")
-        if (links[-1].tail or "").strip(" .\u2026") or links[-1].xpath("following::*[1]"
-                                                                     "[ancestor::p]"):
-            continue
-        text = paragraph.text_content()
-        label = text[:text.find(links[0].text_content())] if links[0].text_content() else ""
-        label = label.strip()
-        if label.endswith(":") and 0 < len(_WORD.findall(label)) <= 4 \
-                and len(_WORD.findall(text)) - len(_WORD.findall(label)) == \
-                sum(len(_WORD.findall(a.text_content())) for a in links):
+        if _is_cross_link(paragraph):
             paragraph.drop_tree()
+    for listing in tree.xpath("//ul[li//a] | //ol[li//a]"):
+        items = listing.findall("li")
+        if len(items) >= 2 and all(map(_is_cross_link, items)):
+            listing.drop_tree()
+
+
+def _is_cross_link(block: lxml_html.HtmlElement) -> bool:
+    links = block.xpath(".//a")
+    if not links or (links[-1].tail or "").strip(" .\u2026") \
+            or links[-1].xpath("following::*[1][ancestor::p]"):
+        return False
+    text = block.text_content()
+    label = text[:text.find(links[0].text_content())] if links[0].text_content() else ""
+    label = label.strip()
+    return label.endswith((":", "|", "?", "!")) and 0 < len(_WORD.findall(label)) <= 4 \
+        and len(_WORD.findall(text)) - len(_WORD.findall(label)) == \
+        sum(len(_WORD.findall(a.text_content())) for a in links)
 
 
 def _prose_chars(elem: lxml_html.HtmlElement) -> int:

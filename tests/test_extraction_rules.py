@@ -296,3 +296,14 @@ def test_teaser_cards_of_other_stories_are_not_body() -> None:
     related = "<ul>" + "".join(card.format(n=n) for n in range(1, 5)) + "</ul>"
     text = _extract("".join(f"<p>{p}</p>" for p in _PARAGRAPHS) + related)
     assert text.split("\n") == _PARAGRAPHS
+
+
+def test_cross_links_after_a_bar_and_lists_of_them_are_dropped() -> None:
+    barred = ('<p><strong>FUNDA OLUNYE UDABA |</strong> <a href="/2026/pier">Umkhumbi omusha '
+              'ufika ethekwini</a></p>')
+    listing = ('<ul><li><strong>Hafen:</strong> <a href="/a">Alle Entwicklungen im Newsblog</a>'
+               '</li><li><strong>Neue Fähre?</strong> <a href="/b">Die Stadt prüft zwei '
+               'Angebote</a></li></ul>')
+    text = _extract("".join(f"<p>{p}</p>" for p in _PARAGRAPHS[:4]) + barred + listing
+                    + "".join(f"<p>{p}</p>" for p in _PARAGRAPHS[4:]))
+    assert text.split("\n") == _PARAGRAPHS
