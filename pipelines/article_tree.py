@@ -68,6 +68,22 @@ def drop_link_cards(tree: lxml_html.HtmlElement) -> None:
             _remove_keeping_tail(card)
 
 
+# What trafilatura's own tree cleaning deletes, whatever the mode (its MANUALLY_CLEANED, less
+# what it treats with care: <figure> may hold a table, <math> is salvaged, forms are kept when
+# they hold the article), and that never reaches its fast pass's output. Deleted before the
+# fast first pass only: the fallbacks (readability, jusText) read the tree as parsed, and on
+# one dev page the article sits in an <aside> that readability finds.
+_CLEANED_ANYWAY = ("aside", "head", "menu", "dialog", "fieldset", "picture", "map", "area",
+                   "applet", "frame", "frameset", "marquee", "blink", "datalist", "optgroup",
+                   "legend", "menuitem", "noindex", "fencedframe")
+
+
+def prune_cleaned_anyway(tree: lxml_html.HtmlElement) -> None:
+    """Delete what trafilatura's tree cleaning would (``_CLEANED_ANYWAY``) before its costly
+    XPath prunes walk it; tails stay."""
+    etree.strip_elements(tree, *_CLEANED_ANYWAY, with_tail=False)
+
+
 def unwrap_paragraph_spans(tree: lxml_html.HtmlElement) -> None:
     for span in tree.xpath("//p//span"):
         span.drop_tag()
@@ -250,21 +266,19 @@ def _body_paragraph_after(lead: lxml_html.HtmlElement) -> lxml_html.HtmlElement 
 
 
 def _standfirst(tree: lxml_html.HtmlElement, description: str) -> lxml_html.HtmlElement | None:
-    """The innermost block whose text is the description (a block, not a container of
-    paragraphs), lifted out of bold or span wrappers that hold all of its text."""
-    prefix = description[:40].replace('"', "")
-    matches = [e for e in tree.xpath(
-        '//body//*[starts-with(normalize-space(translate(., \'"\', "")), $prefix)]',
-        prefix=prefix) if _is_summary_of(e.text_content(), description)]
-    if not matches:
-        return None
-    lead = matches[-1]
-    while lead.tag in _INLINE and lead.getparent() is not None \
-            and _is_summary_of(lead.getparent().text_content(), description):
-        lead = lead.getparent()
-    if lead.tag in _INLINE or lead.xpath(".//p | .//h2 | .//h3 | .//li"):
-        return None
-    return lead
+    """The first block whose text is the description: found from the text nodes that start
+    with its first word (a string search, where comparing every element's text would cost
+    as much as a pass of trafilatura), climbing while the text stays short enough; lifted out
+    of bold or span wrappers, and never a container of paragraphs."""
+    for node in tree.xpath("//body//text()[starts-with(normalize-space(.), $word)]",
+                           word=description.split()[0]):
+        elem = node.getparent()
+        elem = elem.getparent() if node.is_tail else elem
+        while elem is not None and len(text := elem.text_content()) <= 3 * len(description) + 40:
+            if _is_summary_of(text, description) and elem.tag not in _INLINE:
+                return None if elem.xpath(".//p | .//h2 | .//h3 | .//li") else elem
+            elem = elem.getparent()
+    return None
 
 
 def drop_standfirst(tree: lxml_html.HtmlElement, descriptions: list[str]) -> None:
@@ -281,5 +295,4 @@ def drop_standfirst(tree: lxml_html.HtmlElement, descriptions: list[str]) -> Non
         if body is not None and _shape(body) != _shape(lead):
             found.append(lead)
     if found:
-        order = {elem: i for i, elem in enumerate(tree.iter())}
-        _remove_keeping_tail(min(found, key=order.__getitem__))
+        _remove_keeping_tail(next(elem for elem in tree.iter() if elem in found))
