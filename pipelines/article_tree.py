@@ -23,7 +23,10 @@ the tree the worker parsed once (``pipelines/extraction.py``), in place.
   then reopens it with the same class) merged back into its first chunk: trafilatura reads the
   first element that looks like the body, so it stopped at the first ad slot. Chunks are
   siblings of one tag and class, each with paragraph text, with nothing between them but
-  slots (elements of at most a label's text).
+  slots (elements of at most a label's text);
+- the standfirst deleted: the block under the headline that repeats the page's declared summary
+  (``<meta>`` description, og:, twitter:), when it is shaped unlike the body paragraph after it;
+  the lead is not body, and a summary equal to a first paragraph shaped like the rest stays.
 """
 
 from __future__ import annotations
