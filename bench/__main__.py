@@ -1,7 +1,8 @@
 """``python -m bench``: crawl a generated loopback news web end to end and compare.
 
 Default: 4 sites x 500 articles (2,000 article pages), crawled into a local directory and into
-SeaweedFS with the real CLI, against the extraction-only ceiling and a naive Scrapy baseline.
+SeaweedFS with the real CLI, against two extraction-only ceilings (standalone trafilatura with
+default settings, the reference; and the project's own extraction) and a naive Scrapy baseline.
 ``--long``: 50,000 articles into the local backend, with RSS at 10/50/100% of the crawl.
 ``--steady``: consecutive runs over a living web (bench/steady.py): requests per run by
 reason, article fetches, what the revisits caught, bytes written.
@@ -24,7 +25,7 @@ from typing import Any
 from archive.keys import run_report_day
 from archive.run_reports import RunReport
 from bench import crawls
-from bench.extract_only import extraction_rate
+from bench.extract_only import CEILINGS, extraction_rate
 from bench.report import render_table, summarize
 from bench.s3proxy import CountingProxy
 from bench.steady import main_steady
@@ -45,7 +46,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="every Nth article repeats the previous one's text (0: none)")
     p.add_argument("--no-s3", action="store_true", help="skip the SeaweedFS crawl")
     p.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
-    p.add_argument("--no-extract", action="store_true", help="skip the extraction-only ceiling")
+    p.add_argument("--no-extract", action="store_true",
+                   help="skip the extraction-only ceilings")
     p.add_argument("--profile", action="store_true",
                    help="also run the local crawl under cProfile (main process only)")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -163,7 +165,9 @@ def run_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                           "duplicates": sum(s.is_duplicate(n) for s in sites
                                             for n in range(s.articles)),
                           "hub_pages_per_site": len(sites[0].hubs)}
-        steps = [("extract_only", not args.no_extract, lambda: extraction_rate(sites)),
+        ceilings = [(name, not args.no_extract, lambda func=func: extraction_rate(sites, func))
+                    for name, func in CEILINGS.items()]
+        steps = [*ceilings,
                  ("local", True, lambda: run_local(web, sites, work, args.long)),
                  ("s3", not args.no_s3, lambda: run_s3(web, sites, work)),
                  ("naive", not args.no_naive, lambda: run_naive(web, sites, work)),

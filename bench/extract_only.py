@@ -1,10 +1,21 @@
-"""The ceiling: ``extract_article`` over the same page bytes in 2 worker processes, no crawl."""
+"""The ceilings: extraction alone over the same page bytes in 2 worker processes, no crawl.
+
+Two of them, side by side: standalone ``trafilatura.extract`` with its default settings (the
+reference the crawl is judged against: an archive that crawls, extracts, deduplicates and
+stores faster than trafilatura alone extracts the same pages on the same cores), and the
+project's own ``extract_article`` (what the crawl's workers run; against it the ratio hides
+what the extraction itself costs).
+"""
 
 from __future__ import annotations
 
 import resource
 import time
+from collections.abc import Callable
 from concurrent.futures import wait
+from typing import Any
+
+import trafilatura
 
 from bench.web import Site
 from pipelines.extraction import extract_article
@@ -13,10 +24,22 @@ from pipelines.workers import PoolLimits, ProcessPool, WorkerError
 _WINDOW = 64  # pages in flight: keeps both workers busy without holding every page in memory
 
 
-def extraction_rate(sites: list[Site], workers: int = 2) -> dict[str, float]:
-    """Pages/s of the pool over every article page of ``sites`` (warm workers, wall time)."""
+def trafilatura_default(body: bytes, url: str, content_type: str | None = None) -> str | None:
+    """The reference: ``trafilatura.extract`` with default settings over the page bytes (the
+    content type is not passed: trafilatura decodes the bytes itself)."""
+    return trafilatura.extract(body, url=url)
+
+
+CEILINGS: dict[str, Callable[..., Any]] = {"trafilatura_only": trafilatura_default,
+                                           "ours_only": extract_article}
+
+
+def extraction_rate(sites: list[Site], func: Callable[..., Any] = extract_article,
+                    workers: int = 2) -> dict[str, float]:
+    """Pages/s of a pool running ``func`` over every article page of ``sites`` (warm workers,
+    wall time)."""
     cpu_before = _children_cpu()
-    pool = ProcessPool(extract_article, PoolLimits(workers=workers))
+    pool = ProcessPool(func, PoolLimits(workers=workers))
     try:
         warm = [pool.submit(sites[0].article_body(i), "http://127.0.0.1/w.html", "text/html")
                 for i in range(workers * 2)]

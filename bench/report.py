@@ -5,16 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 WRITE_OPS = ("PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload")
-COLUMNS = ("extract_only", "local", "s3", "naive")
-TITLES = {"extract_only": "extract-only", "local": "crawl local", "s3": "crawl S3",
-          "naive": "naive scrapy"}
+# the ceilings: standalone trafilatura (default settings) and our extract_article, each alone
+# in 2 worker processes over the same page bytes; the first is the reference of the targets
+CEILINGS = ("trafilatura_only", "ours_only")
+COLUMNS = (*CEILINGS, "local", "s3", "naive")
+TITLES = {"trafilatura_only": "trafilatura x2", "ours_only": "ours x2", "local": "crawl local",
+          "s3": "crawl S3", "naive": "naive scrapy"}
 
 
 def _per(value: float, count: float, scale: float = 1.0) -> float | None:
     return round(value * scale / count, 2) if count else None
 
 
-def _crawl_column(run: dict[str, Any], ceiling: float | None) -> dict[str, Any]:
+def _crawl_column(run: dict[str, Any], ceilings: dict[str, float]) -> dict[str, Any]:
     wall = run["wall_s"]
     rep = run.get("report", {})
     articles = rep.get("records", run.get("items", 0))
@@ -39,8 +42,8 @@ def _crawl_column(run: dict[str, Any], ceiling: float | None) -> dict[str, Any]:
         "workers_cpu_ms_per_article_page": _per(run["children_cpu_s"], article_pages, 1000),
         "load_avg_1m": run.get("load_avg_1m"),
     }
-    if ceiling:
-        col["ratio_to_ceiling"] = round(article_pages / wall / ceiling, 3)
+    for name, rate in ceilings.items():
+        col[f"ratio_to_{name}"] = round(article_pages / wall / rate, 3)
     col.update(_stages(rep.get("cpu_seconds"), run["main_cpu_s"], article_pages))
     col.update(_storage(run.get("storage"), articles))
     return col
@@ -80,21 +83,26 @@ def _s3(run: dict[str, Any], articles: int, sites: int) -> dict[str, Any]:
             "s3_writes_per_site": _per(writes, sites), "s3_by_operation": counts}
 
 
+def _ceiling_column(ex: dict[str, Any]) -> dict[str, Any]:
+    return {"wall_s": ex["seconds"], "article_pages": ex["pages"],
+            "article_pages_per_s": round(ex["pages_per_s"], 2),
+            "extract_errors": ex["errors"], "extract_empty": ex["empty"],
+            "workers_cpu_s": ex["workers_cpu_s"],
+            "workers_cpu_ms_per_article_page": _per(ex["workers_cpu_s"], ex["pages"], 1000),
+            "load_avg_1m": ex.get("load_avg_1m")}
+
+
 def summarize(raw: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
-    ceiling = raw.get("extract_only", {}).get("pages_per_s")
-    columns: dict[str, Any] = {}
-    if "extract_only" in raw:
-        ex = raw["extract_only"]
-        columns["extract_only"] = {"wall_s": ex["seconds"], "article_pages": ex["pages"],
-                                   "article_pages_per_s": round(ex["pages_per_s"], 2),
-                                   "extract_errors": ex["errors"], "extract_empty": ex["empty"],
-                                   "workers_cpu_s": ex["workers_cpu_s"],
-                                   "workers_cpu_ms_per_article_page":
-                                       _per(ex["workers_cpu_s"], ex["pages"], 1000),
-                                   "load_avg_1m": ex.get("load_avg_1m")}
+    ceilings = {name: raw[name]["pages_per_s"] for name in CEILINGS
+                if raw.get(name, {}).get("pages_per_s")}
+    columns: dict[str, Any] = {name: _ceiling_column(raw[name]) for name in CEILINGS
+                               if name in raw}
+    if "trafilatura_only" in columns and "ours_only" in columns:
+        columns["ours_only"]["ratio_to_trafilatura_only"] = round(
+            ceilings["ours_only"] / ceilings["trafilatura_only"], 3)
     for name in ("local", "s3", "naive"):
         if name in raw:
-            columns[name] = _crawl_column(raw[name], ceiling)
+            columns[name] = _crawl_column(raw[name], ceilings)
     if "s3" in raw:
         columns["s3"].update(_s3(raw["s3"], columns["s3"]["articles"], raw["web"]["sites"]))
     web = raw["web"]
@@ -114,10 +122,12 @@ def summarize(raw: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
 
 def _targets(columns: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    # issue 14: the archive crawls, extracts, deduplicates and stores faster than trafilatura
+    # alone extracts the same pages on the same cores
     for name in ("local", "s3"):
-        ratio = columns.get(name, {}).get("ratio_to_ceiling")
+        ratio = columns.get(name, {}).get("ratio_to_trafilatura_only")
         if ratio is not None:
-            out[f"e2e_{name}_ge_0.9x_ceiling"] = {"value": ratio, "met": ratio >= 0.9}
+            out[f"e2e_{name}_gt_1.0x_trafilatura_only"] = {"value": ratio, "met": ratio > 1.0}
     s3 = columns.get("s3", {})
     if s3.get("s3_writes_per_1000_articles") is not None:
         value = s3["s3_writes_per_1000_articles"]
@@ -130,7 +140,8 @@ def _targets(columns: dict[str, Any]) -> dict[str, Any]:
 
 
 ROWS = ("wall_s", "run_duration_s", "exit_code", "pages", "article_pages", "articles",
-        "pages_per_s", "article_pages_per_s", "articles_per_s", "ratio_to_ceiling", "main_cpu_s",
+        "pages_per_s", "article_pages_per_s", "articles_per_s", "ratio_to_trafilatura_only",
+        "ratio_to_ours_only", "main_cpu_s",
         "workers_cpu_s", "main_cpu_pct", "workers_cpu_pct", "main_peak_rss_mb",
         "worker_peak_rss_mb", "tree_peak_rss_mb", "main_cpu_ms_per_article_page",
         "workers_cpu_ms_per_article_page", "cpu_ms_extract", "cpu_ms_warc", "cpu_ms_dedup",

@@ -377,3 +377,52 @@ def test_a_date_shown_that_no_calendar_has_is_not_taken() -> None:
             ).encode()
     result = extract_article(page, "https://gazette.example/news/pier-reopens")
     assert result is not None and result.published != "2023-02-31"
+
+
+_STANDFIRST = ("The northern pier will close for six months while the council rebuilds it, and "
+               "ferries will use the old quay in the meantime.")
+
+
+def _described_page(description: str, body: str) -> bytes:
+    return (f'<html><head><title>Harbour works</title><meta name="description" '
+            f'content="{description}"></head><body><article><h1>Harbour works</h1>{body}'
+            '</article></body></html>').encode()
+
+
+def test_the_standfirst_the_page_declares_as_its_summary_is_not_body() -> None:
+    standfirst = f'<div class="story"><p class="summary">{_STANDFIRST}</p>'
+    body = '<div class="chunk">' + "".join(f"<p>{p}</p>" for p in _PARAGRAPHS) + "</div></div>"
+    for summary in (_STANDFIRST, _STANDFIRST[:70]):  # a description may be cut short
+        result = extract_article(_described_page(summary, standfirst + body),
+                                 "https://gazette.example/2026/harbour-works")
+        assert result is not None and result.text.split("\n") == _PARAGRAPHS
+
+
+def test_a_first_paragraph_declared_as_the_summary_stays_body() -> None:
+    paragraphs = [_STANDFIRST, *_PARAGRAPHS]
+    body = '<div class="story"><div class="chunk">' + "".join(
+        f"<p>{p}</p>" for p in paragraphs) + "</div></div>"
+    result = extract_article(_described_page(_STANDFIRST, body),
+                             "https://gazette.example/2026/harbour-works")
+    assert result is not None and result.text.split("\n") == paragraphs
+
+
+def test_teaser_cards_of_other_stories_are_not_body() -> None:
+    card = ('<li><a href="/2026/ferry-{n}"><div><h3>Ferry timetable {n} changes</h3>'
+            '<div class="date">2026-03-0{n}</div><p>CHANGES: The ferry company said the new '
+            'timetable would add two crossings a day during the works on the northern '
+            'pier.</p></div></a></li>')
+    related = "<ul>" + "".join(card.format(n=n) for n in range(1, 5)) + "</ul>"
+    text = _extract("".join(f"<p>{p}</p>" for p in _PARAGRAPHS) + related)
+    assert text.split("\n") == _PARAGRAPHS
+
+
+def test_cross_links_after_a_bar_and_lists_of_them_are_dropped() -> None:
+    barred = ('<p><strong>FUNDA OLUNYE UDABA |</strong> <a href="/2026/pier">Umkhumbi omusha '
+              'ufika ethekwini</a></p>')
+    listing = ('<ul><li><strong>Hafen:</strong> <a href="/a">Alle Entwicklungen im Newsblog</a>'
+               '</li><li><strong>Neue Fähre?</strong> <a href="/b">Die Stadt prüft zwei '
+               'Angebote</a></li></ul>')
+    text = _extract("".join(f"<p>{p}</p>" for p in _PARAGRAPHS[:4]) + barred + listing
+                    + "".join(f"<p>{p}</p>" for p in _PARAGRAPHS[4:]))
+    assert text.split("\n") == _PARAGRAPHS
