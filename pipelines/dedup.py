@@ -60,7 +60,7 @@ from pipelines.dedup_index import (
 )
 from pipelines.dedup_state import DedupState
 from pipelines.extract import ExtractedArticle
-from pipelines.extraction import EXTRACTOR
+from pipelines.extraction import EXTRACTOR, Extraction
 from pipelines.link_pass import copies_of, hour_repairs
 from pipelines.orphans import recover_segments
 
@@ -72,6 +72,15 @@ def article_id(canonical: str) -> str:
 
 def hash_prefix(content_hash: str) -> int:
     return int(content_hash[:16], 16)
+
+
+def state_content(extraction: Extraction) -> int:
+    """The text an article is known by in the dedup state: its body *before* the site's
+    learned template was removed. The template changes as it is learned (a line reaches the
+    threshold, a stale one is forgotten): known by its cleaned text, an unchanged article
+    would make a new version whenever its site's template moved. The record's own
+    ``content_hash`` stays that of its ``text``."""
+    return hash_prefix(extraction.untemplated_hash or extraction.content_hash)
 
 
 def is_variant(fetched_url: str, canonical: str) -> bool:
@@ -212,17 +221,16 @@ class DedupPipeline:
     def _count(self, site: str, outcome: str) -> None:
         self.crawler.stats.inc_value(f"newsarchive/{site}/articles/{outcome}")
 
-    def _decide(self, page: ArticlePage, canonical: str, own: Known, simhash: int | None,
-                untemplated: int | None = None) -> tuple[int, int | None, list[Known]]:
+    def _decide(self, page: ArticlePage, canonical: str, own: Known, simhash: int | None
+                ) -> tuple[int, int | None, list[Known]]:
         """(version, near-duplicate id, near-copies) of a record to write, or DropItem with
-        the outcome. ``untemplated``: the text's hash before the site's template was removed
-        (an article archived before the template was learned is unchanged)."""
+        the outcome."""
         id_, content = own.id, own.content
         previous = self.index.latest(id_)
         if id_ in self._recorded_this_run:
             self._count(page.site, "duplicate")
             raise DropItem(f"already recorded in this run: {canonical}")
-        if previous is not None and previous.content in (content, untemplated):
+        if previous is not None and previous.content == content:
             self._count(page.site, "unchanged")
             raise DropItem(f"unchanged: {canonical}")
         self._drop_rendering(page, canonical, id_, previous)
@@ -256,7 +264,7 @@ class DedupPipeline:
             since = 0 if first is None else first
             dates = [p for p in (published, previous.published) if p is not None]
             published = min(dates, default=None)
-        return Known(id_, hash_prefix(extraction.content_hash), published, today, page.site,
+        return Known(id_, state_content(extraction), published, today, page.site,
                      extraction.sketch, since)
 
     def _drop_rendering(self, page: ArticlePage, canonical: str, id_: int,
@@ -337,7 +345,7 @@ class DedupPipeline:
             await asyncio.to_thread(lambda: self.index.windows)
             self._windows_loaded = True
         id_ = int(article_id(item.canonical_url), 16)
-        if self._may_hold(item, id_, hash_prefix(item.extraction.content_hash)):
+        if self._may_hold(item, id_, state_content(item.extraction)):
             # the page's bytes are extracted and in the WARC already: not kept meanwhile
             self._held.append(replace(item, page=replace(item.page, body=b"")))
             raise ItemHeld(f"held until the run's canonical pages are in: {item.page.url}")
@@ -353,10 +361,8 @@ class DedupPipeline:
         if not variant:
             self._canonical_this_run.add(own.id)
         with cpu_time(self.crawler.stats, "dedup"):
-            untemplated = extraction.untemplated_hash
-            version, near, copies = self._decide(
-                page, item.canonical_url, own, extraction.simhash,
-                hash_prefix(untemplated) if untemplated else None)
+            version, near, copies = self._decide(page, item.canonical_url, own,
+                                                 extraction.simhash)
             entry = StateEntry(own.id, own.content, version, extraction.sketch, published,
                                variant=variant)
             self.index.add(entry, page.site, page.fetched_at[:10], since=own.since,
