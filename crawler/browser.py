@@ -265,6 +265,12 @@ class Browser:
                     data=request.post_data_buffer if keep else None,
                     max_redirects=0, timeout=self.timeout_ms)
                 url = target
+            else:
+                if _redirect_target(url, answer) is not None:
+                    # one hop too many: handed over, Chromium would follow it unchecked
+                    self.stats.inc_value(f"newsarchive/{site}/render/too_many_redirects")
+                    await route.abort("blockedbyclient")
+                    return
             await route.fulfill(response=answer)
         except PlaywrightError as exc:
             # the page goes on without it, as a browser's would

@@ -387,7 +387,9 @@ class DedupPipeline:
             self._count(page.site, "other_language")
             raise Filtered("other_language", f"in {extraction.language}, not in "
                            f"{', '.join(page.languages)}: {page.url}")
-        if self.index.latest(id_) is None and too_old(extraction.published, page.window_start):
+        # a guessed date (a related story's, an "originally published" line) never refuses
+        if self.index.latest(id_) is None and not extraction.published_guessed and \
+                too_old(extraction.published, page.window_start):
             self._count(page.site, "too_old")
             raise Filtered("too_old", f"published {extraction.published}, before the site's "
                            f"date window: {page.url}")
@@ -396,7 +398,8 @@ class DedupPipeline:
         """Records the filters kept because the page gave them nothing to judge by."""
         page, extraction = item.page, item.extraction
         stats = self.crawler.stats
-        if page.window_start is not None and undated(extraction.published):
+        if page.window_start is not None and (undated(extraction.published)
+                                              or extraction.published_guessed):
             stats.inc_value(f"newsarchive/{page.site}/kept_unknown/date")
         if page.languages and extraction.language is None:
             stats.inc_value(f"newsarchive/{page.site}/kept_unknown/language")

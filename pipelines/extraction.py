@@ -76,8 +76,11 @@ class Extraction:
     # learns the template from (pipelines/site_template.py)
     line_hashes: tuple[int, ...] = ()
     # content_hash of the body before the template was removed, when it removed something:
-    # an article archived before its site's template was known is unchanged, not a version
+    # what the dedup state knows the article by (pipelines/dedup.py, state_content)
     untemplated_hash: str | None = None
+    # published was guessed from the page's text or URL (htmldate, the date shown after the
+    # headline), not declared in its metadata: a date window does not judge by it
+    published_guessed: bool = False
     # the record's optional fields: image, caption, description, tags, modified, access
     extras: PageExtras = PageExtras()
 
@@ -438,7 +441,8 @@ def _extract(tree: lxml_html.HtmlElement, html: str, flattened_depth: int, url: 
     articles = jsonld_nodes(tree)
     title = page_title(tree, articles)
     author = page_author(tree, articles, url)
-    published = page_published(tree, articles) or fallback_date(tree, url)
+    declared = page_published(tree, articles)
+    published = declared or fallback_date(tree, url)
     language = page_language(tree)
     canonical = page_canonical(tree, html, url)
     extras = page_extras(tree, articles, page_base(html, url))
@@ -464,5 +468,6 @@ def _extract(tree: lxml_html.HtmlElement, html: str, flattened_depth: int, url: 
         flattened_depth=flattened_depth,
         line_hashes=line_hashes,
         untemplated_hash=content_hash(untemplated) if text != untemplated else None,
+        published_guessed=declared is None and published is not None,
         extras=extras,
     )

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -255,6 +257,29 @@ def test_schema_2_appends_the_optional_fields_and_keeps_version_1_columns(local_
     jsonl = jsonl_rows(gzip.decompress(local_storage.get_bytes(dump_key(DAY,
                                                                         "articles.jsonl.gz"))))
     assert jsonl[2]["tags"] == ["Harbour", "Council"] and jsonl[0]["access"] is None
+
+
+def test_a_dataset_of_both_schema_versions_reads_whole_with_the_union(tmp_path):
+    """A version 1 day beside a version 2 day: each reader, given the union as docs/dumps.md
+    says, sees all 26 columns and both days (by default they would drop or refuse 21-26)."""
+    root = tmp_path / "dumps"
+    version_2 = PARQUET_SCHEMA
+    for day, schema in (("2026-11-24", pa.schema(list(version_2)[:20])), (DAY, version_2)):
+        (root / f"date={day}").mkdir(parents=True)
+        columns = {f.name: pa.nulls(1, f.type) for f in schema}
+        pq.write_table(pa.table(columns, schema=pa.schema([f.with_nullable(True)
+                                                           for f in schema])),
+                       root / f"date={day}" / "articles.parquet")
+    newest = root / f"date={DAY}" / "articles.parquet"
+    rel = duckdb.read_parquet(f"{root}/**/*.parquet", hive_partitioning=True,
+                              union_by_name=True)
+    assert set(OPTIONAL_FIELDS) <= set(rel.columns) and len(rel.fetchall()) == 2
+    full = pq.read_schema(newest).append(pa.field("date", pa.date32()))
+    frame = pd.read_parquet(root, schema=full)
+    assert set(OPTIONAL_FIELDS) <= set(frame.columns) and len(frame) == 2
+    polars_frame = pl.scan_parquet(root, hidden_file_prefix="_", missing_columns="insert",
+                                   schema=pl.read_parquet_schema(newest)).collect()
+    assert set(OPTIONAL_FIELDS) <= set(polars_frame.columns) and polars_frame.height == 2
 
 
 def test_tags_that_are_not_a_list_of_strings_fail_the_dump(local_storage, tmp_path):

@@ -327,6 +327,12 @@ def test_the_date_shown_after_the_headline_wins_over_related_stories_older_dates
             "<h2>Pier closes <span>02.04.2023</span></h2></aside></body></html>").encode()
     result = extract_article(page, "https://gazette.example/news/pier-reopens")
     assert result is not None and result.published == "2023-04-28"
+    # guessed, not declared: a site's date window does not refuse the page by it
+    assert result.published_guessed
+    declared = page.replace(b"</head>", b'<meta property="article:published_time" '
+                            b'content="2023-04-28T08:00:00+02:00"></head>')
+    result = extract_article(declared, "https://gazette.example/news/pier-reopens")
+    assert result is not None and not result.published_guessed
 
 
 def test_a_kicker_shown_above_the_headline_is_kept_in_the_title() -> None:
