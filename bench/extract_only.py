@@ -3,7 +3,7 @@
 Two of them, side by side: standalone ``trafilatura.extract`` with its default settings (the
 reference the crawl is judged against: an archive that crawls, extracts, deduplicates and
 stores faster than trafilatura alone extracts the same pages on the same cores), and the
-project's own ``extract_article`` (what the crawl's workers run; against it the ratio hides
+project's own ``read_page`` (what the crawl's workers run; against it the ratio hides
 what the extraction itself costs).
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import trafilatura
 
 from bench.web import Site
-from pipelines.extraction import extract_article
+from pipelines.extraction import read_page
 from pipelines.workers import PoolLimits, ProcessPool, WorkerError
 
 _WINDOW = 64  # pages in flight: keeps both workers busy without holding every page in memory
@@ -31,10 +31,10 @@ def trafilatura_default(body: bytes, url: str, content_type: str | None = None) 
 
 
 CEILINGS: dict[str, Callable[..., Any]] = {"trafilatura_only": trafilatura_default,
-                                           "ours_only": extract_article}
+                                           "ours_only": read_page}
 
 
-def extraction_rate(sites: list[Site], func: Callable[..., Any] = extract_article,
+def extraction_rate(sites: list[Site], func: Callable[..., Any] = read_page,
                     workers: int = 2) -> dict[str, float]:
     """Pages/s of a pool running ``func`` over every article page of ``sites`` (warm workers,
     wall time)."""
