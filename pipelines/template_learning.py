@@ -66,6 +66,9 @@ class SiteTemplates:
         self.templates: dict[str, SiteTemplate] = {}
         self._loading: asyncio.Future[None] | None = None
         self._waiting: dict[tuple[str, str], tuple[int, ...]] = {}  # (site, url) -> hashes
+        # sites that learned from a record this run: only their templates are written back
+        # (a run of a quiet site, nothing new, costs no PUT)
+        self._learned: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SiteTemplates:
@@ -116,6 +119,7 @@ class SiteTemplates:
         if hashes is not None:
             key = record.near_duplicate_of or record.id
             self.templates[record.site].learn(key, hashes, record.url)
+            self._learned.add(record.site)
 
     def _dropped(self, item: Any, exception: BaseException | None = None, **_: Any) -> None:
         if isinstance(exception, ItemHeld):
@@ -128,14 +132,15 @@ class SiteTemplates:
     # -- saving -----------------------------------------------------------------------------
     async def save(self, reason: str) -> None:
         archive = archive_of(self.crawler)
-        if reason not in NORMAL_ENDINGS or archive.storage_failed or not self.templates:
+        if reason not in NORMAL_ENDINGS or archive.storage_failed or not self._learned:
             return
-        templates = dict(self.templates)
+        templates = {site: self.templates[site] for site in sorted(self._learned)}
+        for site, template in templates.items():
+            self.crawler.stats.set_value(f"newsarchive/{site}/template_lines",
+                                         len(template.template()))
 
         def spool() -> None:
             for site, template in templates.items():
-                self.crawler.stats.set_value(f"newsarchive/{site}/template_lines",
-                                             len(template.template()))
                 archive.enqueue_bytes(site_template_key(site), template.to_bytes())
 
         await asyncio.to_thread(spool)
